@@ -1,0 +1,117 @@
+package setup
+
+import (
+	"flag"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Options configure the manager. main binds them to flags; the integration
+// tests fill them directly.
+type Options struct {
+	MetricsAddr    string
+	ProbeAddr      string
+	LeaderElection bool
+	// LeaderElectionNamespace defaults to the manager's namespace.
+	LeaderElectionNamespace string
+	LeaderElectionID        string
+
+	WebhookHost    string
+	WebhookPort    int
+	WebhookCertDir string
+
+	// ManagerNamespace is where Canopy itself runs; it is always excluded
+	// from hierarchies.
+	ManagerNamespace string
+	// ExcludedNamespaces are never parents or children (HNC's
+	// --excluded-namespace).
+	ExcludedNamespaces []string
+	// IncludedNamespaceRegex, when set, limits the namespaces Canopy manages
+	// (HNC's --included-namespace-regex).
+	IncludedNamespaceRegex string
+
+	// QPS and Burst for the manager's API client (HNC's
+	// --apiserver-qps-throttle).
+	QPS   float32
+	Burst int
+
+	// SyncPeriod bounds how stale the informer caches may get.
+	SyncPeriod time.Duration
+}
+
+// DefaultExcludedNamespaces are excluded in every installation.
+var DefaultExcludedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+
+// DefaultOptions returns the options main starts from.
+func DefaultOptions() Options {
+	return Options{
+		MetricsAddr:      ":8080",
+		ProbeAddr:        ":8081",
+		LeaderElectionID: "canopy-manager.tenancy.canopy.dev",
+		WebhookPort:      9443,
+		ManagerNamespace: "canopy-system",
+		QPS:              50,
+		Burst:            100,
+		SyncPeriod:       10 * time.Hour,
+	}
+}
+
+type stringList struct{ v *[]string }
+
+func (s stringList) String() string {
+	if s.v == nil {
+		return ""
+	}
+	return strings.Join(*s.v, ",")
+}
+
+func (s stringList) Set(v string) error {
+	*s.v = append(*s.v, v)
+	return nil
+}
+
+// BindFlags registers the options on fs.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.MetricsAddr, "metrics-bind-address", o.MetricsAddr, "Address the metrics endpoint binds to; 0 disables it.")
+	fs.StringVar(&o.ProbeAddr, "health-probe-bind-address", o.ProbeAddr, "Address the health and readiness probes bind to.")
+	fs.BoolVar(&o.LeaderElection, "leader-elect", o.LeaderElection, "Elect a leader so only one replica writes; every replica serves webhooks.")
+	fs.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", o.LeaderElectionNamespace, "Namespace of the leader-election lease (default: the manager's namespace).")
+	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader-election lease.")
+	fs.StringVar(&o.WebhookHost, "webhook-host", o.WebhookHost, "Address the webhook server binds to.")
+	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port the webhook server binds to.")
+	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory holding tls.crt and tls.key for the webhook server.")
+	fs.StringVar(&o.ManagerNamespace, "manager-namespace", o.ManagerNamespace, "Namespace Canopy runs in; always excluded from hierarchies.")
+	fs.Var(stringList{&o.ExcludedNamespaces}, "excluded-namespace", "A namespace that may not be part of any hierarchy (repeatable).")
+	fs.StringVar(&o.IncludedNamespaceRegex, "included-namespace-regex", o.IncludedNamespaceRegex, "Only namespaces matching this regex are managed.")
+	fs.Func("apiserver-qps-throttle", "Client QPS towards the API server (burst is twice this).", func(v string) error {
+		var q float32
+		if _, err := fmt.Sscanf(v, "%g", &q); err != nil || q <= 0 {
+			return fmt.Errorf("--apiserver-qps-throttle: %q is not a positive number", v)
+		}
+		o.QPS, o.Burst = q, int(2*q)
+		return nil
+	})
+}
+
+// Validate checks the options for errors a user can fix.
+func (o *Options) Validate() error {
+	if o.IncludedNamespaceRegex != "" {
+		if _, err := regexp.Compile(o.IncludedNamespaceRegex); err != nil {
+			return fmt.Errorf("--included-namespace-regex: %w", err)
+		}
+	}
+	if o.ManagerNamespace == "" {
+		return fmt.Errorf("--manager-namespace must not be empty")
+	}
+	return nil
+}
+
+// Excluded returns every excluded namespace: the defaults, the manager's
+// own namespace, and the configured ones.
+func (o *Options) Excluded() []string {
+	out := append([]string{}, DefaultExcludedNamespaces...)
+	out = append(out, o.ManagerNamespace)
+	return append(out, o.ExcludedNamespaces...)
+}

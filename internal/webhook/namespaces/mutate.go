@@ -1,0 +1,73 @@
+package namespaces
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+)
+
+// MutatePath is where the namespace mutator is served.
+const MutatePath = "/mutate-namespace"
+
+// IncludedLabels returns the namespace's labels with HNC's
+// included-namespace label set or removed, and whether anything changed.
+func IncludedLabels(cfg Config, name string, labels map[string]string) (map[string]string, bool) {
+	out := make(map[string]string, len(labels)+1)
+	for k, v := range labels {
+		out[k] = v
+	}
+	if cfg.Managed(name) {
+		if labels[hncv1.LabelIncludedNamespace] == "true" {
+			return labels, false
+		}
+		out[hncv1.LabelIncludedNamespace] = "true"
+		return out, true
+	}
+	if _, ok := labels[hncv1.LabelIncludedNamespace]; !ok {
+		return labels, false
+	}
+	delete(out, hncv1.LabelIncludedNamespace)
+	return out, true
+}
+
+// The mutator fails open (Ignore): it runs on every namespace in the
+// cluster, and a manager outage must never block namespaces outside
+// Canopy's trees. The hierarchy reconciler writes the same label, so a
+// namespace created during an outage is labelled once Canopy is back.
+// +kubebuilder:webhook:path=/mutate-namespace,mutating=true,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update,versions=v1,name=namespaces.mutate.hnc.x-k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
+
+type mutator struct {
+	cfg     Config
+	decoder admission.Decoder
+}
+
+// Handle labels included namespaces.
+func (m *mutator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	ns := &corev1.Namespace{}
+	if err := m.decoder.Decode(req, ns); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	labels, changed := IncludedLabels(m.cfg, ns.Name, ns.Labels)
+	if !changed {
+		return admission.Allowed("")
+	}
+	ns.Labels = labels
+	raw, err := json.Marshal(ns)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	ctrl.LoggerFrom(ctx).V(1).Info("Labelled namespace", "namespace", ns.Name, "included", m.cfg.Managed(ns.Name))
+	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
+}
+
+
+// Register serves the namespace webhooks on the manager's webhook server.
+func Register(mgr ctrl.Manager, c Config) {
+	mgr.GetWebhookServer().Register(MutatePath, &webhook.Admission{Handler: &mutator{cfg: c, decoder: admission.NewDecoder(mgr.GetScheme())}})
+}

@@ -1,0 +1,53 @@
+package namespaces
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestIncludedLabels(t *testing.T) {
+	cfg, err := NewConfig([]string{"kube-system", "canopy-system"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	onlyTeams, err := NewConfig(nil, "team-.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const l = "hnc.x-k8s.io/included-namespace"
+	tests := []struct {
+		name    string
+		cfg     Config
+		ns      string
+		in      map[string]string
+		want    map[string]string
+		changed bool
+	}{
+		{"included gets label", cfg, "payments", nil, map[string]string{l: "true"}, true},
+		{"keeps other labels", cfg, "payments", map[string]string{"a": "b"}, map[string]string{"a": "b", l: "true"}, true},
+		{"already labelled", cfg, "payments", map[string]string{l: "true"}, map[string]string{l: "true"}, false},
+		{"wrong value fixed", cfg, "payments", map[string]string{l: "false"}, map[string]string{l: "true"}, true},
+		{"excluded stays bare", cfg, "kube-system", nil, nil, false},
+		{"excluded label removed", cfg, "canopy-system", map[string]string{l: "true", "x": "y"}, map[string]string{"x": "y"}, true},
+		{"regex includes", onlyTeams, "team-a", nil, map[string]string{l: "true"}, true},
+		{"regex is anchored", onlyTeams, "my-team-a", nil, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, changed := IncludedLabels(tc.cfg, tc.ns, tc.in)
+			if changed != tc.changed {
+				t.Errorf("changed = %v, want %v", changed, tc.changed)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("labels (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewConfigRejectsBadRegex(t *testing.T) {
+	if _, err := NewConfig(nil, "("); err == nil {
+		t.Fatal("want an error for an invalid regex")
+	}
+}
