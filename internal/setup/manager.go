@@ -19,6 +19,8 @@ import (
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/forestsync"
 	"github.com/canopyhq/canopy/internal/webhook/namespaces"
 )
 
@@ -41,7 +43,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	cfg.QPS, cfg.Burst = opts.QPS, opts.Burst
 	leNS := opts.LeaderElectionNamespace
 	if leNS == "" {
-		leNS = opts.ManagerNamespace
+		leNS = opts.Forest.ManagerNamespace
 	}
 	syncPeriod := opts.SyncPeriod
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -71,10 +73,39 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("adding readiness check: %w", err)
 	}
 
-	nsConfig, err := namespaces.NewConfig(opts.Excluded(), opts.IncludedNamespaceRegex)
+	deps, err := newDeps(opts)
 	if err != nil {
 		return nil, err
 	}
-	namespaces.Register(mgr, nsConfig)
+	namespaces.Register(mgr, deps.Forest)
+	for _, register := range registrations {
+		if err := register(mgr, deps); err != nil {
+			return nil, err
+		}
+	}
 	return mgr, nil
 }
+
+// Deps are what the controllers and webhooks share: one forest per process,
+// filled on every replica.
+type Deps struct {
+	Options Options
+	Forest  *forest.Forest
+	// Sync fills Forest on every replica; Subscribe to it (or watch its
+	// Source) to be told which namespaces changed.
+	Sync *forestsync.Syncer
+}
+
+func newDeps(opts Options) (Deps, error) {
+	cfg, err := opts.Forest.Compile()
+	if err != nil {
+		return Deps{}, err
+	}
+	f := forest.NewWithConfig(cfg)
+	return Deps{Options: opts, Forest: f, Sync: forestsync.New(f)}, nil
+}
+
+// registrations are the per-domain wiring functions, each in its own file
+// of this package (hierarchy.go, propagation.go, quota.go, ...), so domains
+// are added without touching this one.
+var registrations []func(ctrl.Manager, Deps) error

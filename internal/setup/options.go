@@ -3,9 +3,10 @@ package setup
 import (
 	"flag"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
+
+	"github.com/canopyhq/canopy/internal/forest"
 )
 
 // Options configure the manager. main binds them to flags; the integration
@@ -22,15 +23,9 @@ type Options struct {
 	WebhookPort    int
 	WebhookCertDir string
 
-	// ManagerNamespace is where Canopy itself runs; it is always excluded
-	// from hierarchies.
-	ManagerNamespace string
-	// ExcludedNamespaces are never parents or children (HNC's
-	// --excluded-namespace).
-	ExcludedNamespaces []string
-	// IncludedNamespaceRegex, when set, limits the namespaces Canopy manages
-	// (HNC's --included-namespace-regex).
-	IncludedNamespaceRegex string
+	// Forest holds the manager namespace, excluded namespaces, include
+	// regex and managed-metadata regexes (HNC's flags of the same names).
+	Forest forest.Options
 
 	// QPS and Burst for the manager's API client (HNC's
 	// --apiserver-qps-throttle).
@@ -39,10 +34,10 @@ type Options struct {
 
 	// SyncPeriod bounds how stale the informer caches may get.
 	SyncPeriod time.Duration
-}
 
-// DefaultExcludedNamespaces are excluded in every installation.
-var DefaultExcludedNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+	Quota       QuotaOptions
+	Propagation PropagationOptions
+}
 
 // DefaultOptions returns the options main starts from.
 func DefaultOptions() Options {
@@ -51,7 +46,7 @@ func DefaultOptions() Options {
 		ProbeAddr:        ":8081",
 		LeaderElectionID: "canopy-manager.tenancy.canopy.dev",
 		WebhookPort:      9443,
-		ManagerNamespace: "canopy-system",
+		Forest:           forest.Options{ManagerNamespace: "canopy-system"},
 		QPS:              50,
 		Burst:            100,
 		SyncPeriod:       10 * time.Hour,
@@ -82,9 +77,11 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WebhookHost, "webhook-host", o.WebhookHost, "Address the webhook server binds to.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port the webhook server binds to.")
 	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory holding tls.crt and tls.key for the webhook server.")
-	fs.StringVar(&o.ManagerNamespace, "manager-namespace", o.ManagerNamespace, "Namespace Canopy runs in; always excluded from hierarchies.")
-	fs.Var(stringList{&o.ExcludedNamespaces}, "excluded-namespace", "A namespace that may not be part of any hierarchy (repeatable).")
-	fs.StringVar(&o.IncludedNamespaceRegex, "included-namespace-regex", o.IncludedNamespaceRegex, "Only namespaces matching this regex are managed.")
+	fs.StringVar(&o.Forest.ManagerNamespace, "manager-namespace", o.Forest.ManagerNamespace, "Namespace Canopy runs in; always excluded from hierarchies.")
+	fs.Var(stringList{&o.Forest.ExcludedNamespaces}, "excluded-namespace", "A namespace that may not be part of any hierarchy (repeatable).")
+	fs.StringVar(&o.Forest.IncludedNamespacesRegex, "included-namespace-regex", o.Forest.IncludedNamespacesRegex, "Only namespaces whose whole name matches this regex are managed.")
+	fs.Var(stringList{&o.Forest.ManagedLabels}, "managed-namespace-label", "A regex of label keys that HierarchyConfigurations and anchors may set on namespaces (repeatable).")
+	fs.Var(stringList{&o.Forest.ManagedAnnotations}, "managed-namespace-annotation", "A regex of annotation keys that HierarchyConfigurations and anchors may set on namespaces (repeatable).")
 	fs.Func("apiserver-qps-throttle", "Client QPS towards the API server (burst is twice this).", func(v string) error {
 		var q float32
 		if _, err := fmt.Sscanf(v, "%g", &q); err != nil || q <= 0 {
@@ -93,25 +90,17 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		o.QPS, o.Burst = q, int(2*q)
 		return nil
 	})
+	o.Quota.bindFlags(fs)
+	o.Propagation.bindFlags(fs)
 }
 
 // Validate checks the options for errors a user can fix.
 func (o *Options) Validate() error {
-	if o.IncludedNamespaceRegex != "" {
-		if _, err := regexp.Compile(o.IncludedNamespaceRegex); err != nil {
-			return fmt.Errorf("--included-namespace-regex: %w", err)
-		}
-	}
-	if o.ManagerNamespace == "" {
+	if o.Forest.ManagerNamespace == "" {
 		return fmt.Errorf("--manager-namespace must not be empty")
 	}
+	if _, err := o.Forest.Compile(); err != nil {
+		return err
+	}
 	return nil
-}
-
-// Excluded returns every excluded namespace: the defaults, the manager's
-// own namespace, and the configured ones.
-func (o *Options) Excluded() []string {
-	out := append([]string{}, DefaultExcludedNamespaces...)
-	out = append(out, o.ManagerNamespace)
-	return append(out, o.ExcludedNamespaces...)
 }

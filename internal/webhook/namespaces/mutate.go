@@ -1,3 +1,5 @@
+// Package namespaces holds Canopy's admission webhooks for Namespace
+// objects. Each webhook is a thin Handle around a pure decision function.
 package namespaces
 
 import (
@@ -10,6 +12,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	"github.com/canopyhq/canopy/internal/forest"
 )
 
 // MutatePath is where the namespace mutator is served.
@@ -17,12 +21,12 @@ const MutatePath = "/mutate-namespace"
 
 // IncludedLabels returns the namespace's labels with HNC's
 // included-namespace label set or removed, and whether anything changed.
-func IncludedLabels(cfg Config, name string, labels map[string]string) (map[string]string, bool) {
+func IncludedLabels(cfg forest.Config, name string, labels map[string]string) (map[string]string, bool) {
 	out := make(map[string]string, len(labels)+1)
 	for k, v := range labels {
 		out[k] = v
 	}
-	if cfg.Managed(name) {
+	if !cfg.IsExcluded(name) {
 		if labels[hncv1.LabelIncludedNamespace] == "true" {
 			return labels, false
 		}
@@ -43,7 +47,7 @@ func IncludedLabels(cfg Config, name string, labels map[string]string) (map[stri
 // +kubebuilder:webhook:path=/mutate-namespace,mutating=true,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update,versions=v1,name=namespaces.mutate.hnc.x-k8s.io,admissionReviewVersions=v1,timeoutSeconds=5
 
 type mutator struct {
-	cfg     Config
+	forest  *forest.Forest
 	decoder admission.Decoder
 }
 
@@ -53,7 +57,7 @@ func (m *mutator) Handle(ctx context.Context, req admission.Request) admission.R
 	if err := m.decoder.Decode(req, ns); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
-	labels, changed := IncludedLabels(m.cfg, ns.Name, ns.Labels)
+	labels, changed := IncludedLabels(m.forest.Config(), ns.Name, ns.Labels)
 	if !changed {
 		return admission.Allowed("")
 	}
@@ -62,12 +66,11 @@ func (m *mutator) Handle(ctx context.Context, req admission.Request) admission.R
 	if err != nil {
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Labelled namespace", "namespace", ns.Name, "included", m.cfg.Managed(ns.Name))
+	ctrl.LoggerFrom(ctx).V(1).Info("Labelled namespace", "namespace", ns.Name)
 	return admission.PatchResponseFromRaw(req.Object.Raw, raw)
 }
 
-
 // Register serves the namespace webhooks on the manager's webhook server.
-func Register(mgr ctrl.Manager, c Config) {
-	mgr.GetWebhookServer().Register(MutatePath, &webhook.Admission{Handler: &mutator{cfg: c, decoder: admission.NewDecoder(mgr.GetScheme())}})
+func Register(mgr ctrl.Manager, f *forest.Forest) {
+	mgr.GetWebhookServer().Register(MutatePath, &webhook.Admission{Handler: &mutator{forest: f, decoder: admission.NewDecoder(mgr.GetScheme())}})
 }

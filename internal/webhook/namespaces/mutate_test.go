@@ -4,21 +4,20 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/canopyhq/canopy/internal/forest"
 )
 
 func TestIncludedLabels(t *testing.T) {
-	cfg, err := NewConfig([]string{"kube-system", "canopy-system"}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	onlyTeams, err := NewConfig(nil, "team-.*")
+	cfg := forest.DefaultConfig("canopy-system")
+	onlyTeams, err := forest.Options{IncludedNamespacesRegex: "team-.*"}.Compile()
 	if err != nil {
 		t.Fatal(err)
 	}
 	const l = "hnc.x-k8s.io/included-namespace"
 	tests := []struct {
 		name    string
-		cfg     Config
+		cfg     forest.Config
 		ns      string
 		in      map[string]string
 		want    map[string]string
@@ -43,11 +42,5 @@ func TestIncludedLabels(t *testing.T) {
 				t.Errorf("labels (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestNewConfigRejectsBadRegex(t *testing.T) {
-	if _, err := NewConfig(nil, "("); err == nil {
-		t.Fatal("want an error for an invalid regex")
 	}
 }

@@ -18,12 +18,12 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/canopyhq/canopy/internal/setup"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
@@ -173,4 +173,3 @@ func Main(m *testing.M, env **Env) {
 	}
 	os.Exit(code)
 }
-
