@@ -27,6 +27,14 @@ manifests: ## Generate CRDs (Canopy's and HNC's), RBAC and webhook manifests.
 	$(CONTROLLER_GEN) rbac:roleName=canopy-manager paths=./internal/... output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) webhook paths=./internal/... output:webhook:artifacts:config=config/webhook
 
+.PHONY: chart-sync
+chart-sync: ## Copy the CRDs and dashboards into the Helm chart (Helm reads only files inside it).
+	rm -rf charts/canopy/crds charts/canopy/dashboards
+	mkdir -p charts/canopy/crds charts/canopy/dashboards
+	cp config/crd/bases/*.yaml charts/canopy/crds/
+	cp dashboards/*.json charts/canopy/dashboards/
+	cp config/rbac/role.yaml charts/canopy/templates/generated-clusterrole.yaml
+
 .PHONY: fmt
 fmt:
 	gofmt -w $$(git ls-files '*.go')
@@ -37,9 +45,9 @@ vet:
 
 .PHONY: verify
 verify: ## Fail when generated files drift, code is unformatted or vet complains.
-	@tmp=$$(mktemp -d); cp -r config api "$$tmp"/; \
-	$(MAKE) --no-print-directory generate manifests >/dev/null; \
-	if ! diff -r "$$tmp"/config config || ! diff -r "$$tmp"/api api; then \
+	@tmp=$$(mktemp -d); cp -r config api charts "$$tmp"/; \
+	$(MAKE) --no-print-directory generate manifests chart-sync >/dev/null; \
+	if ! diff -r "$$tmp"/config config || ! diff -r "$$tmp"/api api || ! diff -r "$$tmp"/charts charts; then \
 	  echo "generated files drifted: run 'make generate manifests' and commit the result"; rm -rf "$$tmp"; exit 1; fi; \
 	rm -rf "$$tmp"
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
@@ -67,3 +75,7 @@ demo: k8s-bins build ## Start a local control plane with Canopy and the samples;
 .PHONY: test
 test: k8s-bins verify build ## Unit, integration (real API server) and e2e tests.
 	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: bench
+bench: k8s-bins ## Benchmarks on a real control plane (test/bench; not part of make test).
+	go test -count=1 -run='^$$' -bench=. -benchtime=1x -timeout 60m ./test/bench/...

@@ -8,8 +8,8 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 )
 
 // CreateSubnamespace creates the SubnamespaceAnchor that asks Canopy for

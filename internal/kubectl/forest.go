@@ -10,8 +10,8 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 )
 
 // node is one namespace as the plugin sees it.

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 )
@@ -129,7 +129,7 @@ func Quotas(ctx context.Context, c client.Client, w io.Writer, o QuotaOptions) e
 		if o.AllNamespaces {
 			fmt.Fprintf(tw, "%s\t", r.namespace)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.name, r.kind, age(now, r.created), r.requests, r.limits)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.name, r.kind, age(now, r.created), orNone(r.requests), orNone(r.limits))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the quota table: %w", err)
@@ -142,4 +142,12 @@ func inNamespace(ns string) string {
 		return ""
 	}
 	return fmt.Sprintf(" in %s namespace", ns)
+}
+
+// orNone shows an empty cell as kubectl does.
+func orNone(s string) string {
+	if s == "" {
+		return "<none>"
+	}
+	return s
 }

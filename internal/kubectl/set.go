@@ -9,8 +9,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 )
 
 // SetOptions are the hierarchical properties `set` changes.

@@ -55,12 +55,12 @@ func TenantList(ctx context.Context, c client.Client, w io.Writer, o TenantOptio
 	fmt.Fprintln(tw, "NAME\tNAMESPACES\tOWNERS\tREADY\tQUOTA\tAGE")
 	for i := range tenants.Items {
 		t := &tenants.Items[i]
-		quota := "<none>"
-		if rows := rootQuotas(quotas, t.Name); len(rows) > 0 && rows[0].requests != "" {
+		quota := ""
+		if rows := rootQuotas(quotas, t.Name); len(rows) > 0 {
 			quota = rows[0].requests
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", t.Name, len(t.Status.Namespaces), len(t.Spec.Owners),
-			conditionStatus(t.Status.Conditions, tenancyv1.ConditionReady), quota, age(now, t.CreationTimestamp))
+			conditionStatus(t.Status.Conditions, tenancyv1.ConditionReady), orNone(quota), age(now, t.CreationTimestamp))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the tenant table: %w", err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 )
 
 // clusterObjects is a cluster with a tenant tree, a standalone namespace,
@@ -219,5 +219,17 @@ func TestBuildForest(t *testing.T) {
 				t.Errorf("children (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+func TestRenderTreesStopsAtLoops(t *testing.T) {
+	f := buildForest(
+		[]corev1.Namespace{*ns("", "x"), *ns("", "y")},
+		[]hncv1.HierarchyConfiguration{*hc("x", "y", nil), *hc("y", "x", nil)},
+	)
+	got := renderTrees(f, f.roots())
+	want := "x\n└── y\n"
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("render (-want +got):\n%s", diff)
 	}
 }
