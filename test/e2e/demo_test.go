@@ -53,7 +53,9 @@ func TestDemo(t *testing.T) {
 	}
 	var transcript strings.Builder
 	ready := make(chan string, 1)
+	exited := make(chan struct{})
 	go func() {
+		defer close(exited)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
@@ -68,6 +70,8 @@ func TestDemo(t *testing.T) {
 	var kubeconfig string
 	select {
 	case kubeconfig = <-ready:
+	case <-exited:
+		t.Fatalf("demo exited before printing its kubeconfig:\n%s", transcript.String())
 	case <-ctx.Done():
 		t.Fatalf("demo never printed its kubeconfig:\n%s", transcript.String())
 	}

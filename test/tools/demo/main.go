@@ -8,11 +8,10 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
-	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -68,6 +67,10 @@ func run(root, dir string, once bool) error {
 	}
 
 	host, port, certDir := cp.WebhookServing()
+	probePort, err := controlplane.FreePort()
+	if err != nil {
+		return err
+	}
 	mgrLog, err := os.Create(filepath.Join(dir, "canopy-manager.log"))
 	if err != nil {
 		return err
@@ -77,7 +80,7 @@ func run(root, dir string, once bool) error {
 	mgr := exec.Command(filepath.Join(root, "bin", "canopy-manager"),
 		"--kubeconfig="+kubeconfig,
 		"--webhook-host="+host, "--webhook-port="+strconv.Itoa(port), "--webhook-cert-dir="+certDir,
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0",
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
 		"--manager-namespace=canopy-system",
 	)
 	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
@@ -94,8 +97,8 @@ func run(root, dir string, once bool) error {
 			_ = mgr.Process.Kill()
 		}
 	}()
-	if err := waitTLS(net.JoinHostPort(host, strconv.Itoa(port)), mgrDone); err != nil {
-		return fmt.Errorf("canopy-manager did not start serving webhooks (see %s): %w", mgrLog.Name(), err)
+	if err := waitReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), mgrDone); err != nil {
+		return fmt.Errorf("canopy-manager did not become ready (see %s): %w", mgrLog.Name(), err)
 	}
 
 	kubectl := func(args ...string) error {
@@ -134,18 +137,24 @@ func run(root, dir string, once bool) error {
 	}
 }
 
-func waitTLS(addr string, done <-chan error) error {
-	return wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(context.Context) (bool, error) {
+// waitReady polls the manager's readiness endpoint, which passes once the
+// webhook server is up and the namespace forest has loaded.
+func waitReady(url string, done <-chan error) error {
+	return wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
 		case err := <-done:
 			return false, errors.Join(errors.New("canopy-manager exited"), err)
 		default:
 		}
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // liveness probe only
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			return false, nil
 		}
-		_ = conn.Close()
-		return true, nil
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
 	})
 }
