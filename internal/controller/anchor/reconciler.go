@@ -1,0 +1,142 @@
+package anchor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	"github.com/canopyhq/canopy/internal/forest"
+)
+
+// errConflict marks an anchor update that lost a race; the request is
+// requeued quietly.
+var errConflict = errors.New("anchor changed meanwhile")
+
+// Finalizer is the finalizer every live anchor carries (HNC's name).
+const Finalizer = api.MetaGroup
+
+// +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
+
+// Reconciler reconciles SubnamespaceAnchors.
+type Reconciler struct {
+	Client client.Client
+	Forest *forest.Forest
+}
+
+// SetupWithManager watches anchors, and namespaces mapped to their anchor
+// through the subnamespace-of annotation.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("anchor").
+		For(&api.SubnamespaceAnchor{}).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(namespaceToAnchor)).
+		Complete(r)
+}
+
+func namespaceToAnchor(_ context.Context, obj client.Object) []reconcile.Request {
+	parent := obj.GetAnnotations()[api.SubnamespaceOf]
+	if parent == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: parent, Name: obj.GetName()}}}
+}
+
+// Reconcile reads the anchor and its namespace, decides and writes.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx).WithValues("anchor", klog.KRef(req.Namespace, req.Name))
+	anchor := &api.SubnamespaceAnchor{}
+	if err := r.Client.Get(ctx, req.NamespacedName, anchor); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	facts := Facts{
+		Parent:       anchor.Namespace,
+		Name:         anchor.Name,
+		Deleting:     anchor.DeletionTimestamp != nil,
+		HasFinalizer: slices.Contains(anchor.Finalizers, Finalizer),
+	}
+	child := &corev1.Namespace{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Name: anchor.Name}, child); {
+	case err == nil:
+		facts.ChildExists = true
+		facts.ChildSubnamespaceOf = child.Annotations[api.SubnamespaceOf]
+		facts.ChildTerminating = child.DeletionTimestamp != nil
+	case !apierrors.IsNotFound(err):
+		return ctrl.Result{}, fmt.Errorf("getting subnamespace %q: %w", anchor.Name, err)
+	}
+
+	r.Forest.Lock()
+	cfg := r.Forest.Config()
+	facts.ParentExcluded = cfg.WhyExcluded(anchor.Namespace)
+	facts.ChildExcluded = cfg.WhyExcluded(anchor.Name)
+	if ns := r.Forest.Lookup(anchor.Name); ns != nil {
+		// Anchors count too: a subnamespace's own subnamespace may exist
+		// before its HierarchyConfiguration names its parent.
+		facts.ChildHasChildren = len(ns.ChildNames()) > 0 || len(ns.AnchorNames()) > 0
+		facts.ChildAllowsCascading = ns.AllowsCascadingDeletion()
+	}
+	r.Forest.Unlock()
+
+	d := Decide(facts)
+	if err := r.writeAnchor(ctx, anchor, d); err != nil {
+		if errors.Is(err, errConflict) {
+			return ctrl.Result{Requeue: true}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	switch d.Action {
+	case CreateNamespace:
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
+			Name:        anchor.Name,
+			Annotations: map[string]string{api.SubnamespaceOf: anchor.Namespace},
+		}}
+		if err := r.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, fmt.Errorf("creating subnamespace %q: %w", anchor.Name, err)
+		}
+		log.Info("Created subnamespace")
+	case DeleteNamespace:
+		if err := r.Client.Delete(ctx, child, client.Preconditions{UID: &child.UID}); client.IgnoreNotFound(err) != nil {
+			return ctrl.Result{}, fmt.Errorf("deleting subnamespace %q: %w", anchor.Name, err)
+		}
+		log.Info("Deleting subnamespace")
+	}
+	return ctrl.Result{}, nil
+}
+
+// writeAnchor sets the finalizer and status.status in one Update, only if
+// they changed. A deleted anchor's status is left alone.
+func (r *Reconciler) writeAnchor(ctx context.Context, anchor *api.SubnamespaceAnchor, d Decision) error {
+	out := anchor.DeepCopy()
+	has := slices.Contains(out.Finalizers, Finalizer)
+	switch {
+	case d.Finalizer && !has:
+		out.Finalizers = append(out.Finalizers, Finalizer)
+	case !d.Finalizer && has:
+		out.Finalizers = slices.DeleteFunc(out.Finalizers, func(f string) bool { return f == Finalizer })
+	}
+	if anchor.DeletionTimestamp == nil {
+		out.Status.State = d.State
+	}
+	if out.Status.State == anchor.Status.State && slices.Equal(out.Finalizers, anchor.Finalizers) {
+		return nil
+	}
+	if err := r.Client.Update(ctx, out); err != nil {
+		if apierrors.IsConflict(err) {
+			return errConflict
+		}
+		return fmt.Errorf("updating anchor %s/%s: %w", anchor.Namespace, anchor.Name, err)
+	}
+	return nil
+}

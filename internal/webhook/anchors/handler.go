@@ -1,0 +1,76 @@
+package anchors
+
+import (
+	"context"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/forestsync"
+)
+
+// Path is where the validator is served.
+const Path = "/validate-hnc-x-k8s-io-v1alpha2-subnamespaceanchors"
+
+// The validator fails closed (Fail): anchors exist only in namespaces that
+// use Canopy's hierarchy, so an outage blocks only subnamespace changes
+// there, while failing open could delete a whole subtree that did not
+// allow cascading deletion, or create a subnamespace under a halted parent.
+//
+// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-subnamespaceanchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create;update;delete,versions=v1alpha2,name=subnamespaceanchors.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// IsManager reports whether a username is Canopy's manager.
+type IsManager func(ctx context.Context, username string) bool
+
+type validator struct {
+	forest    *forest.Forest
+	sync      *forestsync.Syncer
+	isManager IsManager
+	decoder   admission.Decoder
+}
+
+// Handle validates an anchor request.
+func (v *validator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	r := Request{Op: req.Operation, FromManager: v.isManager(ctx, req.UserInfo.Username)}
+	if len(req.Object.Raw) > 0 {
+		r.New = &api.SubnamespaceAnchor{}
+		if err := v.decoder.DecodeRaw(req.Object, r.New); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+	}
+	if len(req.OldObject.Raw) > 0 {
+		r.Old = &api.SubnamespaceAnchor{}
+		if err := v.decoder.DecodeRaw(req.OldObject, r.Old); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+	}
+	if (r.Op == admissionv1.Create && r.New == nil) || (r.Op == admissionv1.Update && (r.New == nil || r.Old == nil)) || (r.Op == admissionv1.Delete && r.Old == nil) {
+		return admission.Errored(http.StatusBadRequest, errMissingObject)
+	}
+	if r.FromManager {
+		return admission.Allowed("")
+	}
+	if !v.sync.Loaded() {
+		return admission.Denied(forestsync.ErrNotLoaded.Error())
+	}
+	v.forest.Lock()
+	why := Decide(v.forest, r)
+	v.forest.Unlock()
+	if why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied anchor request", "anchor", req.Namespace+"/"+req.Name, "operation", req.Operation, "reason", why)
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// Register serves the validator.
+func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManager IsManager) {
+	mgr.GetWebhookServer().Register(Path, &webhook.Admission{Handler: &validator{
+		forest: f, sync: s, isManager: isManager, decoder: admission.NewDecoder(mgr.GetScheme()),
+	}})
+}

@@ -1,0 +1,131 @@
+package hierarchy
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	authnv1 "k8s.io/api/authentication/v1"
+	authzv1 "k8s.io/api/authorization/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/forestsync"
+)
+
+// Path is where the validator is served.
+const Path = "/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations"
+
+// The validator fails closed (Fail): HierarchyConfigurations only exist in
+// namespaces that are in Canopy's trees or joining one, so an outage
+// blocks only hierarchy changes, never unrelated namespaces, and letting a
+// cycle or an unauthorized move through would be worse. No
+// namespaceSelector is needed since the object itself is Canopy's.
+//
+// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
+
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// IsManager reports whether a username is Canopy's manager.
+type IsManager func(ctx context.Context, username string) bool
+
+type validator struct {
+	forest    *forest.Forest
+	sync      *forestsync.Syncer
+	client    client.Client
+	isManager IsManager
+	decoder   admission.Decoder
+}
+
+// Handle validates a create or update.
+func (v *validator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
+		return admission.Allowed("")
+	}
+	r := Request{New: &api.HierarchyConfiguration{}, FromManager: v.isManager(ctx, req.UserInfo.Username)}
+	if err := v.decoder.DecodeRaw(req.Object, r.New); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if len(req.OldObject.Raw) > 0 {
+		r.Old = &api.HierarchyConfiguration{}
+		if err := v.decoder.DecodeRaw(req.OldObject, r.Old); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+	}
+	if r.FromManager {
+		return admission.Allowed("")
+	}
+	if !v.sync.Loaded() {
+		return admission.Denied(forestsync.ErrNotLoaded.Error())
+	}
+	oldParent := ""
+	if r.Old != nil {
+		oldParent = r.Old.Spec.Parent
+	}
+	v.forest.Lock()
+	why := Decide(v.forest, r)
+	var checks []string
+	if why == "" {
+		checks = AuthzNamespaces(v.forest, r.New.Namespace, oldParent, r.New.Spec.Parent)
+	}
+	v.forest.Unlock()
+	if why != "" {
+		return admission.Denied(why)
+	}
+	var denied []string
+	for _, nm := range checks {
+		ok, err := v.allowed(ctx, req.UserInfo, nm)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if !ok {
+			denied = append(denied, nm)
+		}
+	}
+	if len(denied) > 0 {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied move", "namespace", r.New.Namespace, "user", req.UserInfo.Username, "missing", denied)
+		return admission.Denied(fmt.Sprintf("user %q may not move namespace %q from %q to %q: it needs permission to update the HierarchyConfiguration in %s", req.UserInfo.Username, r.New.Namespace, oldParent, r.New.Spec.Parent, quoteAll(denied)))
+	}
+	return admission.Allowed("")
+}
+
+// allowed asks the API server whether user may update the
+// HierarchyConfiguration in nm. The review is not stored; it is the only
+// API call this webhook makes.
+func (v *validator) allowed(ctx context.Context, user authnv1.UserInfo, nm string) (bool, error) {
+	extra := map[string]authzv1.ExtraValue{}
+	for k, val := range user.Extra {
+		extra[k] = authzv1.ExtraValue(val)
+	}
+	sar := &authzv1.SubjectAccessReview{Spec: authzv1.SubjectAccessReviewSpec{
+		User: user.Username, Groups: user.Groups, UID: user.UID, Extra: extra,
+		ResourceAttributes: &authzv1.ResourceAttributes{
+			Namespace: nm, Verb: "update", Group: api.GroupVersion.Group, Resource: api.HierarchyConfigurations, Name: api.Singleton,
+		},
+	}}
+	if err := v.client.Create(ctx, sar); err != nil {
+		return false, fmt.Errorf("checking access of %q in %q: %w", user.Username, nm, err)
+	}
+	return sar.Status.Allowed, nil
+}
+
+func quoteAll(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	return strings.Join(q, " and ")
+}
+
+// Register serves the validator.
+func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManager IsManager) {
+	mgr.GetWebhookServer().Register(Path, &webhook.Admission{Handler: &validator{
+		forest: f, sync: s, client: mgr.GetClient(), isManager: isManager, decoder: admission.NewDecoder(mgr.GetScheme()),
+	}})
+}
