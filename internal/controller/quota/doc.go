@@ -1,0 +1,41 @@
+// Package quota is the leader's side of hierarchical quota enforcement: it
+// keeps the ResourceQuota singletons, the per-tree reservation ledgers and the
+// status of every HierarchicalResourceQuota (HNC) and HierarchicalQuota
+// (Canopy). The decisions are internal/quota's; this package reads, decides
+// and writes.
+//
+// # One reconcile per tree
+//
+// A request names a namespace; Reconcile resolves the root of its tree in
+// the shared forest and works on the whole tree at once, because every fact
+// it writes depends on the tree: the singletons of each namespace name the
+// strictest hard of every quota above it, the ledger is one object per tree,
+// and a quota's used is a subtree sum. Each reconcile follows the forest's
+// discipline:
+//
+//  1. read: lock the forest only to copy the tree (TreeOf), then read the
+//     quotas, the singletons and the ledger from the cache and the API;
+//  2. decide with pure functions (DesiredSingletons, the status builders,
+//     quota.Reconcile for the ledger);
+//  3. write only what changed: singletons, the ledger with its
+//     resourceVersion precondition, and each quota's status.
+//
+// Namespaces that moved away are handled by the reconcile of their new tree
+// (which removes singletons no quota requires any more); the old tree's
+// ledger keeps a stale entry until its next reconcile drops it, which is
+// harmless because admission counts only namespaces in the current tree.
+// Every tree with a quota is requeued periodically, so reservations that never
+// became real are released after quota.Reconcile's grace period and usage
+// that grew while the webhook was unavailable is taken in.
+//
+// # Who writes what
+//
+// Only the elected leader runs this reconciler. The singletons' status.used
+// belongs to the API server's quota admission and kube-controller-manager.
+// The ledger's data is written by the admission webhook (reservations, on
+// every replica) and by this reconciler (matching it to actual usage), both
+// with compare-and-swap, so neither loses the other's update. HRQ status is
+// written with a plain Update (HNC's CRDs have no status subresource);
+// HierarchicalQuota status through its status subresource; both only when
+// changed.
+package quota

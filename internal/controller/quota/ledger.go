@@ -1,0 +1,97 @@
+package quota
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+// LedgerStore reads and writes the per-tree ledger ConfigMaps in the
+// manager's namespace. Every write is a compare-and-swap: an update carries
+// the resourceVersion it was read at, and a create fails if another replica
+// created the ledger first. Callers retry from the read on ErrConflict.
+type LedgerStore struct {
+	// Client writes; Reader reads straight from the API server (never a
+	// cache, so a retry after a conflict sees the winner's write).
+	Client    client.Client
+	Reader    client.Reader
+	Namespace string
+}
+
+// StoredLedger is a ledger with the object version it was read at.
+type StoredLedger struct {
+	Ledger *quota.Ledger
+	// object is nil when no ledger existed.
+	object *corev1.ConfigMap
+}
+
+// Get reads the ledger of the tree rooted at root; a missing ledger is an
+// empty one.
+func (s LedgerStore) Get(ctx context.Context, root string) (StoredLedger, error) {
+	cm := &corev1.ConfigMap{}
+	err := s.Reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: LedgerName(root)}, cm)
+	if apierrors.IsNotFound(err) {
+		return StoredLedger{Ledger: &quota.Ledger{Root: root, Entries: map[quota.Key]quota.Entry{}}}, nil
+	}
+	if err != nil {
+		return StoredLedger{}, fmt.Errorf("reading quota ledger of tree %q: %w", root, err)
+	}
+	l, err := quota.DecodeLedger(cm.Data)
+	if err != nil {
+		return StoredLedger{}, fmt.Errorf("decoding quota ledger of tree %q: %w", root, err)
+	}
+	l.Root = root
+	return StoredLedger{Ledger: l, object: cm}, nil
+}
+
+// Put writes l in place of what prev read, with a precondition on prev's
+// resourceVersion. It returns an error for which IsConflict is true when
+// another writer got there first.
+func (s LedgerStore) Put(ctx context.Context, prev StoredLedger, l *quota.Ledger) error {
+	data := quota.EncodeLedger(l)
+	if prev.object == nil {
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{
+				Namespace: s.Namespace,
+				Name:      LedgerName(l.Root),
+				Labels:    map[string]string{LabelLedger: "true"},
+			},
+			Data: data,
+		}
+		if err := s.Client.Create(ctx, cm); err != nil {
+			return fmt.Errorf("creating quota ledger of tree %q: %w", l.Root, err)
+		}
+		return nil
+	}
+	cm := prev.object.DeepCopy()
+	cm.Data = data
+	// Update sends the resourceVersion read, so the API server refuses the
+	// write if anyone wrote the ledger since.
+	if err := s.Client.Update(ctx, cm); err != nil {
+		return fmt.Errorf("updating quota ledger of tree %q: %w", l.Root, err)
+	}
+	return nil
+}
+
+// Delete removes the ledger of a tree that no longer has quotas.
+func (s LedgerStore) Delete(ctx context.Context, prev StoredLedger) error {
+	if prev.object == nil {
+		return nil
+	}
+	err := s.Client.Delete(ctx, prev.object, client.Preconditions{ResourceVersion: &prev.object.ResourceVersion})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting quota ledger %q: %w", prev.object.Name, err)
+	}
+	return nil
+}
+
+// IsConflict reports whether a Put lost a compare-and-swap race.
+func IsConflict(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err)
+}

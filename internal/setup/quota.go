@@ -1,0 +1,62 @@
+package setup
+
+import (
+	"flag"
+	"fmt"
+	"time"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/metrics"
+	whquota "github.com/canopyhq/canopy/internal/webhook/quota"
+)
+
+func init() { registrations = append(registrations, registerQuota) }
+
+// QuotaOptions tune hierarchical quota enforcement.
+type QuotaOptions struct {
+	// Resync is how often the leader reconciles each tree with a quota
+	// without an event.
+	Resync time.Duration
+	// Grace is how long a ledger reservation may differ from actual usage
+	// before the leader matches it; it must exceed the time an admitted
+	// status update may still be in flight.
+	Grace time.Duration
+}
+
+func (o *QuotaOptions) bindFlags(fs *flag.FlagSet) {
+	fs.DurationVar(&o.Resync, "quota-resync-period", ctrlquota.DefaultResync, "How often each tree with a hierarchical quota is reconciled without an event.")
+	fs.DurationVar(&o.Grace, "quota-reservation-grace", ctrlquota.DefaultGrace, "How long an admitted quota reservation may differ from actual usage before the ledger is matched to it.")
+}
+
+// registerQuota wires the quota reconciler (leader only), the quota
+// webhooks (every replica) and the quota metrics.
+func registerQuota(mgr ctrl.Manager, d Deps) error {
+	ledgers := ctrlquota.LedgerStore{
+		Client:    mgr.GetClient(),
+		Reader:    mgr.GetAPIReader(),
+		Namespace: d.Options.Forest.ManagerNamespace,
+	}
+	r := &ctrlquota.Reconciler{
+		Client:  mgr.GetClient(),
+		Forest:  d.Forest,
+		Ledgers: ledgers,
+		Resync:  d.Options.Quota.Resync,
+		Grace:   d.Options.Quota.Grace,
+	}
+	var loaded func() bool
+	if d.Sync != nil {
+		r.Subscribe = d.Sync.Subscribe
+		loaded = d.Sync.Loaded
+		r.Loaded = loaded
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("setting up the quota reconciler: %w", err)
+	}
+	whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded})
+	if err := metrics.RegisterQuota(mgr.GetClient()); err != nil {
+		return fmt.Errorf("registering quota metrics: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+// Package quota holds the admission webhooks of hierarchical quota. Each is
+// a thin Handle around a pure decision.
+//
+//   - The status webhook sees every update of a quota singleton's
+//     status.used made by the API server's own quota admission, and decides
+//     with the per-tree ledger whether the namespace may grow. It is the one
+//     webhook in Canopy that writes to the API: it reserves the new usage in
+//     the ledger with compare-and-swap, so that two replicas deciding at once
+//     for two namespaces of one tree can never both spend the same headroom
+//     (see internal/quota's package doc for the protocol).
+//   - The same webhook refuses, for a few seconds after an admission, a
+//     recount by kube-controller-manager that would lower a namespace's
+//     usage below what was just admitted: that controller counts from its
+//     cache, and a stale count would let the API server admit on top of it.
+//   - The singleton webhook stops users from editing or deleting the
+//     singletons.
+//   - The validating webhooks check HierarchicalQuota (delegated budgets,
+//     ancestors' limits) and HierarchicalResourceQuota (HNC's rules only).
+//
+// # Failure policy and blast radius
+//
+// The status webhook fails closed, and is selected on two labels: the
+// object must be a Canopy singleton (canopy.dev/quota-singleton) in a
+// namespace of a Canopy tree (canopy.dev/in-tree). If the manager is down,
+// the API server cannot record new usage in those namespaces, so creating
+// pods (or anything else a quota there counts) fails: enforcement fails
+// safe. Namespaces outside Canopy's trees, and namespaces in trees with no
+// quota (which have no singleton), are never affected; deletions still work
+// everywhere, because lowering usage is recorded by kube-controller-manager
+// outside admission, which this webhook allows. A namespace that is the
+// root of a quota but has no children is not labelled in-tree; there the
+// singleton's hard equals the quota's hard, so the API server alone enforces
+// it exactly.
+//
+// # Batches
+//
+// The API server judges concurrent creations in one namespace as one status
+// update. Items beyond the singleton's own hard (the strictest hard above
+// the namespace) are refused one by one, exactly; but a batch that fits the
+// namespace and not the subtree is refused whole, because a webhook can only
+// allow or deny the update. Under heavy concurrency a subtree of several
+// namespaces can therefore be left a few units short of its limit until the
+// next request; it is never exceeded.
+package quota

@@ -1,0 +1,322 @@
+package quota
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admission/v1"
+	authnv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+func rl(t testing.TB, s string) corev1.ResourceList {
+	t.Helper()
+	l, err := quota.ParseList(s)
+	if err != nil {
+		t.Fatalf("parsing %q: %v", s, err)
+	}
+	return l
+}
+
+func testScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(hncv1.AddToScheme(s))
+	utilruntime.Must(tenancyv1.AddToScheme(s))
+	return s
+}
+
+func TestGrows(t *testing.T) {
+	tests := []struct {
+		prev, next string
+		want       bool
+	}{
+		{"pods=1", "pods=1", false},
+		{"pods=2", "pods=1", false},
+		{"pods=1", "pods=2", true},
+		{"", "pods=1", true},
+		{"pods=1,cpu=2", "pods=0,cpu=3", true},
+		{"pods=1,cpu=2", "pods=0", false},
+	}
+	for _, tc := range tests {
+		if got := Grows(rl(t, tc.prev), rl(t, tc.next)); got != tc.want {
+			t.Errorf("Grows(%q, %q) = %v, want %v", tc.prev, tc.next, got, tc.want)
+		}
+	}
+}
+
+func TestIsAdmission(t *testing.T) {
+	if !IsAdmission("system:apiserver") {
+		t.Error("the API server's loopback user is admission")
+	}
+	if IsAdmission("system:kube-controller-manager") {
+		t.Error("kube-controller-manager recalculates, it does not admit")
+	}
+}
+
+func TestDecideSingletonEdit(t *testing.T) {
+	base := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: quota.UnscopedSingletonName,
+		Labels: map[string]string{ctrlquota.LabelSingleton: "true"}}, Spec: corev1.ResourceQuotaSpec{Hard: rl(t, "pods=5")}}
+	raised := base.DeepCopy()
+	raised.Spec.Hard = rl(t, "pods=500")
+	unlabelled := base.DeepCopy()
+	unlabelled.Labels = nil
+	annotated := base.DeepCopy()
+	annotated.Annotations = map[string]string{"x": "y"}
+	tests := []struct {
+		name        string
+		op          admissionv1.Operation
+		requester   string
+		terminating bool
+		next        *corev1.ResourceQuota
+		wantDenied  bool
+	}{
+		{"manager updates", admissionv1.Update, "canopy", false, raised, false},
+		{"user raises hard", admissionv1.Update, "alice", false, raised, true},
+		{"user removes the label", admissionv1.Update, "alice", false, unlabelled, true},
+		{"user annotates", admissionv1.Update, "alice", false, annotated, false},
+		{"user deletes", admissionv1.Delete, "alice", false, nil, true},
+		{"namespace controller deletes in a terminating namespace", admissionv1.Delete, "system:kube-controller-manager", true, nil, false},
+		{"manager deletes", admissionv1.Delete, "canopy", false, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			msg := DecideSingletonEdit(tc.op, tc.requester, "canopy", tc.terminating, base, tc.next)
+			if (msg != "") != tc.wantDenied {
+				t.Errorf("denial = %q, want denied=%v", msg, tc.wantDenied)
+			}
+			if msg != "" && !strings.Contains(msg, "HierarchicalResourceQuota or HierarchicalQuota") {
+				t.Errorf("denial %q does not tell the user what to change", msg)
+			}
+		})
+	}
+}
+
+func chain(names ...string) *forest.Forest {
+	f := forest.New()
+	f.Lock()
+	defer f.Unlock()
+	for _, n := range names {
+		f.Get(n).SetExists(true)
+	}
+	return f
+}
+
+func TestValidateHQ(t *testing.T) {
+	f := chain("p", "api", "batch")
+	f.Lock()
+	f.Get("api").SetParent(f.Get("p"))
+	f.Get("batch").SetParent(f.Get("p"))
+	f.Unlock()
+	v := ctrlquota.TreeOf(f, "api")
+	parent := quota.Quota{Kind: quota.KindHierarchicalQuota, Namespace: "p", Name: "parent", Hard: rl(t, "cpu=40"),
+		Allocations: map[string]corev1.ResourceList{"api": rl(t, "cpu=20"), "batch": rl(t, "cpu=10")}}
+	hq := func(ns, hard string, alloc map[string]corev1.ResourceList) *tenancyv1.HierarchicalQuota {
+		return &tenancyv1.HierarchicalQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "q"},
+			Spec: tenancyv1.HierarchicalQuotaSpec{Hard: rl(t, hard), Allocations: alloc}}
+	}
+	tests := []struct {
+		name      string
+		others    []quota.Quota
+		q         *tenancyv1.HierarchicalQuota
+		wantErrs  []string
+		wantWarns int
+	}{
+		{name: "fits its allocation", others: []quota.Quota{parent}, q: hq("api", "cpu=20", nil)},
+		{name: "larger than its allocation", others: []quota.Quota{parent}, q: hq("api", "cpu=21", nil),
+			wantErrs: []string{"spec.hard.cpu"}},
+		{name: "allocations sum above hard", q: hq("p", "cpu=10", map[string]corev1.ResourceList{"api": rl(t, "cpu=6"), "batch": rl(t, "cpu=6")}),
+			wantErrs: []string{"spec.allocations"}},
+		{name: "lowering the parent below a child warns",
+			others:    []quota.Quota{{Kind: quota.KindHierarchicalQuota, Namespace: "api", Name: "child", Hard: rl(t, "cpu=20")}},
+			q:         hq("p", "cpu=10", nil),
+			wantWarns: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			errs, warns := ValidateHQ(v, tc.others, tc.q)
+			var got []string
+			for _, e := range errs {
+				got = append(got, e.Field)
+			}
+			if diff := cmp.Diff(tc.wantErrs, got); diff != "" {
+				t.Errorf("error fields (-want +got):\n%s\nerrors: %v", diff, errs)
+			}
+			if len(warns) != tc.wantWarns {
+				t.Errorf("warnings = %q, want %d", warns, tc.wantWarns)
+			}
+		})
+	}
+}
+
+// statusRequest is the API server's quota admission updating the status of
+// the singleton in ns from prev to next pods.
+func statusRequest(t *testing.T, ns string, prev, next int) admission.Request {
+	t.Helper()
+	mk := func(n int) []byte {
+		rq := &corev1.ResourceQuota{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ResourceQuota"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: quota.UnscopedSingletonName, Labels: map[string]string{ctrlquota.LabelSingleton: "true"}},
+			Spec:       corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")},
+			Status:     corev1.ResourceQuotaStatus{Used: rl(t, fmt.Sprintf("pods=%d", n))},
+		}
+		raw, err := json.Marshal(rq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	return admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+		Operation: admissionv1.Update, Namespace: ns,
+		UserInfo: authnv1.UserInfo{Username: "system:apiserver"},
+		Object:   runtime.RawExtension{Raw: mk(next)}, OldObject: runtime.RawExtension{Raw: mk(prev)},
+	}}
+}
+
+// TestStatusHandlerConcurrentReservations runs the ledger protocol from
+// many goroutines at once, as two replicas would, against a quota that
+// admits exactly 100 pods over ten namespaces: exactly 100 are admitted and
+// the ledger never records more.
+func TestStatusHandlerConcurrentReservations(t *testing.T) {
+	ctx := context.Background()
+	names := []string{"root"}
+	for i := range 10 {
+		names = append(names, fmt.Sprintf("c%d", i))
+	}
+	f := chain(names...)
+	f.Lock()
+	for _, n := range names[1:] {
+		f.Get(n).SetParent(f.Get("root"))
+	}
+	f.Unlock()
+	hrq := &hncv1.HierarchicalResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "q"},
+		Spec: hncv1.HierarchicalResourceQuotaSpec{Hard: rl(t, "pods=100")}}
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(hrq).Build()
+	h := &StatusHandler{Forest: f, Cache: c, Decoder: admission.NewDecoder(testScheme()), MaxAttempts: 1000,
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+
+	// The API server serialises quota updates per namespace; model that
+	// with one lock and counter per namespace.
+	type nsState struct {
+		sync.Mutex
+		used int
+	}
+	states := map[string]*nsState{}
+	for _, n := range names {
+		states[n] = &nsState{}
+	}
+	var admitted, denied int
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 50)
+	for i := range 200 {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			ns := names[i%len(names)]
+			st := states[ns]
+			st.Lock()
+			defer st.Unlock()
+			resp := h.Handle(ctx, statusRequest(t, ns, st.used, st.used+1))
+			mu.Lock()
+			defer mu.Unlock()
+			if resp.Allowed {
+				st.used++
+				admitted++
+				return
+			}
+			if resp.Result == nil || !strings.Contains(resp.Result.Message, `exceeded quota: HierarchicalResourceQuota "q" in namespace "root"`) {
+				t.Errorf("denial does not name the quota: %+v", resp.Result)
+			}
+			denied++
+		}()
+	}
+	wg.Wait()
+	if admitted != 100 || denied != 100 {
+		t.Errorf("admitted %d, denied %d; want 100 and 100", admitted, denied)
+	}
+	stored, err := h.Ledgers.Get(ctx, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := quota.Usage(stored.Ledger.Usage())
+	var sum int64
+	for _, l := range total {
+		p := l[corev1.ResourcePods]
+		sum += p.Value()
+	}
+	if sum != 100 {
+		t.Errorf("ledger records %d pods, want 100", sum)
+	}
+}
+
+func TestStatusHandlerAllowsWithoutReserving(t *testing.T) {
+	ctx := context.Background()
+	f := chain("root")
+	c := fake.NewClientBuilder().WithScheme(testScheme()).Build()
+	h := &StatusHandler{Forest: f, Cache: c, Decoder: admission.NewDecoder(testScheme()),
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	recalc := statusRequest(t, "root", 0, 5)
+	recalc.UserInfo.Username = "system:kube-controller-manager"
+	shrink := statusRequest(t, "root", 5, 4)
+	for name, req := range map[string]admission.Request{"recalculation": recalc, "shrink": shrink} {
+		if resp := h.Handle(ctx, req); !resp.Allowed {
+			t.Errorf("%s denied: %+v", name, resp.Result)
+		}
+	}
+	err := c.Get(ctx, client.ObjectKey{Namespace: "canopy-system", Name: ctrlquota.LedgerName("root")}, &corev1.ConfigMap{})
+	if err == nil {
+		t.Error("a ledger was written for requests that need no reservation")
+	}
+	h.Loaded = func() bool { return false }
+	if resp := h.Handle(ctx, statusRequest(t, "root", 0, 1)); resp.Allowed || !strings.Contains(resp.Result.Message, "Canopy is starting") {
+		t.Errorf("growth before the forest loaded: %+v", resp.Result)
+	}
+}
+
+func TestStaleRecount(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	grace := 30 * time.Second
+	tests := []struct {
+		name     string
+		entry    quota.Entry
+		used     string
+		wantWait bool
+	}{
+		{"below a fresh reservation", quota.Entry{Used: rl(t, "pods=10"), ReservedAt: now.Add(-time.Second)}, "pods=8", true},
+		{"at a fresh reservation", quota.Entry{Used: rl(t, "pods=10"), ReservedAt: now.Add(-time.Second)}, "pods=10", false},
+		{"below an old reservation", quota.Entry{Used: rl(t, "pods=10"), ReservedAt: now.Add(-time.Minute)}, "pods=8", false},
+		{"no reservation", quota.Entry{Used: rl(t, "pods=10")}, "pods=8", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := StaleRecount(tc.entry, rl(t, tc.used), now, grace); (got != "") != tc.wantWait {
+				t.Errorf("StaleRecount = %q, want wait=%v", got, tc.wantWait)
+			}
+		})
+	}
+	if !Shrinks(rl(t, "pods=2"), rl(t, "pods=1")) || Shrinks(rl(t, "pods=1"), rl(t, "pods=2")) {
+		t.Error("Shrinks compares the wrong way")
+	}
+}

@@ -1,0 +1,34 @@
+package quota
+
+import (
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/forest"
+)
+
+// Config is what the webhooks share.
+type Config struct {
+	Forest  *forest.Forest
+	Ledgers ctrlquota.LedgerStore
+	// Loaded reports whether the forest has loaded; nil means always.
+	Loaded func() bool
+}
+
+// Register serves the quota webhooks on the manager's webhook server.
+func Register(mgr ctrl.Manager, cfg Config) {
+	dec := admission.NewDecoder(mgr.GetScheme())
+	srv := mgr.GetWebhookServer()
+	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
+		Forest: cfg.Forest, Cache: mgr.GetClient(), Ledgers: cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
+	}})
+	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
+		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,
+	}})
+	srv.Register(HQPath, &webhook.Admission{Handler: &HQHandler{
+		Forest: cfg.Forest, Cache: mgr.GetClient(), Loaded: cfg.Loaded, Decoder: dec,
+	}})
+	srv.Register(HRQPath, &webhook.Admission{Handler: &HRQHandler{Decoder: dec}})
+}

@@ -1,0 +1,226 @@
+package quota
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apiserver/pkg/authentication/user"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+// StatusPath is where the singleton status webhook is served.
+const StatusPath = "/validate-quota-singleton-status"
+
+// RecountWindow is how long after an admission in a namespace a recount
+// below the admitted usage is refused as stale; see recount.
+const RecountWindow = 5 * time.Second
+
+// reserveTimeout bounds one admission's reservation.
+const reserveTimeout = 8 * time.Second
+
+// DefaultMaxAttempts bounds the compare-and-swap retries of one admission.
+const DefaultMaxAttempts = 20
+
+// Fails closed (see the package doc for the blast radius): an unavailable
+// webhook must not let a tree's usage grow unchecked. It writes the ledger,
+// hence sideEffects=NoneOnDryRun (dry runs decide without reserving).
+// +kubebuilder:webhook:path=/validate-quota-singleton-status,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups="",resources=resourcequotas/status,verbs=update,versions=v1,name=singleton-status.quota.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=10,patch=`{"objectSelector":{"matchLabels":{"canopy.dev/quota-singleton":"true"}},"namespaceSelector":{"matchLabels":{"canopy.dev/in-tree":"true"}}}`
+
+// StatusHandler admits growth of a singleton's status.used against every
+// quota of the tree, reserving it in the tree's ledger.
+type StatusHandler struct {
+	Forest *forest.Forest
+	// Cache reads quotas and singletons.
+	Cache   client.Reader
+	Ledgers ctrlquota.LedgerStore
+	// Loaded reports whether the forest has loaded; nil means it has.
+	Loaded      func() bool
+	Decoder     admission.Decoder
+	MaxAttempts int
+	Now         func() time.Time
+}
+
+// IsAdmission reports whether a status update is the API server's quota
+// admission recording new usage, the only writer this webhook judges. The
+// quota controller in kube-controller-manager also writes status.used, but
+// it records usage that already exists (after deletions, or for a singleton
+// just created): refusing it would only hide real usage.
+func IsAdmission(username string) bool {
+	return username == user.APIServerUser
+}
+
+// Grows reports whether any resource of next is above its value in prev
+// (missing counts as zero).
+func Grows(prev, next corev1.ResourceList) bool {
+	for r, q := range next {
+		p := prev[r]
+		if q.Cmp(p) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Handle decides one status update.
+func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
+	next, prev := &corev1.ResourceQuota{}, &corev1.ResourceQuota{}
+	if err := h.Decoder.DecodeRaw(req.Object, next); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	if err := h.Decoder.DecodeRaw(req.OldObject, prev); err != nil {
+		return admission.Errored(http.StatusBadRequest, err)
+	}
+	switch {
+	case !ctrlquota.IsSingleton(next.Labels):
+		return admission.Allowed("not a quota singleton")
+	case !IsAdmission(req.UserInfo.Username):
+		return h.recount(ctx, prev, next)
+	case !Grows(prev.Status.Used, next.Status.Used):
+		return admission.Allowed("usage does not grow")
+	case h.Loaded != nil && !h.Loaded():
+		return admission.Denied("Canopy is starting: the namespace hierarchy has not finished loading; retry in a few seconds")
+	}
+	dryRun := req.DryRun != nil && *req.DryRun
+	// Finish a reservation once started even if this replica is shutting
+	// down (the webhook server cancels its handlers' contexts then): the
+	// API server is waiting, and another replica cannot take over this
+	// request. The bound stays below the webhook's 10 s timeout.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
+	defer cancel()
+	if err := h.reserve(ctx, next, dryRun); err != nil {
+		var exceeded *quota.ExceededError
+		if errors.As(err, &exceeded) {
+			return admission.Denied(exceeded.Error())
+		}
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	return admission.Allowed("")
+}
+
+// recount judges a status write from outside admission: the quota
+// controller of kube-controller-manager recounting usage. It records usage
+// that exists, so it is allowed, except for one case: a recount below what
+// this namespace was admitted within RecountWindow. The controller counts
+// from its informer cache, which can lag behind pods just admitted; the API
+// server would then add new growth to a count that misses them, and the
+// tree could exceed its limit. Refusing the stale recount makes the
+// controller retry later with a fresher cache. The window is short so that
+// a busy namespace's real decreases (deletions) are delayed, not starved:
+// the controller's cache lags by well under a second.
+func (h *StatusHandler) recount(ctx context.Context, prev, next *corev1.ResourceQuota) admission.Response {
+	if !Shrinks(prev.Status.Used, next.Status.Used) {
+		return admission.Allowed("recount does not lower usage")
+	}
+	root := ctrlquota.RootOf(h.Forest, next.Namespace)
+	stored, err := h.Ledgers.Get(ctx, root)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	e := stored.Ledger.Entries[quota.Key{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector)}]
+	if msg := StaleRecount(e, next.Status.Used, h.now(), RecountWindow); msg != "" {
+		return admission.Denied(msg)
+	}
+	return admission.Allowed("")
+}
+
+// Shrinks reports whether any resource of next is below its value in prev.
+func Shrinks(prev, next corev1.ResourceList) bool {
+	for r, p := range prev {
+		if n := next[r]; n.Cmp(p) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// StaleRecount returns why a recount to used must wait, or "" if it may be
+// recorded: it must wait while the ledger entry was reserved less than
+// grace ago and records more than used for some resource.
+func StaleRecount(e quota.Entry, used corev1.ResourceList, now time.Time, grace time.Duration) string {
+	if e.ReservedAt.IsZero() || now.Sub(e.ReservedAt) >= grace {
+		return ""
+	}
+	n := quota.Normalize(used)
+	for r, admitted := range e.Used {
+		if got := n[r]; got.Cmp(admitted) < 0 {
+			return fmt.Sprintf("recounted %s=%s is below the %s admitted at %s; the count may be stale, retry later",
+				r, got.String(), admitted.String(), e.ReservedAt.UTC().Format(time.RFC3339))
+		}
+	}
+	return ""
+}
+
+// reserve runs the ledger protocol: read the ledger, decide on a snapshot of
+// the tree, write the ledger with a precondition; on a conflict start again.
+//
+// This is the one place a Canopy webhook writes to the API. The write is what
+// makes the decision hold across replicas: every replica's reservation goes
+// through one object per tree, so the compare-and-swap serialises them.
+func (h *StatusHandler) reserve(ctx context.Context, rq *corev1.ResourceQuota, dryRun bool) error {
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", rq.Namespace)
+	scope := quota.ScopeKey(rq.Spec.ScopeSelector)
+	attempts := h.MaxAttempts
+	if attempts <= 0 {
+		attempts = DefaultMaxAttempts
+	}
+	var last error
+	for range attempts {
+		// The tree and its quotas are copied under the forest's lock
+		// (TreeOf); the decision below runs on that immutable snapshot.
+		v := ctrlquota.TreeOf(h.Forest, rq.Namespace)
+		snap, err := h.snapshot(ctx, v)
+		if err != nil {
+			return err
+		}
+		stored, err := h.Ledgers.Get(ctx, v.Root)
+		if err != nil {
+			return err
+		}
+		next, err := quota.Admit(stored.Ledger, snap, rq.Namespace, scope, rq.Status.Used, h.now())
+		if err != nil {
+			log.V(1).Info("Denied quota growth", "reason", err.Error())
+			return err
+		}
+		if dryRun {
+			return nil
+		}
+		err = h.Ledgers.Put(ctx, stored, next)
+		if err == nil {
+			return nil
+		}
+		if !ctrlquota.IsConflict(err) {
+			return err
+		}
+		last = err
+	}
+	return fmt.Errorf("reserving quota usage in namespace %q: gave up after %d conflicting attempts: %w", rq.Namespace, attempts, last)
+}
+
+func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView) (*quota.Snapshot, error) {
+	tq, err := ctrlquota.ReadQuotas(ctx, h.Cache, v)
+	if err != nil {
+		return nil, err
+	}
+	singletons, err := ctrlquota.ReadSingletons(ctx, h.Cache, v)
+	if err != nil {
+		return nil, err
+	}
+	return quota.NewSnapshot(v.Tree, tq.Engine(), ctrlquota.ActualUsage(singletons)), nil
+}
+
+func (h *StatusHandler) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
