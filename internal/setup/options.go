@@ -37,6 +37,11 @@ type Options struct {
 
 	Quota       QuotaOptions
 	Propagation PropagationOptions
+	Tenant      TenantOptions
+
+	// SkipControllerNameValidation lets one process build several managers
+	// (tests restart the manager and run replicas side by side).
+	SkipControllerNameValidation bool
 }
 
 // DefaultOptions returns the options main starts from.
@@ -92,6 +97,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	})
 	o.Quota.bindFlags(fs)
 	o.Propagation.bindFlags(fs)
+	o.Tenant.bindFlags(fs)
 }
 
 // Validate checks the options for errors a user can fix.

@@ -73,6 +73,7 @@ func Start() (*Env, error) {
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
 	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = host, port, certDir
 	opts.QPS, opts.Burst = 200, 400
+	opts.SkipControllerNameValidation = true
 	e := &Env{CP: cp, Client: c, Options: opts}
 	if err := e.StartManager(opts); err != nil {
 		_ = cp.Stop()

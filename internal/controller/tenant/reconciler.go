@@ -1,0 +1,357 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/forest"
+)
+
+// +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=tenants,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=tenants/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=tenants/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=limitranges,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=subnamespaceanchors;hierarchyconfigurations,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=hierarchicalquotas,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles;clusterrolebindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingadmissionpolicies;validatingadmissionpolicybindings;mutatingadmissionpolicies;mutatingadmissionpolicybindings,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconciler expands Tenants into their trees. It runs on the leader only.
+type Reconciler struct {
+	// Client is the manager's cached client; writes go straight to the API.
+	Client client.Client
+	// Reader reads the API without a cache: workload checks and the
+	// label-selected lists of generated objects, so the manager caches
+	// neither pods nor every NetworkPolicy in the cluster.
+	Reader   client.Reader
+	Forest   *forest.Forest
+	Recorder events.EventRecorder
+	// Subscribe is told which namespaces changed (forestsync.Syncer).
+	Subscribe func(ctx context.Context, fn func(names []string))
+}
+
+// waitRequeue paces re-checks of things only time resolves: namespaces
+// emptying of workloads, and bottom-up deletion.
+const waitRequeue = 5 * time.Second
+
+// SetupWithManager watches Tenants, and every namespace change in a tree,
+// mapped to the tree's root (which is the Tenant's name).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	b := ctrl.NewControllerManagedBy(mgr).Named("tenant").For(&tenancyv1.Tenant{})
+	if r.Subscribe != nil {
+		b = b.WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.Subscribe(ctx, func(names []string) {
+				for _, root := range r.roots(names) {
+					q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: root}})
+				}
+			})
+			return nil
+		}))
+	}
+	return b.Complete(r)
+}
+
+// roots maps changed namespaces to the roots of their trees, and to
+// themselves (a namespace the forest already forgot may be a root).
+func (r *Reconciler) roots(names []string) []string {
+	r.Forest.Lock()
+	defer r.Forest.Unlock()
+	var out []string
+	for _, n := range names {
+		out = append(out, n)
+		if ns := r.Forest.Lookup(n); ns != nil {
+			if anc := ns.AncestryNames(); len(anc) > 0 && anc[0] != n {
+				out = append(out, anc[0])
+			}
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// Reconcile adds the finalizer, converges the tree and writes status once.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	t := &tenancyv1.Tenant{}
+	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("tenant", klog.KObj(t)))
+	if t.DeletionTimestamp != nil {
+		return r.finalize(ctx, t)
+	}
+	if !controllerutil.ContainsFinalizer(t, tenancyv1.FinalizerTenant) {
+		patch := client.MergeFrom(t.DeepCopy())
+		controllerutil.AddFinalizer(t, tenancyv1.FinalizerTenant)
+		if err := r.Client.Patch(ctx, t, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
+		}
+	}
+
+	r.Forest.Lock()
+	tree := ReadTree(r.Forest, t.Name)
+	exists := map[string]bool{}
+	for _, n := range append([]string{t.Name}, listed(t)...) {
+		exists[n] = r.Forest.Lookup(n).Exists()
+	}
+	r.Forest.Unlock()
+
+	o := Outcome{HasQuota: Quota(t) != nil}
+	var errs []error
+	record := func(dst *string, err error) {
+		if err != nil {
+			*dst = err.Error()
+			errs = append(errs, err)
+		}
+	}
+	record(&o.NamespacesErr, r.namespaces(ctx, t, tree, exists, &o))
+	record(&o.RBACErr, r.rbac(ctx, t))
+	record(&o.QuotaErr, r.quota(ctx, t, exists[t.Name]))
+	record(&o.PoliciesErr, r.policies(ctx, t, Names(tree)))
+
+	if err := r.writeStatus(ctx, t, Names(tree), Conditions(o, t.Generation)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return ctrl.Result{}, err
+	}
+	if len(o.Kept) > 0 {
+		return ctrl.Result{RequeueAfter: waitRequeue}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+func listed(t *tenancyv1.Tenant) []string {
+	out := make([]string, len(t.Spec.Namespaces))
+	for i, n := range t.Spec.Namespaces {
+		out[i] = n.Name
+	}
+	return out
+}
+
+// namespaces applies the root, the anchors and every namespace's labels,
+// and deletes anchors no longer listed unless their subtree holds
+// workloads.
+func (r *Reconciler) namespaces(ctx context.Context, t *tenancyv1.Tenant, tree []TreeNode, exists map[string]bool, o *Outcome) error {
+	root := &corev1.Namespace{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Name: t.Name}, root); {
+	case apierrors.IsNotFound(err):
+		if err := apply(ctx, r.Client, Namespace(t, t.Name)); err != nil {
+			return fmt.Errorf("creating root namespace: %w", err)
+		}
+		r.event(t, corev1.EventTypeNormal, "Created", "Created root namespace %s", t.Name)
+		exists[t.Name] = true
+	case err != nil:
+		return fmt.Errorf("getting root namespace: %w", err)
+	}
+
+	var generated []types.NamespacedName
+	anchors := &hncv1.SubnamespaceAnchorList{}
+	if err := r.Reader.List(ctx, anchors, client.MatchingLabels{LabelGenerated: t.Name}); err != nil {
+		return fmt.Errorf("listing generated anchors: %w", err)
+	}
+	for _, a := range anchors.Items {
+		generated = append(generated, client.ObjectKeyFromObject(&a))
+	}
+	plan := PlanAnchors(t, func(n string) bool { return exists[n] }, generated)
+	o.Missing = plan.Missing
+	var errs []error
+	desired := map[types.NamespacedName]*hncv1.SubnamespaceAnchor{}
+	for _, a := range Anchors(t) {
+		desired[client.ObjectKeyFromObject(a)] = a
+	}
+	for _, key := range plan.Create {
+		if !slices.Contains(generated, key) {
+			r.event(t, corev1.EventTypeNormal, "Created", "Created subnamespace anchor %s", key)
+		}
+		errs = append(errs, apply(ctx, r.Client, desired[key]))
+	}
+	for _, key := range plan.Stale {
+		held, err := holdings(ctx, r.Reader, Subtree(tree, key.Name))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if len(held) > 0 {
+			o.Kept = append(o.Kept, held...)
+			r.event(t, corev1.EventTypeWarning, ReasonNamespaceHolds, "Kept namespace %s, removed from spec.namespaces, because it holds workloads", key.Name)
+			continue
+		}
+		a := &hncv1.SubnamespaceAnchor{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+		if err := deleteIgnoringMissing(ctx, r.Client, a); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r.event(t, corev1.EventTypeNormal, "Deleted", "Deleted subnamespace anchor %s, removed from spec.namespaces", key)
+	}
+	for _, n := range tree {
+		errs = append(errs, r.labelNamespace(ctx, t, n.Name))
+	}
+	return errors.Join(errs...)
+}
+
+// labelNamespace applies the tenant's labels to an existing namespace.
+func (r *Reconciler) labelNamespace(ctx context.Context, t *tenancyv1.Tenant, name string) error {
+	ns := &corev1.Namespace{}
+	if err := r.Client.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	if ns.DeletionTimestamp != nil || !needsLabels(t, ns) {
+		return nil
+	}
+	return applyExisting(ctx, r.Client, Namespace(t, name), ns.ResourceVersion)
+}
+
+// needsLabels reports whether ns lacks any label or annotation the tenant
+// sets, so converged namespaces cost no write.
+func needsLabels(t *tenancyv1.Tenant, ns *corev1.Namespace) bool {
+	labels, annotations := NamespaceMeta(t)
+	for k, v := range labels {
+		if ns.Labels[k] != v {
+			return true
+		}
+	}
+	for k, v := range annotations {
+		if ns.Annotations[k] != v {
+			return true
+		}
+	}
+	// After a spec change every namespace is re-applied once, so labels the
+	// spec dropped are removed.
+	return t.Generation != t.Status.ObservedGeneration
+}
+
+// rbac applies the root's RoleBindings and the owners' access to their
+// Tenant, and prunes stale bindings.
+func (r *Reconciler) rbac(ctx context.Context, t *tenancyv1.Tenant) error {
+	var errs []error
+	want := map[string]bool{}
+	for _, rb := range RoleBindings(t) {
+		want[rb.Name] = true
+		err := apply(ctx, r.Client, rb)
+		if apierrors.IsInvalid(err) {
+			// roleRef is immutable: a binding whose ClusterRole changed is
+			// replaced.
+			if err = deleteIgnoringMissing(ctx, r.Client, rb.DeepCopy()); err == nil {
+				err = apply(ctx, r.Client, rb)
+			}
+		}
+		errs = append(errs, err)
+	}
+	existing := &rbacv1.RoleBindingList{}
+	if err := r.Reader.List(ctx, existing, client.InNamespace(t.Name), client.MatchingLabels{LabelGenerated: t.Name}); err != nil {
+		errs = append(errs, fmt.Errorf("listing generated role bindings: %w", err))
+	}
+	for i := range existing.Items {
+		rb := &existing.Items[i]
+		if !want[rb.Name] && rb.Labels[hncv1.LabelInheritedFrom] == "" {
+			errs = append(errs, deleteIgnoringMissing(ctx, r.Client, rb))
+		}
+	}
+	cr, crb := OwnerAccess(t)
+	if cr != nil {
+		errs = append(errs, apply(ctx, r.Client, cr), apply(ctx, r.Client, crb))
+	} else {
+		errs = append(errs, r.deleteOwnerAccess(ctx, t))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) deleteOwnerAccess(ctx context.Context, t *tenancyv1.Tenant) error {
+	name := ClusterName(t.Name)
+	return errors.Join(
+		deleteIgnoringMissing(ctx, r.Client, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}),
+		deleteIgnoringMissing(ctx, r.Client, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}}),
+	)
+}
+
+// quota applies or removes the tenant quota at the root.
+func (r *Reconciler) quota(ctx context.Context, t *tenancyv1.Tenant, rootExists bool) error {
+	q := Quota(t)
+	if q == nil {
+		return deleteIgnoringMissing(ctx, r.Client, &tenancyv1.HierarchicalQuota{ObjectMeta: metav1.ObjectMeta{Namespace: t.Name, Name: QuotaName}})
+	}
+	if !rootExists {
+		return nil
+	}
+	return apply(ctx, r.Client, q)
+}
+
+// policies applies the per-namespace defaults and isolation, prunes them
+// where they are no longer wanted, and applies the admission policies.
+func (r *Reconciler) policies(ctx context.Context, t *tenancyv1.Tenant, tree []string) error {
+	var errs []error
+	for _, ns := range tree {
+		if lr := LimitRange(t, ns); lr != nil {
+			errs = append(errs, apply(ctx, r.Client, lr))
+		}
+		if np := NetworkPolicy(t, ns); np != nil {
+			errs = append(errs, apply(ctx, r.Client, np))
+		}
+	}
+	inTree := func(ns string) bool { return slices.Contains(tree, ns) }
+	lrs := &corev1.LimitRangeList{}
+	if err := r.Reader.List(ctx, lrs, client.MatchingLabels{LabelGenerated: t.Name}); err != nil {
+		errs = append(errs, fmt.Errorf("listing generated limit ranges: %w", err))
+	}
+	for i := range lrs.Items {
+		if LimitRange(t, lrs.Items[i].Namespace) == nil || !inTree(lrs.Items[i].Namespace) {
+			errs = append(errs, deleteIgnoringMissing(ctx, r.Client, &lrs.Items[i]))
+		}
+	}
+	nps := &networkingv1.NetworkPolicyList{}
+	if err := r.Reader.List(ctx, nps, client.MatchingLabels{LabelGenerated: t.Name}); err != nil {
+		errs = append(errs, fmt.Errorf("listing generated network policies: %w", err))
+	}
+	for i := range nps.Items {
+		if NetworkPolicy(t, nps.Items[i].Namespace) == nil || !inTree(nps.Items[i].Namespace) {
+			errs = append(errs, deleteIgnoringMissing(ctx, r.Client, &nps.Items[i]))
+		}
+	}
+
+	name := ClusterName(t.Name)
+	if vap, b := ValidatingPolicy(t); vap != nil {
+		errs = append(errs, apply(ctx, r.Client, vap), apply(ctx, r.Client, b))
+	} else {
+		errs = append(errs,
+			deleteIgnoringMissing(ctx, r.Client, &admissionv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}),
+			deleteIgnoringMissing(ctx, r.Client, &admissionv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	}
+	if m, b := MutatingPolicy(t); m != nil {
+		errs = append(errs, apply(ctx, r.Client, m), apply(ctx, r.Client, b))
+	} else {
+		errs = append(errs,
+			deleteIgnoringMissing(ctx, r.Client, &admissionv1.MutatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}),
+			deleteIgnoringMissing(ctx, r.Client, &admissionv1.MutatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: name}}))
+	}
+	return errors.Join(errs...)
+}
+
+func (r *Reconciler) event(t *tenancyv1.Tenant, typ, reason, note string, args ...any) {
+	if r.Recorder != nil {
+		r.Recorder.Eventf(t, nil, typ, reason, "Reconcile", note, args...)
+	}
+}

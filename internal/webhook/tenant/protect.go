@@ -1,0 +1,170 @@
+package tenant
+
+import (
+	"context"
+	"net/http"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
+)
+
+// The anchor validator fails closed (Fail): it is selected only on
+// namespaces carrying the tenant label, so an outage blocks only new
+// subnamespaces inside tenants, while failing open would let a tree grow
+// past the cap the platform team set.
+//
+// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
+
+type anchorValidator struct{ d Deps }
+
+// Handle enforces spec.subnamespaces on anchors users create.
+func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if v.d.IsManager(ctx, req.UserInfo.Username) {
+		return admission.Allowed("")
+	}
+	t, resp := v.d.tenantFor(ctx, req.Namespace)
+	if t == nil {
+		return resp
+	}
+	v.d.Forest.Lock()
+	size := treeSize(v.d.Forest, t.Name)
+	v.d.Forest.Unlock()
+	if why := DecideAnchor(t, size); why != "" {
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// The protector fails closed (Fail): it is selected only on namespaces
+// carrying the tenant label (and, for RoleBindings, NetworkPolicies and
+// LimitRanges, only on objects carrying the generated-by label), so an
+// outage blocks only edits to what a Tenant controls, while failing open
+// would let a team lead raise the tenant quota or drop its guardrails.
+//
+// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update,versions=v1alpha2,name=tenant-hierarchy.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
+// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.canopy.dev,resources=hierarchicalquotas,verbs=create;update;delete,versions=v1alpha1,name=tenant-quota.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
+// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=rbac.authorization.k8s.io;networking.k8s.io;"",resources=rolebindings;networkpolicies;limitranges,verbs=create;update;delete,versions=v1,name=tenant-generated.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]},"objectSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/generated-by","operator":"Exists"}]}}`
+
+type protector struct {
+	d       Deps
+	decoder admission.Decoder
+}
+
+// Handle keeps what the Tenant generates under the manager's control.
+func (p *protector) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if p.d.IsManager(ctx, req.UserInfo.Username) {
+		return admission.Allowed("")
+	}
+	// The namespace controller empties terminating namespaces.
+	if req.Operation == admissionv1.Delete && p.d.terminating(ctx, req.Namespace) {
+		return admission.Allowed("")
+	}
+	var why string
+	switch req.Kind.Kind {
+	case "HierarchyConfiguration":
+		nw, old := &hncv1.HierarchyConfiguration{}, &hncv1.HierarchyConfiguration{}
+		if err := p.decoder.DecodeRaw(req.Object, nw); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		if len(req.OldObject.Raw) > 0 {
+			if err := p.decoder.DecodeRaw(req.OldObject, old); err != nil {
+				return admission.Errored(http.StatusBadRequest, err)
+			}
+		}
+		p.d.Forest.Lock()
+		c := HierarchyChange{
+			Namespace: req.Namespace, Tenant: tenantOf(p.d.Forest, req.Namespace),
+			OldParent: old.Spec.Parent, NewParent: nw.Spec.Parent,
+			NewParentTenant: tenantOf(p.d.Forest, nw.Spec.Parent),
+		}
+		p.d.Forest.Unlock()
+		if len(req.OldObject.Raw) == 0 {
+			// A new HierarchyConfiguration: its parent is the forest's.
+			p.d.Forest.Lock()
+			if ns := p.d.Forest.Lookup(req.Namespace); ns != nil && ns.Parent() != nil {
+				c.OldParent = ns.Parent().Name()
+			}
+			p.d.Forest.Unlock()
+		}
+		why = DecideHierarchy(c)
+	case "HierarchicalQuota":
+		t, resp := p.d.tenantFor(ctx, req.Namespace)
+		if t == nil {
+			return resp
+		}
+		q := &tenancyv1.HierarchicalQuota{}
+		raw := req.Object
+		if req.Operation == admissionv1.Delete {
+			raw = req.OldObject
+		}
+		if err := p.decoder.DecodeRaw(raw, q); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		why = DecideQuota(t, req.Name, q.Spec.Hard, req.Operation == admissionv1.Delete)
+	default:
+		u := &unstructured.Unstructured{}
+		raw := req.Object
+		if len(raw.Raw) == 0 {
+			raw = req.OldObject
+		}
+		if err := u.UnmarshalJSON(raw.Raw); err != nil {
+			return admission.Errored(http.StatusBadRequest, err)
+		}
+		generatedBy := u.GetLabels()[tenantctrl.LabelGenerated]
+		if req.Operation != admissionv1.Create && len(req.OldObject.Raw) > 0 {
+			old := &unstructured.Unstructured{}
+			if err := old.UnmarshalJSON(req.OldObject.Raw); err == nil && old.GetLabels()[tenantctrl.LabelGenerated] != "" {
+				generatedBy = old.GetLabels()[tenantctrl.LabelGenerated]
+			}
+		}
+		why = DecideGenerated(req.Kind.Kind, req.Name, generatedBy)
+	}
+	if why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied write to tenant-controlled object", "kind", req.Kind.Kind, "object", req.Namespace+"/"+req.Name, "reason", why)
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// tenantFor returns the Tenant owning namespace ns, or nil and the answer
+// to give: allowed when ns belongs to no (live) Tenant.
+func (d Deps) tenantFor(ctx context.Context, ns string) (*tenancyv1.Tenant, admission.Response) {
+	if !d.Sync.Loaded() {
+		return nil, admission.Denied("the namespace hierarchy has not loaded yet; retry shortly")
+	}
+	d.Forest.Lock()
+	name := tenantOf(d.Forest, ns)
+	d.Forest.Unlock()
+	if name == "" {
+		return nil, admission.Allowed("")
+	}
+	t := &tenancyv1.Tenant{}
+	if err := d.Cache.Get(ctx, client.ObjectKey{Name: name}, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, admission.Allowed("")
+		}
+		return nil, admission.Errored(http.StatusInternalServerError, err)
+	}
+	if t.DeletionTimestamp != nil {
+		return nil, admission.Allowed("")
+	}
+	return t, admission.Response{}
+}
+
+// terminating reports whether namespace ns is being deleted.
+func (d Deps) terminating(ctx context.Context, ns string) bool {
+	n := &corev1.Namespace{}
+	if err := d.Cache.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
+		return apierrors.IsNotFound(err)
+	}
+	return n.DeletionTimestamp != nil
+}

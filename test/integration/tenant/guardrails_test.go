@@ -1,0 +1,129 @@
+package tenant
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
+)
+
+// TestGuardrails has a team lead create violating pods, workloads, PVCs
+// and ingresses; the API server's admission policies deny each with a
+// message naming the allowed values.
+func TestGuardrails(t *testing.T) {
+	ctx := context.Background()
+	createTenant(t, &tenancyv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: "gr"},
+		Spec: tenancyv1.TenantSpec{
+			Owners:     []rbacv1.Subject{group("gr-leads")},
+			Namespaces: []tenancyv1.TenantNamespace{{Name: "gr-app"}},
+			Policies: &tenancyv1.TenantPolicies{
+				AllowedRegistries:     []string{"registry.example.com/gr/"},
+				AllowedStorageClasses: []string{"standard"},
+				AllowedIngressClasses: []string{"internal"},
+				NodeSelector:          map[string]string{"pool": "gr"},
+			},
+		},
+	})
+	waitReady(t, "gr")
+	waitNamespaceLabel(t, "gr-app", tenancyv1.LabelTenant, "gr")
+	c := lead(t, "gr-lead", "gr-leads")
+	const good = "registry.example.com/gr/app:1"
+
+	// The policies are live once a violating pod is denied.
+	eventually(t, wait, func(ctx context.Context) error {
+		err := c.Create(ctx, pod("gr-app", "probe", "docker.io/evil"), client.DryRunAll)
+		if err == nil {
+			return fmt.Errorf("violating pod admitted: policy not active yet")
+		}
+		return nil
+	})
+
+	withInit := func(p *corev1.Pod) {
+		p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "quay.io/other/init"}}
+	}
+	withNodeName := func(p *corev1.Pod) { p.Spec.NodeName = "node-1" }
+	withSelector := func(p *corev1.Pod) { p.Spec.NodeSelector = map[string]string{"pool": "shared"} }
+	labels := map[string]string{"app": "x"}
+	deploy := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: "web"},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "docker.io/nginx"}}},
+			},
+		},
+	}
+	storage := func(class string) *corev1.PersistentVolumeClaim {
+		return &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: "data-" + class},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				StorageClassName: &class,
+				AccessModes:      []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:        corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: mustQuantity("1Gi")}},
+			},
+		}
+	}
+	ingress := func(class string) *networkingv1.Ingress {
+		return &networkingv1.Ingress{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: "in-" + class},
+			Spec: networkingv1.IngressSpec{
+				IngressClassName: &class,
+				DefaultBackend: &networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+					Name: "web", Port: networkingv1.ServiceBackendPort{Number: 80},
+				}},
+			},
+		}
+	}
+	denied := []struct {
+		name  string
+		obj   client.Object
+		wants []string
+	}{
+		{"pod from another registry", pod("gr-app", "bad", "docker.io/evil"), []string{"docker.io/evil", "not from an allowed registry", "registry.example.com/gr/"}},
+		{"init container from another registry", pod("gr-app", "bad-init", good, withInit), []string{"quay.io/other/init", "not from an allowed registry"}},
+		{"deployment template from another registry", deploy, []string{"docker.io/nginx", "not from an allowed registry"}},
+		{"pvc with another storage class", storage("fast"), []string{"spec.storageClassName must be one of: standard"}},
+		{"ingress with another class", ingress("public"), []string{"spec.ingressClassName must be one of: internal"}},
+		{"pod with nodeName", pod("gr-app", "pinned", good, withNodeName), []string{"spec.nodeName may not be set", "pool=gr"}},
+		{"pod contradicting the node selector", pod("gr-app", "elsewhere", good, withSelector), []string{"contradicts the tenant's node selector pool=gr"}},
+	}
+	for _, tc := range denied {
+		t.Run(tc.name, func(t *testing.T) {
+			expectDenied(t, tc.name, c.Create(ctx, tc.obj), tc.wants...)
+		})
+	}
+
+	// Compliant objects are admitted, and pods get the node selector.
+	ok := pod("gr-app", "good", good)
+	if err := c.Create(ctx, ok); err != nil {
+		t.Fatalf("compliant pod denied: %v", err)
+	}
+	if got := ok.Spec.NodeSelector["pool"]; got != "gr" {
+		t.Errorf("pod nodeSelector = %v, want pool=gr injected by the MutatingAdmissionPolicy", ok.Spec.NodeSelector)
+	}
+	for _, obj := range []client.Object{storage("standard"), ingress("internal")} {
+		if err := c.Create(ctx, obj); err != nil {
+			t.Errorf("compliant %T denied: %v", obj, err)
+		}
+	}
+	// Outside the tenant nothing is enforced.
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gr-outside"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Client.Create(ctx, pod("gr-outside", "free", "docker.io/evil")); err != nil {
+		t.Errorf("pod outside the tenant denied: %v", err)
+	}
+	waitObject(t, &admissionv1.MutatingAdmissionPolicy{}, "", tenantctrl.ClusterName("gr"), nil)
+}
