@@ -85,7 +85,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	// 3. Write.
-	if err := r.applySingletons(ctx, PlanSingletons(existing, desired)); err != nil {
+	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, r.now()))); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.reconcileLedger(ctx, v.Root, len(quotas) > 0, actual); err != nil {

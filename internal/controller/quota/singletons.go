@@ -86,6 +86,7 @@ func PlanSingletons(existing, desired map[string][]corev1.ResourceQuota) Singlet
 				upd.Labels = map[string]string{}
 			}
 			upd.Labels[LabelSingleton] = "true"
+			delete(upd.Annotations, AnnotationClampedAt)
 			upd.Spec.Hard, upd.Spec.ScopeSelector = d.Spec.Hard, d.Spec.ScopeSelector
 			p.Update = append(p.Update, upd)
 		}

@@ -100,11 +100,51 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	if err := h.reserve(ctx, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
+			if !dryRun {
+				h.clamp(ctx, prev, exceeded)
+			}
 			return admission.Denied(exceeded.Error())
 		}
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	return admission.Allowed("")
+}
+
+// clampSettle is how long a denial waits after clamping a singleton, so the
+// API server's quota informer sees the lowered hard before it retries the
+// batch (it retries at once, from its cache).
+const clampSettle = 150 * time.Millisecond
+
+// clamp lowers the singleton's hard to what the tree still has room for,
+// so that the API server, retrying the denied batch, admits exactly the
+// creations that fit instead of none (see ctrlquota.ClampHard). It is best
+// effort: on any error the denial stands and the batch fails whole, which is
+// safe. Like the ledger write, this write is part of the admission decision.
+func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e *quota.ExceededError) {
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", prev.Namespace, "resourcequota", prev.Name)
+	cur := &corev1.ResourceQuota{}
+	if err := h.Ledgers.Client.Get(ctx, client.ObjectKeyFromObject(prev), cur); err != nil {
+		log.V(1).Info("Not clamping quota singleton", "reason", err.Error())
+		return
+	}
+	hard, changed := ctrlquota.ClampHard(cur.Spec.Hard, prev.Status.Used, e)
+	if !changed {
+		return
+	}
+	cur.Spec.Hard = hard
+	if cur.Annotations == nil {
+		cur.Annotations = map[string]string{}
+	}
+	cur.Annotations[ctrlquota.AnnotationClampedAt] = h.now().UTC().Format(time.RFC3339Nano)
+	if err := h.Ledgers.Client.Update(ctx, cur); err != nil {
+		log.V(1).Info("Not clamping quota singleton", "reason", err.Error())
+		return
+	}
+	log.V(1).Info("Clamped quota singleton to the tree's remaining room", "hard", quota.String(hard))
+	select {
+	case <-ctx.Done():
+	case <-time.After(clampSettle):
+	}
 }
 
 // recount judges a status write from outside admission: the quota

@@ -1,13 +1,3 @@
-//go:build quotarace
-
-// The race tests run with `make test-quota-race`, outside `make test`: the
-// 2-namespace subtree admits 97-99 of the 100 pods that fit (never more than
-// hard, which is the safety property), because the API server batches
-// concurrent creations in one namespace into one ResourceQuota status update
-// that the status webhook can only admit or deny whole. They stay here,
-// unchanged and failing for that case, until the under-fill is fixed (see
-// issue 4 and internal/webhook/quota's package doc).
-
 package quota
 
 import (

@@ -1,0 +1,108 @@
+package quota
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+func list(kv ...string) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for i := 0; i < len(kv); i += 2 {
+		out[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return out
+}
+
+func str(l corev1.ResourceList) string { return quota.String(l) }
+
+func TestClampHard(t *testing.T) {
+	tests := []struct {
+		name        string
+		hard, prev  corev1.ResourceList
+		exceeded    quota.ExceededError
+		want        string
+		wantChanged bool
+	}{
+		{
+			name: "batch overshoots: hard drops to prev plus room",
+			hard: list("pods", "100"), prev: list("pods", "40"),
+			exceeded: quota.ExceededError{Used: list("pods", "97"), Limited: list("pods", "100"), Requested: list("pods", "5")},
+			want:     "pods=43", wantChanged: true,
+		},
+		{
+			name: "no room left: hard drops to prev",
+			hard: list("pods", "100"), prev: list("pods", "40"),
+			exceeded: quota.ExceededError{Used: list("pods", "100"), Limited: list("pods", "100"), Requested: list("pods", "1")},
+			want:     "pods=40", wantChanged: true,
+		},
+		{
+			name: "over limit after lowering: room counts as zero",
+			hard: list("pods", "100"), prev: list("pods", "40"),
+			exceeded: quota.ExceededError{Used: list("pods", "120"), Limited: list("pods", "100"), Requested: list("pods", "1")},
+			want:     "pods=40", wantChanged: true,
+		},
+		{
+			name: "bare cpu in the singleton meets requests.cpu in the quota; other resources untouched",
+			hard: list("cpu", "10", "pods", "100"), prev: list("cpu", "2", "pods", "3"),
+			exceeded: quota.ExceededError{Used: list("requests.cpu", "9"), Limited: list("requests.cpu", "10"), Requested: list("requests.cpu", "2")},
+			want:     "cpu=3,pods=100", wantChanged: true,
+		},
+		{
+			name: "already at or below the clamp: unchanged",
+			hard: list("pods", "42"), prev: list("pods", "40"),
+			exceeded: quota.ExceededError{Used: list("pods", "97"), Limited: list("pods", "100"), Requested: list("pods", "5")},
+			want:     "pods=42", wantChanged: false,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, changed := ClampHard(tc.hard, tc.prev, &tc.exceeded)
+			if changed != tc.wantChanged {
+				t.Errorf("changed = %v, want %v", changed, tc.wantChanged)
+			}
+			if diff := cmp.Diff(tc.want, str(got)); diff != "" {
+				t.Errorf("hard (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestKeepClamps(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	rq := func(hard corev1.ResourceList, clampedAt time.Time) corev1.ResourceQuota {
+		r := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: quota.UnscopedSingletonName}, Spec: corev1.ResourceQuotaSpec{Hard: hard}}
+		if !clampedAt.IsZero() {
+			r.Annotations = map[string]string{AnnotationClampedAt: clampedAt.Format(time.RFC3339Nano)}
+		}
+		return r
+	}
+	desired := map[string][]corev1.ResourceQuota{"a": {rq(list("pods", "100", "requests.cpu", "10"), time.Time{})}}
+	tests := []struct {
+		name     string
+		existing corev1.ResourceQuota
+		want     string
+	}{
+		{"fresh clamp kept", rq(list("pods", "43", "requests.cpu", "10"), now.Add(-2*time.Second)), "pods=43,requests.cpu=10"},
+		{"expired clamp restored", rq(list("pods", "43", "requests.cpu", "10"), now.Add(-ClampTTL)), "pods=100,requests.cpu=10"},
+		{"unclamped singleton follows desired", rq(list("pods", "43"), time.Time{}), "pods=100,requests.cpu=10"},
+		{"a fresh clamp never raises", rq(list("pods", "200", "requests.cpu", "10"), now), "pods=100,requests.cpu=10"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := KeepClamps(map[string][]corev1.ResourceQuota{"a": {tc.existing}}, desired, now)
+			if diff := cmp.Diff(tc.want, str(got["a"][0].Spec.Hard)); diff != "" {
+				t.Errorf("hard (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if str(desired["a"][0].Spec.Hard) != "pods=100,requests.cpu=10" {
+		t.Errorf("KeepClamps modified its input: %s", str(desired["a"][0].Spec.Hard))
+	}
+}
