@@ -227,7 +227,7 @@ type GrafanaMembers struct {
 
 // TenantStatus is written by several controllers, each through server-side
 // apply with its own field manager:
-//   - canopy-tenant owns namespaces, quota, observedGeneration and the
+//   - canopy-tenant owns namespaces, observedGeneration and the
 //     conditions Ready, NamespacesReady, RBACReady, QuotaReady, PoliciesReady;
 //   - canopy-cost owns cost and the conditions CostAvailable, BudgetExceeded;
 //   - canopy-dashboard owns dashboardURL and the condition DashboardsReady.

@@ -68,6 +68,18 @@ func Start() (*Env, error) {
 		_ = cp.Stop()
 		return nil, fmt.Errorf("creating admin client: %w", err)
 	}
+	// What every installation has beside the CRDs and webhooks: the
+	// manager's namespace (quota ledgers live there) and HNC's verbs
+	// aggregated into admin and view.
+	ctx := context.Background()
+	if err := controlplane.EnsureNamespace(ctx, c, setup.DefaultOptions().Forest.ManagerNamespace); err != nil {
+		_ = cp.Stop()
+		return nil, err
+	}
+	if err := controlplane.InstallFiles(ctx, c, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml")); err != nil {
+		_ = cp.Stop()
+		return nil, err
+	}
 	host, port, certDir := cp.WebhookServing()
 	opts := setup.DefaultOptions()
 	opts.MetricsAddr, opts.ProbeAddr = "0", "0"

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	kwait "k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -56,49 +58,25 @@ func admin(t *testing.T) client.Client {
 	return platform
 }
 
-// aggregateHNCVerbs installs what Canopy's deployment ships: HNC's verbs
-// aggregated into the admin ClusterRole, so owners can create anchors and
-// quotas (envtest installs CRDs and webhooks, not config/rbac). The test
-// control plane does not run the ClusterRole aggregation controller, so
-// the fixture does its job once: admin gets the union of the rules of
-// every ClusterRole labelled aggregate-to-admin.
+// aggregateHNCVerbs waits until kube-controller-manager's ClusterRole
+// aggregation controller has folded HNC's verbs (config/rbac, installed by
+// the framework as a deployment installs it) into the admin ClusterRole, so
+// owners can create anchors and quotas.
 func aggregateHNCVerbs() error {
-	ctx := context.Background()
-	const label = "rbac.authorization.k8s.io/aggregate-to-admin"
-	cr := &rbacv1.ClusterRole{
-		ObjectMeta: metav1.ObjectMeta{Name: "canopy-tenant-test-hnc-admin", Labels: map[string]string{label: "true"}},
-		Rules: []rbacv1.PolicyRule{
-			{APIGroups: []string{"hnc.x-k8s.io"}, Resources: []string{"subnamespaceanchors", "hierarchyconfigurations"}, Verbs: []string{"*"}},
-			{APIGroups: []string{"tenancy.canopy.dev"}, Resources: []string{"hierarchicalquotas"}, Verbs: []string{"*"}},
-		},
-	}
-	if err := platform.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating aggregated ClusterRole: %w", err)
-	}
-	// The manager's namespace exists in every installation; the quota
-	// engine keeps its ledgers there.
-	if err := platform.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: env.Options.Forest.ManagerNamespace}}); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the manager namespace: %w", err)
-	}
-	// view aggregates into edit and edit into admin, so fill them in order.
-	for _, role := range []string{"view", "edit", "admin"} {
-		parts := &rbacv1.ClusterRoleList{}
-		if err := platform.List(ctx, parts, client.MatchingLabels{"rbac.authorization.k8s.io/aggregate-to-" + role: "true"}); err != nil {
-			return fmt.Errorf("listing ClusterRoles aggregated into %s: %w", role, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return kwait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		admin := &rbacv1.ClusterRole{}
+		if err := platform.Get(ctx, client.ObjectKey{Name: "admin"}, admin); err != nil {
+			return false, nil
 		}
-		agg := &rbacv1.ClusterRole{}
-		if err := platform.Get(ctx, client.ObjectKey{Name: role}, agg); err != nil {
-			return fmt.Errorf("getting %s: %w", role, err)
+		for _, r := range admin.Rules {
+			if slices.Contains(r.APIGroups, "hnc.x-k8s.io") && slices.Contains(r.Resources, "subnamespaceanchors") {
+				return true, nil
+			}
 		}
-		agg.Rules = nil
-		for _, p := range parts.Items {
-			agg.Rules = append(agg.Rules, p.Rules...)
-		}
-		if err := platform.Update(ctx, agg); err != nil {
-			return fmt.Errorf("aggregating %s: %w", role, err)
-		}
-	}
-	return nil
+		return false, nil
+	})
 }
 
 // lead returns a client for a team lead in group.

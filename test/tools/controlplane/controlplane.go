@@ -31,7 +31,8 @@ const K8sVersion = "v1.37.0"
 // kcmControllers are the controllers the tests and demo rely on.
 const kcmControllers = "namespace-controller,garbage-collector-controller," +
 	"serviceaccount-controller,serviceaccount-token-controller," +
-	"resourcequota-controller,root-ca-certificate-publisher-controller"
+	"resourcequota-controller,root-ca-certificate-publisher-controller," +
+	"clusterrole-aggregation-controller"
 
 // Options configure a control plane.
 type Options struct {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
@@ -66,6 +67,17 @@ func run(root, dir string, once bool) error {
 		return fmt.Errorf("writing kubeconfig: %w", err)
 	}
 
+	admin, err := client.New(cp.Config, client.Options{})
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := controlplane.EnsureNamespace(ctx, admin, "canopy-system"); err != nil {
+		return err
+	}
+	if err := controlplane.InstallFiles(ctx, admin, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml")); err != nil {
+		return err
+	}
 	host, port, certDir := cp.WebhookServing()
 	probePort, err := controlplane.FreePort()
 	if err != nil {
@@ -109,6 +121,10 @@ func run(root, dir string, once bool) error {
 	fmt.Println("\nApplying config/samples ...")
 	if err := kubectl("apply", "-f", filepath.Join(root, "config", "samples")); err != nil {
 		return fmt.Errorf("applying samples: %w", err)
+	}
+	fmt.Println("\nWaiting for the sample Tenants to be Ready ...")
+	if err := kubectl("wait", "--for=condition=Ready", "tenants", "--all", "--timeout=120s"); err != nil {
+		return fmt.Errorf("sample Tenants did not become Ready (see %s): %w", mgrLog.Name(), err)
 	}
 	fmt.Println("\nCanopy's and HNC's CRDs:")
 	if err := kubectl("get", "crd"); err != nil {
