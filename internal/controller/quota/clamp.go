@@ -1,10 +1,10 @@
 package quota
 
 import (
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/canopyhq/canopy/internal/quota"
 )
@@ -28,8 +28,9 @@ const (
 )
 
 // ClampHard returns hard lowered, for every resource the exceeded quota
-// names, to prevUsed plus the room left in the exceeded pool, and whether
-// anything was lowered. Resources are matched by their canonical names, so a
+// names and that still has room, to prevUsed plus the room left in the
+// exceeded pool, and whether anything was lowered. A resource with no room
+// left is not clamped: the batch is denied whole, with the webhook's message. Resources are matched by their canonical names, so a
 // singleton's `cpu` meets a quota's `requests.cpu`.
 func ClampHard(hard, prevUsed corev1.ResourceList, e *quota.ExceededError) (corev1.ResourceList, bool) {
 	limited := quota.Normalize(e.Limited)
@@ -44,8 +45,10 @@ func ClampHard(hard, prevUsed corev1.ResourceList, e *quota.ExceededError) (core
 		}
 		room := lim.DeepCopy()
 		room.Sub(used[n])
-		if room.Sign() < 0 {
-			room = resource.Quantity{}
+		if room.Sign() <= 0 {
+			// Nothing more fits: the whole batch is rightly denied, and
+			// the webhook's own message (naming the quota) must stand.
+			continue
 		}
 		capped := prevUsed[k].DeepCopy()
 		capped.Add(room)
@@ -85,4 +88,26 @@ func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, now time.Ti
 func clampFresh(rq corev1.ResourceQuota, now time.Time) bool {
 	at, err := time.Parse(time.RFC3339Nano, rq.Annotations[AnnotationClampedAt])
 	return err == nil && now.Sub(at) < ClampTTL
+}
+
+// IsBatch reports whether a status update records more than one new object
+// in some object count (pods, services, count/...), the only sign that the
+// API server judged several creations together. Clamping helps only then;
+// for a single object it would replace the webhook's message, which names
+// the quota, with the API server's, which names the singleton.
+func IsBatch(prev, next corev1.ResourceList) bool {
+	for r, q := range next {
+		if r != corev1.ResourcePods && r != corev1.ResourceServices && r != corev1.ResourceConfigMaps &&
+			r != corev1.ResourceSecrets && r != corev1.ResourcePersistentVolumeClaims &&
+			r != corev1.ResourceReplicationControllers && r != corev1.ResourceQuotas &&
+			!strings.HasPrefix(string(r), "count/") {
+			continue
+		}
+		grown := q.DeepCopy()
+		grown.Sub(prev[r])
+		if grown.CmpInt64(1) > 0 {
+			return true
+		}
+	}
+	return false
 }

@@ -37,16 +37,16 @@ func TestClampHard(t *testing.T) {
 			want:     "pods=43", wantChanged: true,
 		},
 		{
-			name: "no room left: hard drops to prev",
+			name: "no room left: no clamp, the webhook's denial stands",
 			hard: list("pods", "100"), prev: list("pods", "40"),
-			exceeded: quota.ExceededError{Used: list("pods", "100"), Limited: list("pods", "100"), Requested: list("pods", "1")},
-			want:     "pods=40", wantChanged: true,
+			exceeded: quota.ExceededError{Used: list("pods", "100"), Limited: list("pods", "100"), Requested: list("pods", "3")},
+			want:     "pods=100", wantChanged: false,
 		},
 		{
-			name: "over limit after lowering: room counts as zero",
+			name: "over limit after lowering: no clamp",
 			hard: list("pods", "100"), prev: list("pods", "40"),
-			exceeded: quota.ExceededError{Used: list("pods", "120"), Limited: list("pods", "100"), Requested: list("pods", "1")},
-			want:     "pods=40", wantChanged: true,
+			exceeded: quota.ExceededError{Used: list("pods", "120"), Limited: list("pods", "100"), Requested: list("pods", "2")},
+			want:     "pods=100", wantChanged: false,
 		},
 		{
 			name: "bare cpu in the singleton meets requests.cpu in the quota; other resources untouched",
@@ -104,5 +104,26 @@ func TestKeepClamps(t *testing.T) {
 	}
 	if str(desired["a"][0].Spec.Hard) != "pods=100,requests.cpu=10" {
 		t.Errorf("KeepClamps modified its input: %s", str(desired["a"][0].Spec.Hard))
+	}
+}
+
+func TestIsBatch(t *testing.T) {
+	tests := []struct {
+		name       string
+		prev, next corev1.ResourceList
+		want       bool
+	}{
+		{"one pod", list("pods", "3"), list("pods", "4"), false},
+		{"three pods", list("pods", "3"), list("pods", "6"), true},
+		{"object count", list("count/deployments.apps", "0"), list("count/deployments.apps", "2"), true},
+		{"cpu alone tells nothing", list("requests.cpu", "1"), list("requests.cpu", "5"), false},
+		{"new resource counted from zero", nil, list("pods", "2"), true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := IsBatch(tc.prev, tc.next); got != tc.want {
+				t.Errorf("IsBatch = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -39,12 +39,17 @@
 // the namespace) are refused one by one, exactly; but a batch that fits the
 // namespace and not the subtree could only be refused whole, because a
 // webhook can only allow or deny the update, and the quota would under-fill.
-// So before denying such a batch the status webhook clamps the namespace's
+// So before denying such a batch (seen as growth of more than one in an
+// object count such as pods; a quota on cpu alone gives no such sign) while
+// the tree still has some room, the status webhook clamps the namespace's
 // singleton: it lowers hard to the namespace's usage plus the room the tree
 // has left (internal/controller/quota.ClampHard), waits briefly for the API
 // server's quota informer to see it, and denies. The API server retries the
 // batch at once against the lowered hard and itself admits exactly the items
-// that fit. This second write is part of the same admission decision. The
+// that fit; the items it refuses get the API server's own message, which
+// names the singleton rather than the quota. When nothing fits, or for a
+// single object, there is no clamp and the denial names the quota. This
+// second write is part of the same admission decision. The
 // leader keeps a fresh clamp and restores the full hard after ClampTTL. The
 // race tests (200 pods against 100, subtrees of 1, 2 and 10 namespaces, one
 // manager, two replicas, a replica stopped midway) admit exactly 100.

@@ -100,7 +100,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	if err := h.reserve(ctx, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
-			if !dryRun {
+			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) {
 				h.clamp(ctx, prev, exceeded)
 			}
 			return admission.Denied(exceeded.Error())
