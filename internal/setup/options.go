@@ -38,6 +38,8 @@ type Options struct {
 	Quota       QuotaOptions
 	Propagation PropagationOptions
 	Tenant      TenantOptions
+	Cost        CostOptions
+	Dashboard   DashboardOptions
 
 	// SkipControllerNameValidation lets one process build several managers
 	// (tests restart the manager and run replicas side by side).
@@ -98,6 +100,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.Quota.bindFlags(fs)
 	o.Propagation.bindFlags(fs)
 	o.Tenant.bindFlags(fs)
+	o.Cost.bindFlags(fs)
+	o.Dashboard.bindFlags(fs)
 }
 
 // Validate checks the options for errors a user can fix.

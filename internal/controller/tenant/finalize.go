@@ -38,7 +38,7 @@ func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Re
 	if err := r.removeGuardrails(ctx, t, Names(tree)); err != nil {
 		return ctrl.Result{}, err
 	}
-	patch := client.MergeFrom(t.DeepCopy())
+	patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{}) // finalizers are a list other controllers share
 	controllerutil.RemoveFinalizer(t, tenancyv1.FinalizerTenant)
 	if err := r.Client.Patch(ctx, t, patch); err != nil {
 		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", client.IgnoreNotFound(err))

@@ -104,7 +104,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return r.finalize(ctx, t)
 	}
 	if !controllerutil.ContainsFinalizer(t, tenancyv1.FinalizerTenant) {
-		patch := client.MergeFrom(t.DeepCopy())
+		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{}) // finalizers are a list other controllers share
 		controllerutil.AddFinalizer(t, tenancyv1.FinalizerTenant)
 		if err := r.Client.Patch(ctx, t, patch); err != nil {
 			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
