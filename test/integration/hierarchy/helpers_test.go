@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -33,20 +32,10 @@ func TestMain(m *testing.M) { framework.Main(m, &env) }
 
 const wait = 60 * time.Second
 
-var (
-	adminOnce   sync.Once
-	adminClient client.Client
-	adminErr    error
-)
-
 // admin is a cluster administrator who is not Canopy's manager.
 func admin(t *testing.T) client.Client {
 	t.Helper()
-	adminOnce.Do(func() { adminClient, _, adminErr = env.UserClient("hierarchy-admin", "system:masters") })
-	if adminErr != nil {
-		t.Fatal(adminErr)
-	}
-	return adminClient
+	return env.Admin(t)
 }
 
 func createNS(t *testing.T, names ...string) {

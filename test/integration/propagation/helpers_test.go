@@ -65,11 +65,7 @@ func tree(t *testing.T, edges [][2]string) {
 // do anything.
 func admin(t *testing.T) client.Client {
 	t.Helper()
-	c, _, err := env.UserClient("carol", "system:masters")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
+	return env.Admin(t)
 }
 
 // setParent creates or updates the namespace's HierarchyConfiguration.

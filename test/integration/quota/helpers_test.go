@@ -37,32 +37,12 @@ const wait = 60 * time.Second
 var (
 	adminOnce   sync.Once
 	adminClient client.Client
-	adminErr    error
 )
 
-// admin is a cluster administrator who is not Canopy's manager. It also
-// makes sure the manager's namespace, which holds the ledgers, exists.
+// admin is a cluster administrator who is not Canopy's manager.
 func admin(t testing.TB) client.Client {
 	t.Helper()
-	adminOnce.Do(func() {
-		_, cfg, err := env.UserClient("quota-admin", "system:masters")
-		if err != nil {
-			adminErr = err
-			return
-		}
-		// The races create 200 pods at once: no client-side throttling.
-		cfg.QPS, cfg.Burst = 1000, 2000
-		if adminClient, adminErr = client.New(cfg, client.Options{Scheme: env.Client.Scheme()}); adminErr != nil {
-			return
-		}
-		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: env.Options.Forest.ManagerNamespace}}
-		if err := adminClient.Create(context.Background(), ns); err != nil && !apierrors.IsAlreadyExists(err) {
-			adminErr = err
-		}
-	})
-	if adminErr != nil {
-		t.Fatal(adminErr)
-	}
+	adminOnce.Do(func() { adminClient = env.Admin(t) })
 	return adminClient
 }
 

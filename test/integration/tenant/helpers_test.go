@@ -47,10 +47,8 @@ var (
 func admin(t *testing.T) client.Client {
 	t.Helper()
 	platformOnce.Do(func() {
-		platform, _, platformErr = env.UserClient("platform-admin", "system:masters")
-		if platformErr == nil {
-			platformErr = aggregateHNCVerbs()
-		}
+		platform = env.Admin(t)
+		platformErr = aggregateHNCVerbs()
 	})
 	if platformErr != nil {
 		t.Fatal(platformErr)
