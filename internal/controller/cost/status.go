@@ -7,11 +7,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/cost"
 	"github.com/canopyhq/canopy/internal/cost/opencost"
+	"github.com/canopyhq/canopy/internal/tenantstatus"
 )
 
 // FieldManager is the server-side apply field manager of this controller.
@@ -96,16 +96,8 @@ func StatusApply(t *tenancyv1.Tenant, o Owned, now metav1.Time) (*unstructured.U
 			changed = true
 		}
 	}
-	status := tenancyv1.TenantStatus{Cost: o.Cost, Conditions: conds}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
-	if err != nil {
-		return nil, false, fmt.Errorf("converting the cost status of tenant %q: %w", t.Name, err)
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{"status": m}}
-	u.SetAPIVersion(tenancyv1.GroupVersion.String())
-	u.SetKind("Tenant")
-	u.SetName(t.Name)
-	return u, changed, nil
+	u, err := tenantstatus.ApplyObject(t.Name, tenancyv1.TenantStatus{Cost: o.Cost, Conditions: conds})
+	return u, changed, err
 }
 
 func findCondition(conds []metav1.Condition, typ string) *metav1.Condition {

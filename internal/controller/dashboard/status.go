@@ -11,10 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/grafana"
+	"github.com/canopyhq/canopy/internal/tenantstatus"
 )
 
 // FieldManager owns status.dashboardURL and the DashboardsReady condition.
@@ -145,14 +145,6 @@ func Status(t *tenancyv1.Tenant, cond metav1.Condition, dashboardURL string, now
 	} else {
 		changed = true
 	}
-	status := tenancyv1.TenantStatus{DashboardURL: dashboardURL, Conditions: []metav1.Condition{cond}}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
-	if err != nil {
-		return nil, false, fmt.Errorf("converting status: %w", err)
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{"status": m}}
-	u.SetAPIVersion(tenancyv1.GroupVersion.String())
-	u.SetKind("Tenant")
-	u.SetName(t.Name)
-	return u, changed, nil
+	u, err := tenantstatus.ApplyObject(t.Name, tenancyv1.TenantStatus{DashboardURL: dashboardURL, Conditions: []metav1.Condition{cond}})
+	return u, changed, err
 }

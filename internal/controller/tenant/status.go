@@ -7,10 +7,10 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/tenantstatus"
 )
 
 // StatusApply returns the status apply configuration for the fields this
@@ -25,16 +25,8 @@ func StatusApply(t *tenancyv1.Tenant, namespaces []string, desired []metav1.Cond
 	if !slices.Equal(ns, cur) || t.Status.ObservedGeneration != t.Generation {
 		changed = true
 	}
-	status := tenancyv1.TenantStatus{ObservedGeneration: t.Generation, Namespaces: ns, Conditions: conds}
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&status)
-	if err != nil {
-		return nil, false, fmt.Errorf("converting status: %w", err)
-	}
-	u := &unstructured.Unstructured{Object: map[string]any{"status": m}}
-	u.SetAPIVersion(tenancyv1.GroupVersion.String())
-	u.SetKind("Tenant")
-	u.SetName(t.Name)
-	return u, changed, nil
+	u, err := tenantstatus.ApplyObject(t.Name, tenancyv1.TenantStatus{ObservedGeneration: t.Generation, Namespaces: ns, Conditions: conds})
+	return u, changed, err
 }
 
 // writeStatus applies the owned status fields once, when they changed.
