@@ -9,9 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -19,11 +17,10 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/forestsync"
 	"github.com/canopyhq/canopy/internal/grafana"
 )
 
@@ -68,14 +65,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).Named("dashboard").
 		For(&tenancyv1.Tenant{}, builder.WithPredicates(tenantChanged()))
 	if r.Subscribe != nil {
-		b = b.WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			r.Subscribe(ctx, func(names []string) {
-				for _, root := range r.roots(names) {
-					q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: root}})
-				}
-			})
-			return nil
-		}))
+		b = b.WatchesRawSource(forestsync.RootsSource(r.Forest, r.Subscribe))
 	}
 	return b.Complete(r)
 }
@@ -94,22 +84,6 @@ func tenantChanged() predicate.Predicate {
 				!slices.Equal(e.ObjectOld.GetFinalizers(), e.ObjectNew.GetFinalizers())
 		},
 	}
-}
-
-// roots maps changed namespaces to the roots of their trees, and to
-// themselves.
-func (r *Reconciler) roots(names []string) []string {
-	r.Forest.Lock()
-	defer r.Forest.Unlock()
-	var out []string
-	for _, n := range names {
-		out = append(out, n)
-		if anc := r.Forest.Lookup(n).AncestryNames(); len(anc) > 0 && anc[0] != n {
-			out = append(out, anc[0])
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 func (r *Reconciler) now() time.Time {

@@ -15,17 +15,15 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
-	"sigs.k8s.io/controller-runtime/pkg/source"
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
 // +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=tenants,verbs=get;list;watch;update;patch
@@ -63,34 +61,9 @@ const waitRequeue = 5 * time.Second
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).Named("tenant").For(&tenancyv1.Tenant{})
 	if r.Subscribe != nil {
-		b = b.WatchesRawSource(source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			r.Subscribe(ctx, func(names []string) {
-				for _, root := range r.roots(names) {
-					q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: root}})
-				}
-			})
-			return nil
-		}))
+		b = b.WatchesRawSource(forestsync.RootsSource(r.Forest, r.Subscribe))
 	}
 	return b.Complete(r)
-}
-
-// roots maps changed namespaces to the roots of their trees, and to
-// themselves (a namespace the forest already forgot may be a root).
-func (r *Reconciler) roots(names []string) []string {
-	r.Forest.Lock()
-	defer r.Forest.Unlock()
-	var out []string
-	for _, n := range names {
-		out = append(out, n)
-		if ns := r.Forest.Lookup(n); ns != nil {
-			if anc := ns.AncestryNames(); len(anc) > 0 && anc[0] != n {
-				out = append(out, anc[0])
-			}
-		}
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 // Reconcile adds the finalizer, converges the tree and writes status once.
