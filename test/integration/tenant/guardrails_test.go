@@ -40,11 +40,20 @@ func TestGuardrails(t *testing.T) {
 	c := lead(t, "gr-lead", "gr-leads")
 	const good = "registry.example.com/gr/app:1"
 
-	// The policies are live once a violating pod is denied.
+	// The policies are live once a violating pod is denied and a compliant
+	// one comes back with the node selector: the API server picks up the
+	// validating and the mutating policy independently.
 	eventually(t, wait, func(ctx context.Context) error {
 		err := c.Create(ctx, pod("gr-app", "probe", "docker.io/evil"), client.DryRunAll)
 		if err == nil {
 			return fmt.Errorf("violating pod admitted: policy not active yet")
+		}
+		probe := pod("gr-app", "probe", good)
+		if err := c.Create(ctx, probe, client.DryRunAll); err != nil {
+			return fmt.Errorf("compliant probe pod: %w", err)
+		}
+		if probe.Spec.NodeSelector["pool"] != "gr" {
+			return fmt.Errorf("node selector not injected yet: mutating policy not active")
 		}
 		return nil
 	})
