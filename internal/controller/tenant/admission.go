@@ -69,20 +69,10 @@ func Validations(t *tenancyv1.Tenant) []admissionv1.Validation {
 		})
 	}
 	if len(p.AllowedStorageClasses) > 0 {
-		out = append(out, admissionv1.Validation{
-			Expression: fmt.Sprintf("request.resource.resource != 'persistentvolumeclaims' || (has(object.spec.storageClassName) && object.spec.storageClassName in %s)",
-				celList(p.AllowedStorageClasses)),
-			Message: fmt.Sprintf("tenant %s: spec.storageClassName must be one of: %s", t.Name, strings.Join(p.AllowedStorageClasses, ", ")),
-			Reason:  ptr(metav1.StatusReasonForbidden),
-		})
+		out = append(out, classValidation(t.Name, "persistentvolumeclaims", "storageClassName", p.AllowedStorageClasses))
 	}
 	if len(p.AllowedIngressClasses) > 0 {
-		out = append(out, admissionv1.Validation{
-			Expression: fmt.Sprintf("request.resource.resource != 'ingresses' || (has(object.spec.ingressClassName) && object.spec.ingressClassName in %s)",
-				celList(p.AllowedIngressClasses)),
-			Message: fmt.Sprintf("tenant %s: spec.ingressClassName must be one of: %s", t.Name, strings.Join(p.AllowedIngressClasses, ", ")),
-			Reason:  ptr(metav1.StatusReasonForbidden),
-		})
+		out = append(out, classValidation(t.Name, "ingresses", "ingressClassName", p.AllowedIngressClasses))
 	}
 	if len(p.NodeSelector) > 0 {
 		var pairs, terms []string
@@ -226,4 +216,15 @@ func MutatingPolicy(t *tenancyv1.Tenant) (*admissionv1.MutatingAdmissionPolicy, 
 		},
 	}
 	return m, binding
+}
+
+// classValidation requires objects of resource to name one of the allowed
+// classes in spec.<field>.
+func classValidation(tenant, resource, field string, allowed []string) admissionv1.Validation {
+	return admissionv1.Validation{
+		Expression: fmt.Sprintf("request.resource.resource != '%s' || (has(object.spec.%s) && object.spec.%s in %s)",
+			resource, field, field, celList(allowed)),
+		Message: fmt.Sprintf("tenant %s: spec.%s must be one of: %s", tenant, field, strings.Join(allowed, ", ")),
+		Reason:  ptr(metav1.StatusReasonForbidden),
+	}
 }
