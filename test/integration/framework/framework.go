@@ -8,7 +8,6 @@ package framework
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -38,8 +37,7 @@ type Env struct {
 	// to start more replicas.
 	Options setup.Options
 
-	stopManager context.CancelFunc
-	managerDone chan error
+	stopManager func()
 }
 
 // RepoRoot returns the repository's root directory.
@@ -94,35 +92,23 @@ func Start() (*Env, error) {
 	return e, nil
 }
 
-// StartManager starts the manager with opts and waits until its webhook
-// server answers TLS.
+// StartManager starts the manager with opts and waits until it is ready:
+// its webhook server answers TLS, its cache has synced and its readyz
+// passes (the forest has loaded, so no webhook answers "Canopy is
+// starting"). Without a probe address it gets one on a free loopback port.
 func (e *Env) StartManager(opts setup.Options) error {
-	mgr, err := setup.NewManager(e.CP.Config, opts)
-	if err != nil {
-		return fmt.Errorf("creating manager: %w", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	e.stopManager, e.managerDone = cancel, done
-	addr := net.JoinHostPort(opts.WebhookHost, strconv.Itoa(opts.WebhookPort))
-	err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 60*time.Second, true, func(context.Context) (bool, error) {
-		select {
-		case err := <-done:
-			return false, fmt.Errorf("manager exited: %w", err)
-		default:
-		}
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // readiness probe only
+	if opts.ProbeAddr == "" || opts.ProbeAddr == "0" {
+		port, err := controlplane.FreePort()
 		if err != nil {
-			return false, nil
+			return err
 		}
-		_ = conn.Close()
-		return mgr.GetCache().WaitForCacheSync(ctx), nil
-	})
-	if err != nil {
-		cancel()
-		return fmt.Errorf("waiting for the manager: %w", err)
+		opts.ProbeAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
+	stop, err := e.StartReplica(opts)
+	if err != nil {
+		return err
+	}
+	e.stopManager = stop
 	return nil
 }
 
@@ -132,7 +118,6 @@ func (e *Env) StopManager() {
 		return
 	}
 	e.stopManager()
-	<-e.managerDone
 	e.stopManager = nil
 }
 
