@@ -23,11 +23,15 @@ type QuotaOptions struct {
 	// before the leader matches it; it must exceed the time an admitted
 	// status update may still be in flight.
 	Grace time.Duration
+	// LedgerGCInterval is how often ledgers of trees that no longer exist
+	// (a root moved under another tree, or deleted) are removed.
+	LedgerGCInterval time.Duration
 }
 
 func (o *QuotaOptions) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Resync, "quota-resync-period", ctrlquota.DefaultResync, "How often each tree with a hierarchical quota is reconciled without an event.")
 	fs.DurationVar(&o.Grace, "quota-reservation-grace", ctrlquota.DefaultGrace, "How long an admitted quota reservation may differ from actual usage before the ledger is matched to it.")
+	fs.DurationVar(&o.LedgerGCInterval, "quota-ledger-gc-period", ctrlquota.DefaultLedgerGCInterval, "How often the quota ledgers of trees that no longer exist are deleted.")
 }
 
 // registerQuota wires the quota reconciler (leader only), the quota
@@ -53,6 +57,16 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the quota reconciler: %w", err)
+	}
+	if err := mgr.Add(&ctrlquota.LedgerCollector{
+		Client:    mgr.GetClient(),
+		Reader:    mgr.GetAPIReader(),
+		Namespace: d.Options.Forest.ManagerNamespace,
+		Forest:    d.Forest,
+		Loaded:    loaded,
+		Interval:  d.Options.Quota.LedgerGCInterval,
+	}); err != nil {
+		return fmt.Errorf("adding the quota ledger collector: %w", err)
 	}
 	whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded})
 	if err := metrics.RegisterQuota(mgr.GetClient()); err != nil {

@@ -9,7 +9,8 @@ const (
 	// LabelSingleton marks the ResourceQuota singletons Canopy maintains; the
 	// admission webhooks on resourcequotas select on it.
 	LabelSingleton = "canopy.dev/quota-singleton"
-	// LabelLedger marks the ledger ConfigMaps; its value is the tree's root.
+	// LabelLedger marks the ledger ConfigMaps (value "true"); the tree's root
+	// is the name after ledgerPrefix.
 	LabelLedger = "canopy.dev/quota-ledger"
 	// ledgerPrefix starts every ledger ConfigMap's name.
 	ledgerPrefix = "quota-ledger-"

@@ -84,6 +84,8 @@ func Start() (*Env, error) {
 	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = host, port, certDir
 	opts.QPS, opts.Burst = 200, 400
 	opts.SkipControllerNameValidation = true
+	// Tests watch stale quota ledgers go within seconds, not a minute.
+	opts.Quota.LedgerGCInterval = 2 * time.Second
 	e := &Env{CP: cp, Client: c, Options: opts}
 	if err := e.StartManager(opts); err != nil {
 		_ = cp.Stop()

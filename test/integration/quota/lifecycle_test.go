@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/quota"
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
@@ -99,6 +100,39 @@ func TestSingletonsAreProtected(t *testing.T) {
 	if err := c.Delete(ctx, rq); !apierrors.IsForbidden(err) {
 		t.Errorf("deleting a singleton: %v, want Forbidden", err)
 	}
+}
+
+// A root with a quota that moves under another tree leaves no ledger
+// behind: its tree's reservations now live in the new root's ledger.
+func TestFormerRootLedgerIsCollected(t *testing.T) {
+	admin(t)
+	tree(t, "gc-old", "gc-new")
+	hrq(t, "gc-old", "q", "pods=5", "gc-old")
+	mustCreatePods(t, "gc-old", "p1")
+	ledgerExists := func(root string) func(context.Context) error {
+		return func(ctx context.Context) error {
+			return env.Client.Get(ctx, client.ObjectKey{Namespace: env.Options.Forest.ManagerNamespace, Name: ctrlquota.LedgerName(root)}, &corev1.ConfigMap{})
+		}
+	}
+	framework.Eventually(t, wait, ledgerExists("gc-old"))
+
+	if err := setParent(adminClient, "gc-old", "gc-new"); err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, wait, ledgerExists("gc-new"))
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		err := ledgerExists("gc-old")(ctx)
+		if err == nil {
+			return fmt.Errorf("ledger of former root gc-old still exists")
+		}
+		if !apierrors.IsNotFound(err) {
+			return err
+		}
+		return nil
+	})
+	// The quota still holds in the new tree.
+	mustCreatePods(t, "gc-old", "p2")
+	waitHRQUsed(t, "gc-old", "q", corev1.ResourcePods, 2)
 }
 
 // With the manager down, pods in covered namespaces are refused (fail
