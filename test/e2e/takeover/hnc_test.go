@@ -1,0 +1,150 @@
+package takeover
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/canopyhq/canopy/test/tools/controlplane"
+)
+
+// hncVersion is the HNC release whose controller the test takes over from;
+// `make hnc-bins` (test/tools/build-hnc.sh) builds it.
+const hncVersion = "v1.1.0"
+
+// hncManagerBinary returns the path of HNC's manager built by `make
+// hnc-bins`, in the same cache as the control-plane binaries.
+func hncManagerBinary() (string, error) {
+	cache := os.Getenv("CANOPY_CACHE")
+	if cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, err := os.UserHomeDir()
+			if err != nil {
+				return "", fmt.Errorf("finding the binary cache: %w", err)
+			}
+			base = filepath.Join(home, ".cache")
+		}
+		cache = filepath.Join(base, "canopy")
+	}
+	p := filepath.Join(cache, "hnc-"+hncVersion, "manager")
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("HNC %s manager missing at %s (run `make hnc-bins`; make test does): %w", hncVersion, p, err)
+	}
+	return p, nil
+}
+
+// writeKubeconfig writes a kubeconfig for cfg (a client-certificate user).
+func writeKubeconfig(cfg *rest.Config, path string) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["cp"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["user"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts["cp"] = &clientcmdapi.Context{Cluster: "cp", AuthInfo: "user"}
+	kc.CurrentContext = "cp"
+	return clientcmd.WriteToFile(*kc, path)
+}
+
+// hncProcess is HNC's controller running out of cluster.
+type hncProcess struct {
+	cmd  *exec.Cmd
+	done chan error
+	log  *bytes.Buffer
+}
+
+// startHNC runs HNC's manager as the user cfg, with its webhooks off (it
+// then needs no certificates), hierarchical quotas on, and the system
+// namespaces and both managers' namespaces excluded, as HNC's manifests
+// do. It returns once HNC's health endpoint answers.
+func startHNC(t *testing.T, bin string, cfg *rest.Config) *hncProcess {
+	t.Helper()
+	dir := t.TempDir()
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := writeKubeconfig(cfg, kubeconfig); err != nil {
+		t.Fatalf("writing HNC's kubeconfig: %v", err)
+	}
+	probe, err := controlplane.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &hncProcess{done: make(chan error, 1), log: &bytes.Buffer{}}
+	p.cmd = exec.Command(bin,
+		"--kubeconfig="+kubeconfig,
+		"--no-webhooks",
+		"--enable-hrq",
+		"--enable-stackdriver=false",
+		"--metrics-addr=0",
+		"--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probe),
+		"--excluded-namespace=kube-system",
+		"--excluded-namespace=kube-public",
+		"--excluded-namespace=kube-node-lease",
+		"--excluded-namespace=hnc-system",
+		"--excluded-namespace=canopy-system",
+	)
+	p.cmd.Stdout, p.cmd.Stderr = p.log, p.log
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting HNC's manager: %v", err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			return false, fmt.Errorf("HNC's manager exited: %v", err)
+		default:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz", nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		p.stop()
+		t.Fatalf("HNC's manager did not become ready: %v\n%s", err, p.log.String())
+	}
+	return p
+}
+
+// stop sends SIGTERM and waits for HNC to exit (killing it after 20s).
+func (p *hncProcess) stop() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// exitedEarly reports whether HNC stopped on its own.
+func (p *hncProcess) exitedEarly() error {
+	select {
+	case err := <-p.done:
+		p.done <- err
+		return errors.Join(errors.New("HNC's manager exited"), err)
+	default:
+		return nil
+	}
+}
