@@ -32,6 +32,10 @@ type CostOptions struct {
 	SharedNamespaces []string
 	// Currency OpenCost reports in.
 	Currency string
+	// API is the aggregated API cost.canopy.dev (costapi.go).
+	API CostAPIOptions
+	// Export is the scheduled chargeback export (costexport.go).
+	Export CostExportOptions
 }
 
 func (o *CostOptions) bindFlags(fs *flag.FlagSet) {
@@ -41,6 +45,8 @@ func (o *CostOptions) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.SharedPolicy, "cost-shared-policy", string(cost.Separate), "Cost of shared namespaces: separate, weighted or even.")
 	fs.Var(stringList{&o.SharedNamespaces}, "cost-shared-namespace", "A namespace whose cost is shared by all tenants (repeatable).")
 	fs.StringVar(&o.Currency, "cost-currency", costctrl.DefaultCurrency, "Currency OpenCost reports in.")
+	o.API.bindFlags(fs)
+	o.Export.bindFlags(fs)
 }
 
 // config compiles the options for the controller.

@@ -1,0 +1,37 @@
+// Package costapi serves chargeback through the Kubernetes API itself, as
+// the aggregated API cost.canopy.dev/v1alpha1, the way metrics-server
+// serves `kubectl top`:
+//
+//	GET /apis/cost.canopy.dev/v1alpha1/tenants                     the tenants the caller may get
+//	GET /apis/cost.canopy.dev/v1alpha1/tenants/NAME                one of them
+//	GET /apis/cost.canopy.dev/v1alpha1/tenants/NAME/chargeback     ?window=START,END|lastmonth|mtd&format=csv|json&summary=true|false
+//
+// plus the discovery documents the aggregator and kubectl read (/apis,
+// /apis/cost.canopy.dev, /apis/cost.canopy.dev/v1alpha1).
+//
+// # Who may read what
+//
+// The kube-apiserver authenticates the user, whatever their kubeconfig
+// uses, and proxies the request with the user's name and groups in
+// X-Remote-User and X-Remote-Group, over a client certificate signed by the
+// request-header CA. The manager trusts those headers only from that
+// certificate: the CA, the allowed names and the header names are read
+// from the extension-apiserver-authentication ConfigMap in kube-system and
+// followed as it changes (k8s.io/apiserver's request-header authenticator).
+// Authorization is delegated to the API server with SubjectAccessReview: a
+// tenant's chargeback, like the tenant itself in this API, needs `get` on
+// tenants.tenancy.canopy.dev with the tenant's name. The Tenant controller
+// grants each tenant's owners that, and the shipped ClusterRole
+// canopy-finance grants it on every tenant.
+//
+// # Never a partial report
+//
+// A chargeback is computed in full before a byte is sent: OpenCost's
+// response is streamed through the roll-up of package cost (idle and shared
+// cost spread over all tenants, so the whole cluster is rolled up and then
+// filtered to the tenant), conservation is checked, and only then is the
+// CSV or JSON written to the response. Any failure is a Kubernetes Status
+// with the matching code: 400 for a bad window or format (the message names
+// the accepted forms), 403 when the caller may not get the tenant, 404 for
+// an unknown tenant, 503 when OpenCost is unavailable.
+package costapi

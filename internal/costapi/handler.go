@@ -1,0 +1,284 @@
+package costapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-logr/logr"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apiserver/pkg/authentication/authenticator"
+	"k8s.io/apiserver/pkg/authentication/user"
+	"k8s.io/apiserver/pkg/authorization/authorizer"
+
+	"github.com/canopyhq/canopy/internal/cost"
+	"github.com/canopyhq/canopy/internal/cost/opencost"
+	"github.com/canopyhq/canopy/internal/cost/period"
+)
+
+// Source is the live attribution view: every Tenant and live namespace.
+type Source interface {
+	Directory(ctx context.Context) (cost.Directory, error)
+}
+
+// Handler serves the API. Every field but Now and Log is required.
+type Handler struct {
+	// Authenticator identifies the caller: the front proxy's request
+	// headers (see NewDelegatingAuth).
+	Authenticator authenticator.Request
+	// Authorizer decides, with SubjectAccessReview, whether the caller may
+	// get a tenant.
+	Authorizer authorizer.UnconditionalAuthorizer
+	Source     Source
+	OpenCost   opencost.Client
+	Rollup     cost.Options
+	Currency   string
+	// Now is the clock relative windows are computed from; nil means
+	// time.Now.
+	Now func() time.Time
+	Log logr.Logger
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// ServeHTTP authenticates the caller and routes the request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		writeError(w, apierrors.NewMethodNotSupported(TenantResource, r.Method))
+		return
+	}
+	resp, ok, err := h.Authenticator.AuthenticateRequest(r)
+	if err != nil || !ok {
+		if err != nil {
+			h.Log.V(1).Info("Unauthenticated request", "path", r.URL.Path, "error", err.Error())
+		}
+		writeError(w, apierrors.NewUnauthorized("Unauthorized: requests must come through the Kubernetes API server's front proxy"))
+		return
+	}
+	u := resp.User
+	switch path := strings.TrimSuffix(r.URL.Path, "/"); path {
+	case pathAPIs:
+		writeJSON(w, groupList())
+	case pathGroup:
+		writeJSON(w, groupDiscovery())
+	case pathVersion:
+		writeJSON(w, resourceList())
+	case PathTenants:
+		h.list(w, r, u)
+	default:
+		rest, ok := strings.CutPrefix(path, PathTenants+"/")
+		parts := strings.Split(rest, "/")
+		switch {
+		case ok && len(parts) == 1 && parts[0] != "":
+			h.get(w, r, u, parts[0])
+		case ok && len(parts) == 2 && parts[0] != "" && parts[1] == "chargeback":
+			h.chargeback(w, r, u, parts[0])
+		default:
+			writeError(w, apierrors.NewGenericServerResponse(http.StatusNotFound, "get", TenantResource, "",
+				fmt.Sprintf("no such path %q; serving %s, %s/NAME and %s", r.URL.Path, PathTenants, PathTenants, ChargebackPath("NAME")), 0, false))
+		}
+	}
+}
+
+// authorize reports whether u may verb tenants.tenancy.canopy.dev (name,
+// or all of them when name is empty).
+func (h *Handler) authorize(ctx context.Context, u user.Info, verb, name string) (bool, error) {
+	dec, _, err := h.Authorizer.Authorize(ctx, authorizer.AttributesRecord{
+		User: u, Verb: verb, APIGroup: TenantResource.Group, APIVersion: "v1alpha1",
+		Resource: TenantResource.Resource, Name: name, ResourceRequest: true,
+	})
+	if err != nil {
+		return false, fmt.Errorf("authorizing %s of tenant %q for %q: %w", verb, name, u.GetName(), err)
+	}
+	return dec == authorizer.DecisionAllow, nil
+}
+
+// access checks that u may get tenant name and that it exists, writing the
+// error response if not.
+func (h *Handler) access(w http.ResponseWriter, r *http.Request, u user.Info, name string) (cost.Directory, bool) {
+	allowed, err := h.authorize(r.Context(), u, "get", name)
+	if err != nil {
+		h.internal(w, err)
+		return cost.Directory{}, false
+	}
+	if !allowed {
+		writeError(w, apierrors.NewForbidden(TenantResource, name,
+			fmt.Errorf("user %q cannot get tenants.tenancy.canopy.dev %q, which reading its cost requires", u.GetName(), name)))
+		return cost.Directory{}, false
+	}
+	dir, err := h.Source.Directory(r.Context())
+	if err != nil {
+		h.internal(w, err)
+		return cost.Directory{}, false
+	}
+	if _, ok := dir.Tenants[name]; !ok {
+		writeError(w, apierrors.NewNotFound(TenantResource, name))
+		return cost.Directory{}, false
+	}
+	return dir, true
+}
+
+func (h *Handler) get(w http.ResponseWriter, r *http.Request, u user.Info, name string) {
+	if _, ok := h.access(w, r, u, name); ok {
+		writeJSON(w, newTenant(name))
+	}
+}
+
+// list returns the tenants u may get: all of them if u may list tenants,
+// else each one u may get by name.
+func (h *Handler) list(w http.ResponseWriter, r *http.Request, u user.Info) {
+	ctx := r.Context()
+	dir, err := h.Source.Directory(ctx)
+	if err != nil {
+		h.internal(w, err)
+		return
+	}
+	all, err := h.authorize(ctx, u, "list", "")
+	if err != nil {
+		h.internal(w, err)
+		return
+	}
+	var names []string
+	for name := range dir.Tenants {
+		if !all {
+			ok, err := h.authorize(ctx, u, "get", name)
+			if err != nil {
+				h.internal(w, err)
+				return
+			}
+			if !ok {
+				continue
+			}
+		}
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	list := TenantList{TypeMeta: metav1.TypeMeta{Kind: KindTenantList, APIVersion: GroupVersion.String()}, Items: []Tenant{}}
+	for _, n := range names {
+		list.Items = append(list.Items, newTenant(n))
+	}
+	writeJSON(w, list)
+}
+
+// ParseQuery reads window, format and summary from a chargeback request's
+// query. now is the clock relative windows are computed from; an absent
+// window means month to date.
+func ParseQuery(v map[string][]string, now time.Time) (period.Window, Format, bool, error) {
+	get := func(k string) string {
+		if vs := v[k]; len(vs) > 0 {
+			return vs[0]
+		}
+		return ""
+	}
+	win := get("window")
+	if win == "" {
+		win = "mtd"
+	}
+	wnd, err := period.ParseWindow(win, now)
+	if err != nil {
+		return period.Window{}, "", false, fmt.Errorf("query parameter window: %w", err)
+	}
+	f, err := ParseFormat(get("format"))
+	if err != nil {
+		return period.Window{}, "", false, fmt.Errorf("query parameter format: %w", err)
+	}
+	summary := false
+	if s := get("summary"); s != "" {
+		if summary, err = strconv.ParseBool(s); err != nil {
+			return period.Window{}, "", false, fmt.Errorf("query parameter summary: %q is not true or false", s)
+		}
+	}
+	return wnd, f, summary, nil
+}
+
+func (h *Handler) chargeback(w http.ResponseWriter, r *http.Request, u user.Info, name string) {
+	dir, ok := h.access(w, r, u, name)
+	if !ok {
+		return
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	win, format, summary, err := ParseQuery(r.URL.Query(), now())
+	if err != nil {
+		writeError(w, apierrors.NewBadRequest(err.Error()))
+		return
+	}
+	cb, err := Compute(r.Context(), h.OpenCost, dir, h.Rollup, h.Currency, Query{Window: win, Tenant: name, Summary: summary})
+	if err != nil {
+		var (
+			un  *opencost.UnavailableError
+			bad *opencost.BadStatusError
+			mal *opencost.MalformedError
+		)
+		if errors.As(err, &un) || errors.As(err, &bad) || errors.As(err, &mal) {
+			h.Log.Error(err, "OpenCost failed a chargeback", "tenant", name, "window", win.String())
+			writeError(w, apierrors.NewServiceUnavailable(fmt.Sprintf("reading cost from OpenCost (%s): %v", opencost.Reason(err), err)))
+			return
+		}
+		h.internal(w, err)
+		return
+	}
+	// Encode in full before sending anything, so a failure cannot leave
+	// a truncated CSV at the client.
+	var buf bytes.Buffer
+	if err := cb.Write(&buf, format); err != nil {
+		h.internal(w, err)
+		return
+	}
+	if format == FormatJSON {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", FileName(name, win, summary)))
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	_, _ = buf.WriteTo(w)
+}
+
+// FileName is the suggested name of a chargeback CSV.
+func FileName(tenant string, w period.Window, summary bool) string {
+	kind := "chargeback"
+	if summary {
+		kind = "chargeback-summary"
+	}
+	const day = "2006-01-02T150405Z"
+	return fmt.Sprintf("%s-%s-%s-%s.csv", kind, tenant, w.Start.UTC().Format(day), w.End.UTC().Format(day))
+}
+
+func (h *Handler) internal(w http.ResponseWriter, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	h.Log.Error(err, "Cost API request failed")
+	writeError(w, apierrors.NewInternalError(err))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, apierrors.NewInternalError(fmt.Errorf("encoding response: %w", err)))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
+}
+
+func writeError(w http.ResponseWriter, err *apierrors.StatusError) {
+	st := err.Status()
+	st.TypeMeta = metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}
+	b, _ := json.Marshal(st)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Del("Content-Disposition")
+	w.WriteHeader(int(st.Code))
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,8 @@
+package setup
+
+import "flag"
+
+// CostExportOptions configure the scheduled chargeback export.
+type CostExportOptions struct{}
+
+func (o *CostExportOptions) bindFlags(*flag.FlagSet) {}
