@@ -41,21 +41,9 @@ func helm(t *testing.T) string {
 	if h := os.Getenv("HELM"); h != "" {
 		return h
 	}
-	cache := os.Getenv("CANOPY_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				t.Fatal(err)
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "canopy")
-	}
-	h := filepath.Join(cache, "helm-"+helmVersion, "helm")
-	if _, err := os.Stat(h); err != nil {
-		t.Fatalf("the Helm CLI is missing (run `make helm-bin`): %v", err)
+	h, err := controlplane.CachedBinary("helm-"+helmVersion, "helm", "helm-bin")
+	if err != nil {
+		t.Fatal(err)
 	}
 	return h
 }

@@ -62,23 +62,47 @@ type ControlPlane struct {
 	dir     string
 }
 
+// CacheDir is where the Make targets cache the binaries they build from
+// source, outside the clone: $CANOPY_CACHE, else
+// ${XDG_CACHE_HOME:-~/.cache}/canopy.
+func CacheDir() (string, error) {
+	if d := os.Getenv("CANOPY_CACHE"); d != "" {
+		return d, nil
+	}
+	base := os.Getenv("XDG_CACHE_HOME")
+	if base == "" {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return "", fmt.Errorf("finding the binary cache: %w", err)
+		}
+		base = filepath.Join(home, ".cache")
+	}
+	return filepath.Join(base, "canopy"), nil
+}
+
+// CachedBinary returns the path of a binary a Make target built into
+// CacheDir()/<dir>/<name>, or an error naming the target to run.
+func CachedBinary(dir, name, target string) (string, error) {
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(cache, dir, name)
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("%s is missing (run `make %s`): %w", name, target, err)
+	}
+	return p, nil
+}
+
 // BinDir returns the directory of the control-plane binaries:
 // KUBEBUILDER_ASSETS, or the version-keyed cache `make k8s-bins` fills.
 func BinDir() (string, error) {
 	if d := os.Getenv("KUBEBUILDER_ASSETS"); d != "" {
 		return d, nil
 	}
-	cache := os.Getenv("CANOPY_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("finding the binary cache: %w", err)
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "canopy")
+	cache, err := CacheDir()
+	if err != nil {
+		return "", err
 	}
 	d := filepath.Join(cache, "k8s-"+K8sVersion)
 	if _, err := os.Stat(filepath.Join(d, "kube-apiserver")); err != nil {
