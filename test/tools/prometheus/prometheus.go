@@ -88,6 +88,13 @@ type Options struct {
 	JobNames []string
 	// ScrapeInterval of the generated config; 5s when zero.
 	ScrapeInterval time.Duration
+	// HonorLabels keeps the targets' own job and instance labels in the
+	// generated config, as for a target that exports other components'
+	// series (OpenCost, kube-state-metrics).
+	HonorLabels bool
+	// Port to listen on, on 127.0.0.1; a free one when zero. Set it when
+	// the address must be known before Prometheus starts.
+	Port int
 	// Retention is --storage.tsdb.retention.time; 3650d when zero, so
 	// backfilled blocks from days ago are never deleted at start.
 	Retention string
@@ -128,15 +135,17 @@ func Start(ctx context.Context, opts Options) (*Server, func(), error) {
 	}
 	cfg := opts.ConfigYAML
 	if cfg == "" {
-		cfg = GenerateConfig(opts.ScrapeTargets, opts.JobNames, opts.ScrapeInterval)
+		cfg = GenerateConfig(opts.ScrapeTargets, opts.JobNames, opts.ScrapeInterval, opts.HonorLabels)
 	}
 	cfgPath := filepath.Join(opts.DataDir, "prometheus.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		return nil, nil, fmt.Errorf("writing %s: %w", cfgPath, err)
 	}
-	port, err := freePort()
-	if err != nil {
-		return nil, nil, fmt.Errorf("finding a free port for Prometheus: %w", err)
+	port := opts.Port
+	if port == 0 {
+		if port, err = freePort(); err != nil {
+			return nil, nil, fmt.Errorf("finding a free port for Prometheus: %w", err)
+		}
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	retention := opts.Retention
@@ -229,7 +238,7 @@ func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
 func (s *Server) Done() <-chan struct{} { return s.done }
 
 // GenerateConfig returns a prometheus.yml scraping each target's /metrics.
-func GenerateConfig(targets, jobNames []string, interval time.Duration) string {
+func GenerateConfig(targets, jobNames []string, interval time.Duration, honorLabels bool) string {
 	if interval == 0 {
 		interval = 5 * time.Second
 	}
@@ -240,7 +249,11 @@ func GenerateConfig(targets, jobNames []string, interval time.Duration) string {
 		if i < len(jobNames) && jobNames[i] != "" {
 			job = jobNames[i]
 		}
-		fmt.Fprintf(&b, "  - job_name: %q\n    static_configs:\n      - targets: [%q]\n", job, t)
+		fmt.Fprintf(&b, "  - job_name: %q\n", job)
+		if honorLabels {
+			b.WriteString("    honor_labels: true\n")
+		}
+		fmt.Fprintf(&b, "    static_configs:\n      - targets: [%q]\n", t)
 	}
 	return b.String()
 }

@@ -59,15 +59,17 @@ func TestBackfillThenQuery(t *testing.T) {
 }
 
 func TestGenerateConfig(t *testing.T) {
-	got := GenerateConfig([]string{"127.0.0.1:9003", "127.0.0.1:8080"}, []string{"opencost"}, 0)
+	got := GenerateConfig([]string{"127.0.0.1:9003", "127.0.0.1:8080"}, []string{"opencost"}, 0, true)
 	want := `global:
   scrape_interval: 5s
   evaluation_interval: 5s
 scrape_configs:
   - job_name: "opencost"
+    honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:9003"]
   - job_name: "target-1"
+    honor_labels: true
     static_configs:
       - targets: ["127.0.0.1:8080"]
 `
