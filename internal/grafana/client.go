@@ -101,6 +101,12 @@ type Datasource struct {
 	Access    string
 	IsDefault bool
 	JSONData  map[string]any
+	// SecureJSONData is written only: Grafana encrypts it and never
+	// returns it, not even to organization Admins.
+	SecureJSONData map[string]string
+	// SecureJSONFields, read back, names the SecureJSONData keys that are
+	// set.
+	SecureJSONFields map[string]bool
 }
 
 // Folder is a dashboard folder.

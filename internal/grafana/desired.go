@@ -21,6 +21,10 @@ type TenantState struct {
 	// DatasourceURL points at the label-enforcing Prometheus proxy that
 	// confines every query to the tenant's namespaces.
 	DatasourceURL string
+	// DatasourceToken, when set, is sent by the datasource as a bearer
+	// token, so the proxy knows which tenant asks. It is stored in the
+	// datasource's secureJsonData, which no Grafana user can read back.
+	DatasourceToken string
 	// Teams each get a Grafana team, a folder and the dashboards. The team
 	// named like the tenant is the tenant's own, whose folder is the
 	// tenant's dashboard URL.

@@ -159,6 +159,12 @@ func (f *fakeGrafana) GetDatasource(_ context.Context, orgID int64, uid string) 
 	if !ok {
 		return Datasource{}, ErrNotFound
 	}
+	// Like Grafana: secure values are never returned, only which are set.
+	ds.SecureJSONFields = map[string]bool{}
+	for k := range ds.SecureJSONData {
+		ds.SecureJSONFields[k] = true
+	}
+	ds.SecureJSONData = nil
 	return ds, nil
 }
 
@@ -178,6 +184,15 @@ func (f *fakeGrafana) UpdateDatasource(_ context.Context, orgID int64, ds Dataso
 	if err != nil {
 		return err
 	}
+	// Like Grafana: secure values not sent are kept.
+	secure := map[string]string{}
+	for k, v := range o.datasources[ds.UID].SecureJSONData {
+		secure[k] = v
+	}
+	for k, v := range ds.SecureJSONData {
+		secure[k] = v
+	}
+	ds.SecureJSONData = secure
 	o.datasources[ds.UID] = ds
 	return nil
 }

@@ -86,14 +86,15 @@ func (c *OpenAPIClient) GetDatasource(ctx context.Context, orgID int64, uid stri
 	p := resp.Payload
 	jsonData, _ := p.JSONData.(map[string]any)
 	return Datasource{UID: p.UID, Name: p.Name, Type: p.Type, URL: p.URL, Access: string(p.Access),
-		IsDefault: p.IsDefault, JSONData: jsonData}, nil
+		IsDefault: p.IsDefault, JSONData: jsonData, SecureJSONFields: p.SecureJSONFields}, nil
 }
 
 // CreateDatasource calls POST /api/datasources.
 func (c *OpenAPIClient) CreateDatasource(ctx context.Context, orgID int64, ds Datasource) error {
 	_, err := c.api.Datasources.AddDataSourceWithParams(datasources.NewAddDataSourceParamsWithContext(ctx).
 		WithBody(&models.AddDataSourceCommand{UID: ds.UID, Name: ds.Name, Type: ds.Type, URL: ds.URL,
-			Access: models.DsAccess(ds.Access), IsDefault: ds.IsDefault, JSONData: ds.JSONData}), c.inOrg(orgID))
+			Access: models.DsAccess(ds.Access), IsDefault: ds.IsDefault, JSONData: ds.JSONData,
+			SecureJSONData: ds.SecureJSONData}), c.inOrg(orgID))
 	return apiError(err, "creating datasource %q", ds.UID)
 }
 
@@ -101,7 +102,8 @@ func (c *OpenAPIClient) CreateDatasource(ctx context.Context, orgID int64, ds Da
 func (c *OpenAPIClient) UpdateDatasource(ctx context.Context, orgID int64, ds Datasource) error {
 	_, err := c.api.Datasources.UpdateDataSourceByUIDWithParams(datasources.NewUpdateDataSourceByUIDParamsWithContext(ctx).
 		WithUID(ds.UID).WithBody(&models.UpdateDataSourceCommand{UID: ds.UID, Name: ds.Name, Type: ds.Type, URL: ds.URL,
-		Access: models.DsAccess(ds.Access), IsDefault: ds.IsDefault, JSONData: ds.JSONData}), c.inOrg(orgID))
+		Access: models.DsAccess(ds.Access), IsDefault: ds.IsDefault, JSONData: ds.JSONData,
+		SecureJSONData: ds.SecureJSONData}), c.inOrg(orgID))
 	return apiError(err, "updating datasource %q", ds.UID)
 }
 

@@ -2,6 +2,8 @@ package grafana
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -141,6 +143,14 @@ func (s *syncer) ensureDatasource(ctx context.Context) error {
 		IsDefault: s.p.SharedOrgID == 0,
 		JSONData:  map[string]any{"httpMethod": "POST"},
 	}
+	if s.st.DatasourceToken != "" {
+		// Grafana's custom header pair: the name in jsonData, the value
+		// in secureJsonData. The fingerprint says which token is stored,
+		// since the stored value cannot be read back.
+		want.JSONData[datasourceHeaderName] = "Authorization"
+		want.JSONData[datasourceTokenFingerprint] = tokenFingerprint(s.st.DatasourceToken)
+		want.SecureJSONData = map[string]string{datasourceHeaderValue: "Bearer " + s.st.DatasourceToken}
+	}
 	got, err := s.c.GetDatasource(ctx, s.orgID, want.UID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -172,7 +182,27 @@ func datasourceMatches(want, got Datasource) bool {
 			return false
 		}
 	}
+	for k := range want.SecureJSONData {
+		if !got.SecureJSONFields[k] {
+			return false
+		}
+	}
 	return true
+}
+
+// Keys of the datasource's jsonData and secureJsonData that carry the
+// proxy token.
+const (
+	datasourceHeaderName       = "httpHeaderName1"
+	datasourceHeaderValue      = "httpHeaderValue1"
+	datasourceTokenFingerprint = "canopyTokenFingerprint"
+)
+
+// tokenFingerprint identifies a token without revealing it: the token is
+// an HMAC output, so its hash gives nothing to guess from.
+func tokenFingerprint(token string) string {
+	sum := sha256.Sum256([]byte("canopy datasource token\x00" + token))
+	return hex.EncodeToString(sum[:8])
 }
 
 func (s *syncer) syncTeam(ctx context.Context, team TeamState) (Folder, error) {

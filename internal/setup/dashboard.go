@@ -9,6 +9,7 @@ import (
 
 	dashboardctrl "github.com/canopyhq/canopy/internal/controller/dashboard"
 	"github.com/canopyhq/canopy/internal/grafana"
+	"github.com/canopyhq/canopy/internal/promproxy"
 )
 
 func init() { registrations = append(registrations, registerDashboard) }
@@ -38,8 +39,8 @@ type DashboardOptions struct {
 	// giving up on teardown; zero means ten minutes.
 	TeardownTimeout time.Duration
 	// DatasourceURLTemplate is each tenant's Prometheus URL, {{tenant}}
-	// replaced; empty means the default (the future per-tenant
-	// prom-label-proxy).
+	// replaced; empty means the default (the manager's tenant Prometheus
+	// proxy behind a Service canopy-prometheus-proxy).
 	DatasourceURLTemplate string
 
 	// NewClient replaces the Grafana client, for tests; nil means the
@@ -100,6 +101,13 @@ func registerDashboard(mgr ctrl.Manager, d Deps) error {
 	cfg, err := o.config()
 	if err != nil {
 		return err
+	}
+	key, err := d.Options.PromProxy.key()
+	if err != nil {
+		return err
+	}
+	if key != nil {
+		cfg.DatasourceToken = func(tenant string) string { return promproxy.Token(key, tenant) }
 	}
 	r := &dashboardctrl.Reconciler{
 		Client:    mgr.GetClient(),

@@ -40,6 +40,7 @@ type Options struct {
 	Tenant      TenantOptions
 	Cost        CostOptions
 	Dashboard   DashboardOptions
+	PromProxy   PromProxyOptions
 
 	// SkipControllerNameValidation lets one process build several managers
 	// (tests restart the manager and run replicas side by side).
@@ -102,6 +103,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.Tenant.bindFlags(fs)
 	o.Cost.bindFlags(fs)
 	o.Dashboard.bindFlags(fs)
+	o.PromProxy.bindFlags(fs)
 }
 
 // Validate checks the options for errors a user can fix.

@@ -20,7 +20,7 @@ import (
 const (
 	DefaultResync                = 10 * time.Minute
 	DefaultTeardownTimeout       = 10 * time.Minute
-	DefaultDatasourceURLTemplate = "http://prom-label-proxy.canopy-system.svc/{{tenant}}"
+	DefaultDatasourceURLTemplate = "http://canopy-prometheus-proxy.canopy-system.svc:9095/tenants/{{tenant}}"
 	// TenantPlaceholder is replaced by the tenant's name in
 	// Config.DatasourceURLTemplate.
 	TenantPlaceholder = "{{tenant}}"
@@ -58,6 +58,10 @@ type Config struct {
 	// DatasourceURLTemplate is the tenant's Prometheus datasource URL, with
 	// TenantPlaceholder replaced by the tenant's name.
 	DatasourceURLTemplate string
+	// DatasourceToken, when set, gives the bearer token each tenant's
+	// datasource sends to that URL (promproxy.Token under the manager's
+	// key); nil sends none.
+	DatasourceToken func(tenant string) string
 }
 
 // Validate checks the configuration for mistakes a user can fix.

@@ -43,9 +43,10 @@
 //
 // Datasource: each tenant's Prometheus datasource points at
 // Config.DatasourceURLTemplate with {{tenant}} replaced by the tenant's
-// name. The per-tenant, label-enforcing proxy (prom-label-proxy) that
-// confines those queries to the tenant's namespaces is future work: until
-// it is deployed, the template must point at something that enforces the
-// namespace matcher, or the tenant's data isolation rests on dashboard
-// visibility only.
+// name; by default the manager's own label-enforcing proxy (package
+// promproxy, --tenant-prometheus-proxy-addr), which confines every query to
+// the tenant's namespaces. With Config.DatasourceToken set, the datasource
+// sends the tenant's bearer token, kept in its secureJsonData, which no
+// Grafana user can read back; a fingerprint in jsonData tells a rotated key
+// apart, so the datasource is rewritten only when the token changed.
 package dashboard

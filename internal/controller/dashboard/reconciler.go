@@ -154,6 +154,9 @@ func (r *Reconciler) desired(t *tenancyv1.Tenant) (grafana.TenantState, []string
 	r.Forest.Unlock()
 
 	st := grafana.FromTenant(t, func(root string) []string { return subtrees[root] }, r.Config.datasourceURL(t.Name))
+	if r.Config.DatasourceToken != nil {
+		st.DatasourceToken = r.Config.DatasourceToken(t.Name)
+	}
 	var pending []string
 	if len(subtrees[t.Name]) == 0 {
 		st.Teams = nil

@@ -153,7 +153,7 @@ func TestConfigValidate(t *testing.T) {
 			}
 		})
 	}
-	if got, want := (Config{}).datasourceURL("acme"), "http://prom-label-proxy.canopy-system.svc/acme"; got != want {
+	if got, want := (Config{}).datasourceURL("acme"), "http://canopy-prometheus-proxy.canopy-system.svc:9095/tenants/acme"; got != want {
 		t.Errorf("default datasource URL = %q, want %q", got, want)
 	}
 }
