@@ -69,7 +69,9 @@ func Validations(t *tenancyv1.Tenant) []admissionv1.Validation {
 		})
 	}
 	if len(p.AllowedStorageClasses) > 0 {
-		out = append(out, classValidation(t.Name, "persistentvolumeclaims", "storageClassName", p.AllowedStorageClasses))
+		out = append(out,
+			classValidation(t.Name, "persistentvolumeclaims", "storageClassName", p.AllowedStorageClasses),
+			claimTemplatesValidation(t.Name, p.AllowedStorageClasses))
 	}
 	if len(p.AllowedIngressClasses) > 0 {
 		out = append(out, classValidation(t.Name, "ingresses", "ingressClassName", p.AllowedIngressClasses))
@@ -225,6 +227,22 @@ func classValidation(tenant, resource, field string, allowed []string) admission
 		Expression: fmt.Sprintf("request.resource.resource != '%s' || (has(object.spec.%s) && object.spec.%s in %s)",
 			resource, field, field, celList(allowed)),
 		Message: fmt.Sprintf("tenant %s: spec.%s must be one of: %s", tenant, field, strings.Join(allowed, ", ")),
+		Reason:  ptr(metav1.StatusReasonForbidden),
+	}
+}
+
+// claimTemplatesValidation requires every volumeClaimTemplate of a
+// StatefulSet to name one of the allowed storage classes, so a StatefulSet
+// that would create disallowed PVCs fails at apply time rather than in the
+// StatefulSet controller's events. The message names the offending
+// templates.
+func claimTemplatesValidation(tenant string, allowed []string) admissionv1.Validation {
+	ok := fmt.Sprintf("(has(c.spec.storageClassName) && c.spec.storageClassName in %s)", celList(allowed))
+	return admissionv1.Validation{
+		Expression: fmt.Sprintf("request.resource.resource != 'statefulsets' || !has(object.spec.volumeClaimTemplates) || object.spec.volumeClaimTemplates.all(c, %s)", ok),
+		MessageExpression: fmt.Sprintf("'tenant %s: spec.volumeClaimTemplates ' + object.spec.volumeClaimTemplates.filter(c, !%s).map(c, has(c.metadata) && has(c.metadata.name) ? c.metadata.name : '(unnamed)').join(', ') + ' must set spec.storageClassName to one of: %s'",
+			tenant, ok, strings.Join(allowed, ", ")),
+		Message: fmt.Sprintf("tenant %s: every spec.volumeClaimTemplates[*].spec.storageClassName must be one of: %s", tenant, strings.Join(allowed, ", ")),
 		Reason:  ptr(metav1.StatusReasonForbidden),
 	}
 }

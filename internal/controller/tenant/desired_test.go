@@ -170,7 +170,8 @@ func TestAdmissionPolicies(t *testing.T) {
 		exprs = append(exprs, v.Expression+" | "+v.Message+v.MessageExpression)
 	}
 	all := strings.Join(exprs, "\n")
-	for _, want := range []string{`"registry.example.com/payments/"`, `["standard"]`, `["internal"]`, `s.nodeSelector["pool"] == "payments"`, "nodeName", "allowed: registry.example.com/payments/"} {
+	for _, want := range []string{`"registry.example.com/payments/"`, `["standard"]`, `["internal"]`, `s.nodeSelector["pool"] == "payments"`, "nodeName", "allowed: registry.example.com/payments/",
+		"object.spec.volumeClaimTemplates.all(c, (has(c.spec.storageClassName) && c.spec.storageClassName in [\"standard\"]))"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("validations lack %q:\n%s", want, all)
 		}

@@ -95,6 +95,25 @@ func TestGuardrails(t *testing.T) {
 			},
 		}
 	}
+	statefulSet := func(name string, classes ...string) *appsv1.StatefulSet {
+		ss := &appsv1.StatefulSet{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: name},
+			Spec: appsv1.StatefulSetSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "db", Image: good}}},
+				},
+			},
+		}
+		for i, class := range classes {
+			ss.Spec.VolumeClaimTemplates = append(ss.Spec.VolumeClaimTemplates, corev1.PersistentVolumeClaim{
+				ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("vol-%d-%s", i, class)},
+				Spec:       storage(class).Spec,
+			})
+		}
+		return ss
+	}
 	denied := []struct {
 		name  string
 		obj   client.Object
@@ -104,6 +123,8 @@ func TestGuardrails(t *testing.T) {
 		{"init container from another registry", pod("gr-app", "bad-init", good, withInit), []string{"quay.io/other/init", "not from an allowed registry"}},
 		{"deployment template from another registry", deploy, []string{"docker.io/nginx", "not from an allowed registry"}},
 		{"pvc with another storage class", storage("fast"), []string{"spec.storageClassName must be one of: standard"}},
+		{"statefulset claim template with another storage class", statefulSet("db-fast", "standard", "fast"),
+			[]string{"tenant gr: spec.volumeClaimTemplates vol-1-fast must set spec.storageClassName to one of: standard"}},
 		{"ingress with another class", ingress("public"), []string{"spec.ingressClassName must be one of: internal"}},
 		{"pod with nodeName", pod("gr-app", "pinned", good, withNodeName), []string{"spec.nodeName may not be set", "pool=gr"}},
 		{"pod contradicting the node selector", pod("gr-app", "elsewhere", good, withSelector), []string{"contradicts the tenant's node selector pool=gr"}},
@@ -122,7 +143,7 @@ func TestGuardrails(t *testing.T) {
 	if got := ok.Spec.NodeSelector["pool"]; got != "gr" {
 		t.Errorf("pod nodeSelector = %v, want pool=gr injected by the MutatingAdmissionPolicy", ok.Spec.NodeSelector)
 	}
-	for _, obj := range []client.Object{storage("standard"), ingress("internal")} {
+	for _, obj := range []client.Object{storage("standard"), ingress("internal"), statefulSet("db", "standard")} {
 		if err := c.Create(ctx, obj); err != nil {
 			t.Errorf("compliant %T denied: %v", obj, err)
 		}
