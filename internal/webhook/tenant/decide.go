@@ -10,8 +10,8 @@ import (
 )
 
 // DecideAnchor decides whether a user may create an anchor in a tenant's
-// tree that currently holds treeSize namespaces (root included). It
-// returns the reason for a denial, or "".
+// tree that holds, or is about to hold, treeSize other namespaces (root
+// included; see PlanSlot). It returns the reason for a denial, or "".
 func DecideAnchor(t *tenancyv1.Tenant, treeSize int) string {
 	s := t.Spec.Subnamespaces
 	if s == nil {
@@ -21,7 +21,7 @@ func DecideAnchor(t *tenancyv1.Tenant, treeSize int) string {
 		return fmt.Sprintf("tenant %q does not allow team-made subnamespaces (spec.subnamespaces.allowed is false)", t.Name)
 	}
 	if s.Max > 0 && treeSize+1 > int(s.Max) {
-		return fmt.Sprintf("tenant %q's tree already holds %d namespaces, its cap (spec.subnamespaces.max is %d)", t.Name, treeSize, s.Max)
+		return fmt.Sprintf("tenant %q's tree already holds %d namespaces (counting subnamespaces being created), its cap (spec.subnamespaces.max is %d); delete one or ask the platform team to raise the cap", t.Name, treeSize, s.Max)
 	}
 	return ""
 }

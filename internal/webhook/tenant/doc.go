@@ -7,12 +7,41 @@
 //     and answers with field-level errors (apierrors.NewInvalid) naming
 //     the field, e.g. spec.namespaces[2].parent.
 //   - DecideAnchor enforces spec.subnamespaces (allowed, max) on anchors
-//     created inside a tenant's tree.
+//     created inside a tenant's tree, counting with PlanSlot (below).
 //   - DecideProtect keeps what a Tenant generates (the root's parent, the
 //     tenant quota, generated RoleBindings, NetworkPolicies and
 //     LimitRanges) under the manager's control inside the tree, while
 //     owners may still set quotas below the tenant's.
 //
-// Handlers read the forest under its lock and the Tenants from the cache;
-// they never write to the API.
+// Handlers read the forest under its lock and the Tenants from the cache.
+// They never write to the API, with one exception.
+//
+// # The subnamespace cap under concurrency
+//
+// Counting the tree in the forest is not enough for spec.subnamespaces.max:
+// the forest learns of an admitted anchor only once the API server has
+// stored it and the informer delivered it, so anchors created at once
+// (through one replica or several) would each see the same room, and all
+// be admitted. So the anchor webhook reserves. Each Tenant with a cap has a
+// slot ledger, a ConfigMap canopy-tenant-<name>-slots in the manager's
+// namespace (owned by the Tenant, so it goes with it), mapping each
+// reserved subnamespace name to the time its anchor was admitted. To
+// admit an anchor the webhook reads the ledger from the API server (never
+// a cache), counts the union of the forest's namespaces and anchors in the
+// tree and the ledger's live reservations (PlanSlot, pure), and writes the
+// ledger back with the new name under a precondition on the
+// resourceVersion it read (a create fails if another replica created it
+// first). A lost race means another anchor was admitted meanwhile: it
+// starts again from the read, so admissions are serialised through that
+// one object, the same compare-and-swap the hierarchical quota ledger
+// uses. Dry runs decide without writing.
+//
+// A reservation lives SlotTTL (a minute): long enough for the anchor to
+// reach every replica's forest, where it is counted by name, so one name
+// is never counted twice. The price is conservative and bounded: an anchor
+// admitted here but refused by a later admission step, or deleted within
+// the minute, holds its slot until the reservation expires. The cap can
+// never be exceeded by team leads; anchors the Tenant itself creates for
+// spec.namespaces are checked against the cap when the Tenant is
+// validated, not reserved.
 package tenant

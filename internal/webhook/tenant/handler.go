@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -47,6 +48,18 @@ type Deps struct {
 	API                 client.Reader
 	IsManager           IsManager
 	AllowedClusterRoles []string
+	// Slots holds the per-tenant ledgers that make spec.subnamespaces.max
+	// hold under concurrent anchors (see reserveSlot).
+	Slots SlotStore
+	// Now is the clock of slot reservations; nil means time.Now.
+	Now func() time.Time
+}
+
+// NewSlotStore returns the store of subnamespace slot ledgers, kept in the
+// manager's namespace: reader must read the API server directly (not a
+// cache), so a retry after a lost race sees the winner's write.
+func NewSlotStore(reader client.Reader, writer client.Client, namespace string) SlotStore {
+	return SlotStore{reader: reader, writer: writer, namespace: namespace}
 }
 
 // Register serves the three webhooks.
@@ -124,21 +137,6 @@ func (v *tenantValidator) Handle(ctx context.Context, req admission.Request) adm
 func deny(err *apierrors.StatusError) admission.Response {
 	st := err.Status()
 	return admission.Response{AdmissionResponse: admissionv1.AdmissionResponse{Allowed: false, Result: &st}}
-}
-
-// treeSize counts the existing namespaces of tenant's tree.
-func treeSize(f *forest.Forest, root string) int {
-	r := f.Lookup(root)
-	if !r.Exists() {
-		return 0
-	}
-	n := 1
-	for _, d := range r.DescendantNames() {
-		if f.Lookup(d).Exists() {
-			n++
-		}
-	}
-	return n
 }
 
 // tenantOf returns the tenant label of an existing namespace in the forest.

@@ -20,7 +20,8 @@ import (
 // The anchor validator fails closed (Fail): it is selected only on
 // namespaces carrying the tenant label, so an outage blocks only new
 // subnamespaces inside tenants, while failing open would let a tree grow
-// past the cap the platform team set.
+// past the cap the platform team set. Under a cap it reserves the new
+// namespace's slot in the tenant's ledger (see reserveSlot).
 //
 // +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
 
@@ -35,10 +36,18 @@ func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) adm
 	if t == nil {
 		return resp
 	}
-	v.d.Forest.Lock()
-	size := treeSize(v.d.Forest, t.Name)
-	v.d.Forest.Unlock()
-	if why := DecideAnchor(t, size); why != "" {
+	if s := t.Spec.Subnamespaces; s == nil || s.Max == 0 {
+		if why := DecideAnchor(t, 0); why != "" {
+			return admission.Denied(why)
+		}
+		return admission.Allowed("")
+	}
+	why, err := v.d.reserveSlot(ctx, t, req.Name, req.DryRun != nil && *req.DryRun)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied anchor", "anchor", req.Namespace+"/"+req.Name, "reason", why)
 		return admission.Denied(why)
 	}
 	return admission.Allowed("")
