@@ -22,6 +22,19 @@
 // pruned. Namespaces and anchors never get ownerReferences: the garbage
 // collector would delete them when the Tenant goes, even under Retain.
 //
+// # Drift
+//
+// The reconciler watches what it generates (watch.go): RoleBindings,
+// ClusterRoles and ClusterRoleBindings, LimitRanges, NetworkPolicies, the
+// HierarchicalQuota, the admission policies and their bindings, and the
+// metadata of the tenant's namespaces. A dedicated cache, run on the
+// leader only, holds just the metadata of objects carrying the
+// generated-by label (namespaces: the tenant label), and each change maps
+// back to its Tenant by that label, so a hand edit or deletion is reverted
+// at once rather than at the next resync. A deletion, or an edit dropping
+// the label, arrives as a delete event with the old labels. Anchors need no
+// watch here: the forest reports every anchor change.
+//
 // # Status
 //
 // The Tenant's status has several writers (see TenantStatus). This package
@@ -29,6 +42,14 @@
 // NamespacesReady, RBACReady, QuotaReady and PoliciesReady, written once per
 // reconcile with a server-side apply of the status subresource, and only
 // when they changed.
+//
+// # Events
+//
+// Recorded through events.k8s.io/v1 with the Tenant as the regarding
+// object (so in the default namespace): Created (root namespace, anchor),
+// Deleted (anchor removed from spec.namespaces), Applied (once per spec
+// generation written out), and the warnings NamespaceHoldsWorkloads and
+// DeletionBlocked; Deleting when the root goes under Delete.
 //
 // # Deletion
 //

@@ -95,7 +95,7 @@ func (r *Reconciler) deleteTree(ctx context.Context, t *tenancyv1.Tenant, tree [
 		if len(held) > 0 {
 			o := Outcome{HasQuota: Quota(t) != nil, DeletionBlocked: held}
 			conds := Conditions(o, t.Generation)
-			r.event(t, corev1.EventTypeWarning, ReasonDeletionBlocked, "Deletion refused while namespaces hold workloads: %s", holdingsMessage(held))
+			r.event(t, nil, corev1.EventTypeWarning, ReasonDeletionBlocked, "Delete", "Deletion refused while namespaces hold workloads: %s", holdingsMessage(held))
 			return false, r.writeStatus(ctx, t, Names(tree), conds)
 		}
 	}
@@ -111,7 +111,7 @@ func (r *Reconciler) deleteTree(ctx context.Context, t *tenancyv1.Tenant, tree [
 	}
 	if len(leaves) == 0 {
 		errs = append(errs, deleteIgnoringMissing(ctx, r.Client, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: t.Name}}))
-		r.event(t, corev1.EventTypeNormal, "Deleting", "Deleting root namespace %s", t.Name)
+		r.event(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: t.Name}}, corev1.EventTypeNormal, ReasonDeleting, "Delete", "Deleting root namespace %s", t.Name)
 	}
 	return false, errors.Join(errs...)
 }

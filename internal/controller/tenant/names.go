@@ -56,6 +56,16 @@ const (
 	ReasonNamespaceConflict = "NamespaceConflict"
 )
 
+// Reasons of Events that are not condition reasons.
+const (
+	// ReasonApplied: a new generation of the spec was written out.
+	ReasonApplied = "Applied"
+	// ReasonCreated and ReasonDeleted: a namespace or anchor was created or
+	// deleted.
+	ReasonCreated = "Created"
+	ReasonDeleted = "Deleted"
+)
+
 // generatedLabels are the labels every generated object carries.
 func generatedLabels(t *tenancyv1.Tenant) map[string]string {
 	return map[string]string{LabelGenerated: t.Name}

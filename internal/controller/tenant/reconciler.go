@@ -56,12 +56,21 @@ type Reconciler struct {
 // emptying of workloads, and bottom-up deletion.
 const waitRequeue = 5 * time.Second
 
-// SetupWithManager watches Tenants, and every namespace change in a tree,
-// mapped to the tree's root (which is the Tenant's name).
+// SetupWithManager watches Tenants; every namespace change in a tree,
+// mapped to the tree's root (which is the Tenant's name); and every object
+// a Tenant generated, mapped back by its generated-by label, so drift is
+// reverted at once (see watch.go).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	b := ctrl.NewControllerManagedBy(mgr).Named("tenant").For(&tenancyv1.Tenant{})
 	if r.Subscribe != nil {
 		b = b.WatchesRawSource(forestsync.RootsSource(r.Forest, r.Subscribe))
+	}
+	generated, err := newGeneratedCache(mgr)
+	if err != nil {
+		return err
+	}
+	for _, src := range driftSources(generated) {
+		b = b.WatchesRawSource(src)
 	}
 	return b.Complete(r)
 }
@@ -111,6 +120,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := errors.Join(errs...); err != nil {
 		return ctrl.Result{}, err
 	}
+	if t.Generation != t.Status.ObservedGeneration {
+		// Once per spec change: everything the new spec asks for was
+		// written (namespaces may still be appearing; conditions say so).
+		r.event(t, nil, corev1.EventTypeNormal, ReasonApplied, "Apply", "Applied generation %d of the spec", t.Generation)
+	}
 	if len(o.Kept) > 0 {
 		return ctrl.Result{RequeueAfter: waitRequeue}, nil
 	}
@@ -135,7 +149,7 @@ func (r *Reconciler) namespaces(ctx context.Context, t *tenancyv1.Tenant, tree [
 		if err := apply(ctx, r.Client, Namespace(t, t.Name)); err != nil {
 			return fmt.Errorf("creating root namespace: %w", err)
 		}
-		r.event(t, corev1.EventTypeNormal, "Created", "Created root namespace %s", t.Name)
+		r.event(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: t.Name}}, corev1.EventTypeNormal, ReasonCreated, "Create", "Created root namespace %s", t.Name)
 		exists[t.Name] = true
 	case err != nil:
 		return fmt.Errorf("getting root namespace: %w", err)
@@ -158,7 +172,7 @@ func (r *Reconciler) namespaces(ctx context.Context, t *tenancyv1.Tenant, tree [
 	}
 	for _, key := range plan.Create {
 		if !slices.Contains(generated, key) {
-			r.event(t, corev1.EventTypeNormal, "Created", "Created subnamespace anchor %s", key)
+			r.event(t, desired[key], corev1.EventTypeNormal, ReasonCreated, "Create", "Created subnamespace anchor %s", key)
 		}
 		errs = append(errs, apply(ctx, r.Client, desired[key]))
 	}
@@ -170,7 +184,7 @@ func (r *Reconciler) namespaces(ctx context.Context, t *tenancyv1.Tenant, tree [
 		}
 		if len(held) > 0 {
 			o.Kept = append(o.Kept, held...)
-			r.event(t, corev1.EventTypeWarning, ReasonNamespaceHolds, "Kept namespace %s, removed from spec.namespaces, because it holds workloads", key.Name)
+			r.event(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: key.Name}}, corev1.EventTypeWarning, ReasonNamespaceHolds, "Keep", "Kept namespace %s, removed from spec.namespaces, because it holds workloads", key.Name)
 			continue
 		}
 		a := &hncv1.SubnamespaceAnchor{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
@@ -178,7 +192,7 @@ func (r *Reconciler) namespaces(ctx context.Context, t *tenancyv1.Tenant, tree [
 			errs = append(errs, err)
 			continue
 		}
-		r.event(t, corev1.EventTypeNormal, "Deleted", "Deleted subnamespace anchor %s, removed from spec.namespaces", key)
+		r.event(t, a, corev1.EventTypeNormal, ReasonDeleted, "Delete", "Deleted subnamespace anchor %s, removed from spec.namespaces", key)
 	}
 	for _, n := range tree {
 		errs = append(errs, r.labelNamespace(ctx, t, n.Name))
@@ -323,8 +337,18 @@ func (r *Reconciler) policies(ctx context.Context, t *tenancyv1.Tenant, tree []s
 	return errors.Join(errs...)
 }
 
-func (r *Reconciler) event(t *tenancyv1.Tenant, typ, reason, note string, args ...any) {
-	if r.Recorder != nil {
-		r.Recorder.Eventf(t, nil, typ, reason, "Reconcile", note, args...)
+// event records an Event about the Tenant. related is the object the
+// change was made to, or nil: events.k8s.io merges events of one regarding
+// object, reason, action and related object into a series keeping the
+// first note, so without it the creation of a second anchor would only
+// count up the first one's event.
+func (r *Reconciler) event(t *tenancyv1.Tenant, related client.Object, typ, reason, action, note string, args ...any) {
+	if r.Recorder == nil {
+		return
 	}
+	if related == nil {
+		r.Recorder.Eventf(t, nil, typ, reason, action, note, args...)
+		return
+	}
+	r.Recorder.Eventf(t, related, typ, reason, action, note, args...)
 }
