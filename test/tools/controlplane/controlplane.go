@@ -139,6 +139,16 @@ func Start(opts Options) (*ControlPlane, error) {
 	args.Set("disable-admission-plugins", "")
 	args.Set("advertise-address", "127.0.0.1")
 	args.Set("endpoint-reconciler-type", "none")
+	// The front proxy, so aggregated APIs (Canopy's cost.canopy.dev) are
+	// served through this API server as on a real cluster.
+	proxyArgs, err := frontProxyArgs(dir)
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	for k, v := range proxyArgs {
+		args.Set(k, v)
+	}
 	for k, v := range opts.APIServerArgs {
 		args.Set(k, v)
 	}
