@@ -125,7 +125,7 @@ func NewRootCommand(o RootOptions) *cobra.Command {
 	r.flags.AddFlags(cmd.PersistentFlags())
 	cmd.AddCommand(
 		r.treeCmd(), r.createCmd(), r.deleteCmd(), r.setCmd(), r.describeCmd(),
-		r.configCmd(), r.hrqCmd(), r.tenantCmd(),
+		r.configCmd(), r.hrqCmd(), r.tenantCmd(), r.costCmd(),
 	)
 	renameExamples(cmd, display)
 	return cmd

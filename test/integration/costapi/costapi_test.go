@@ -40,6 +40,7 @@ import (
 	"github.com/canopyhq/canopy/internal/cost/opencost"
 	"github.com/canopyhq/canopy/internal/cost/period"
 	"github.com/canopyhq/canopy/internal/costapi"
+	"github.com/canopyhq/canopy/internal/kubectl"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
@@ -355,6 +356,19 @@ func TestChargebackThroughAPIServer(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The plugin reads through the same API with the user's credentials.
+	api, err := kubectl.NewRESTCostAPI(alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plugin bytes.Buffer
+	if err := kubectl.Cost(ctx, api, &plugin, kubectl.CostOptions{Window: window, Output: kubectl.CostCSV}); err != nil {
+		t.Fatalf("kubectl canopy cost: %v", err)
+	}
+	if !bytes.Equal(plugin.Bytes(), want) {
+		t.Errorf("kubectl canopy cost -o csv (all tenants alice may see) printed:\n%s\nwant:\n%s", plugin.Bytes(), want)
+	}
 
 	// kubectl get --raw, with the owner's kubeconfig.
 	kc := writeKubeconfig(t, alice)
