@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -143,4 +144,42 @@ func TestTeamLeadCannotEscalate(t *testing.T) {
 	}
 	hc.Spec.Parent = "other"
 	expectDenied(t, "move the tenant's root", c.Update(ctx, hc), "is the root of tenant \"esc\"")
+
+	// A full namespace the platform team put into the tree cannot be
+	// moved out of it by the lead, neither under another tenant nor to be
+	// a root; the lead may still administer it.
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "esc-full"}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, wait, func(ctx context.Context) error {
+		hc := &hncv1.HierarchyConfiguration{}
+		err := admin(t).Get(ctx, client.ObjectKey{Namespace: "esc-full", Name: hncv1.Singleton}, hc)
+		if apierrors.IsNotFound(err) {
+			hc = &hncv1.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: "esc-full", Name: hncv1.Singleton}}
+			hc.Spec.Parent = "esc"
+			return admin(t).Create(ctx, hc)
+		}
+		if err != nil {
+			return err
+		}
+		hc.Spec.Parent = "esc"
+		return admin(t).Update(ctx, hc)
+	})
+	waitNamespaceLabel(t, "esc-full", tenancyv1.LabelTenant, "esc")
+	full := &hncv1.HierarchyConfiguration{}
+	eventually(t, wait, func(ctx context.Context) error {
+		return c.Get(ctx, client.ObjectKey{Namespace: "esc-full", Name: hncv1.Singleton}, full)
+	})
+	for _, parent := range []string{"other", ""} {
+		moved := full.DeepCopy()
+		moved.Spec.Parent = parent
+		expectDenied(t, "move a namespace out of the tree to "+parent, c.Update(ctx, moved),
+			"belongs to tenant \"esc\" and cannot be moved under \""+parent+"\", outside the tenant's tree")
+	}
+
+	// Owners delete anchors as well as create them.
+	if err := c.Delete(ctx, anchor("esc-a", "esc-a-team")); err != nil {
+		t.Errorf("the lead could not delete the team's anchor: %v", err)
+	}
+	waitGone(t, &corev1.Namespace{}, "", "esc-a-team")
 }

@@ -7,6 +7,7 @@ import (
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -114,6 +115,33 @@ func TestGuardrails(t *testing.T) {
 		}
 		return ss
 	}
+	evilTemplate := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "app", Image: "docker.io/evil"}},
+		},
+	}
+	always := evilTemplate.DeepCopy()
+	always.Spec.RestartPolicy = corev1.RestartPolicyAlways
+	evilSet := statefulSet("db-evil")
+	evilSet.Spec.Template = *always
+	daemonSet := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: "agent"},
+		Spec:       appsv1.DaemonSetSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: *always},
+	}
+	jobTemplate := evilTemplate.DeepCopy()
+	jobTemplate.Labels = nil
+	job := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: "once"},
+		Spec:       batchv1.JobSpec{Template: *jobTemplate},
+	}
+	cronJob := &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "gr-app", Name: "nightly"},
+		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", JobTemplate: batchv1.JobTemplateSpec{
+			Spec: batchv1.JobSpec{Template: *jobTemplate},
+		}},
+	}
 	denied := []struct {
 		name  string
 		obj   client.Object
@@ -122,6 +150,10 @@ func TestGuardrails(t *testing.T) {
 		{"pod from another registry", pod("gr-app", "bad", "docker.io/evil"), []string{"docker.io/evil", "not from an allowed registry", "registry.example.com/gr/"}},
 		{"init container from another registry", pod("gr-app", "bad-init", good, withInit), []string{"quay.io/other/init", "not from an allowed registry"}},
 		{"deployment template from another registry", deploy, []string{"docker.io/nginx", "not from an allowed registry"}},
+		{"statefulset template from another registry", evilSet, []string{"docker.io/evil", "not from an allowed registry"}},
+		{"daemonset template from another registry", daemonSet, []string{"docker.io/evil", "not from an allowed registry"}},
+		{"job template from another registry", job, []string{"docker.io/evil", "not from an allowed registry"}},
+		{"cronjob template from another registry", cronJob, []string{"docker.io/evil", "not from an allowed registry"}},
 		{"pvc with another storage class", storage("fast"), []string{"spec.storageClassName must be one of: standard"}},
 		{"statefulset claim template with another storage class", statefulSet("db-fast", "standard", "fast"),
 			[]string{"tenant gr: spec.volumeClaimTemplates vol-1-fast must set spec.storageClassName to one of: standard"}},
@@ -143,6 +175,17 @@ func TestGuardrails(t *testing.T) {
 	if got := ok.Spec.NodeSelector["pool"]; got != "gr" {
 		t.Errorf("pod nodeSelector = %v, want pool=gr injected by the MutatingAdmissionPolicy", ok.Spec.NodeSelector)
 	}
+	// An ephemeral container added to a running pod is checked too.
+	// Kubernetes' admin role does not grant pods/ephemeralcontainers, so a
+	// team lead cannot add one at all; the platform team can, and the
+	// policy holds for it as for anyone in the tenant's namespaces.
+	expectDenied(t, "lead adds an ephemeral container", c.SubResource("ephemeralcontainers").Update(ctx, ok.DeepCopy()), "forbidden")
+	debug := ok.DeepCopy()
+	debug.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{
+		Name: "debug", Image: "docker.io/busybox",
+	}}}
+	expectDenied(t, "ephemeral container from another registry", admin(t).SubResource("ephemeralcontainers").Update(ctx, debug),
+		"docker.io/busybox", "not from an allowed registry")
 	for _, obj := range []client.Object{storage("standard"), ingress("internal"), statefulSet("db", "standard")} {
 		if err := c.Create(ctx, obj); err != nil {
 			t.Errorf("compliant %T denied: %v", obj, err)

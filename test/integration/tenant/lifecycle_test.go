@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -91,6 +94,28 @@ func TestLifecycleRetain(t *testing.T) {
 	waitNamespaceLabel(t, "lc-b-1", tenancyv1.LabelTenant, "lc")
 	waitObject(t, &corev1.LimitRange{}, "lc-b-1", tenantctrl.LimitRangeName, nil)
 
+	// Bindings and policies follow the spec: a binding's ClusterRole
+	// changes (roleRef is immutable, so the binding is replaced) and the
+	// allowed registries change in the admission policy.
+	updateTenant(t, "lc", func(tn *tenancyv1.Tenant) {
+		tn.Spec.RoleBindings[0].ClusterRole = "edit"
+		tn.Spec.Policies.AllowedRegistries = []string{"registry.example.com/lc/", "mirror.example.com/lc/"}
+	})
+	rb0 := &rbacv1.RoleBinding{}
+	waitObject(t, rb0, "lc-b", tenantctrl.BindingName(0), func() error {
+		if rb0.RoleRef.Name != "edit" {
+			return fmt.Errorf("propagated binding refers to %s, want edit", rb0.RoleRef.Name)
+		}
+		return nil
+	})
+	vap := &admissionv1.ValidatingAdmissionPolicy{}
+	waitObject(t, vap, "", tenantctrl.ClusterName("lc"), func() error {
+		if !strings.Contains(vap.Spec.Validations[0].Expression, "mirror.example.com/lc/") {
+			return fmt.Errorf("admission policy lacks the new registry: %s", vap.Spec.Validations[0].Expression)
+		}
+		return nil
+	})
+
 	// A team-made subnamespace joins the tenant and inherits everything.
 	eventually(t, wait, func(ctx context.Context) error {
 		return client.IgnoreAlreadyExists(leadC.Create(ctx, &hncv1.SubnamespaceAnchor{ObjectMeta: metav1.ObjectMeta{Namespace: "lc-a", Name: "lc-a-team"}}))
@@ -168,8 +193,33 @@ func TestDeletePolicy(t *testing.T) {
 		},
 	})
 	waitReady(t, "dp")
+	// Every kind of workload holds a namespace: a pod, a suspended
+	// CronJob, a Deployment (whose pods kube-controller-manager may add).
 	if err := env.Client.Create(ctx, pod("dp-a-x", "busy", "example.com/busy")); err != nil {
 		t.Fatal(err)
+	}
+	labels := map[string]string{"app": "dp"}
+	template := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: labels},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.com/app"}}},
+	}
+	suspended := true
+	cron := &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "dp-a", Name: "nightly"},
+		Spec: batchv1.CronJobSpec{Schedule: "0 3 * * *", Suspend: &suspended, JobTemplate: batchv1.JobTemplateSpec{
+			Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+				RestartPolicy: corev1.RestartPolicyNever, Containers: template.Spec.Containers,
+			}}},
+		}},
+	}
+	deploy := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "dp-b", Name: "web"},
+		Spec:       appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: labels}, Template: template},
+	}
+	for _, obj := range []client.Object{cron, deploy} {
+		if err := env.Client.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := admin(t).Delete(ctx, &tenancyv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "dp"}}); err != nil {
 		t.Fatal(err)
@@ -180,8 +230,9 @@ func TestDeletePolicy(t *testing.T) {
 			return err
 		}
 		c := findCondition(tn, tenancyv1.ConditionReady)
-		if c == nil || c.Reason != tenantctrl.ReasonDeletionBlocked || !contains(c.Message, "dp-a-x (holds pods)") {
-			return fmt.Errorf("Ready = %+v, want DeletionBlocked naming dp-a-x", c)
+		if c == nil || c.Reason != tenantctrl.ReasonDeletionBlocked || !contains(c.Message, "dp-a-x (holds pods)") ||
+			!contains(c.Message, "dp-a (holds cronjobs)") || !contains(c.Message, "deployments)") || !contains(c.Message, "dp-b (holds") {
+			return fmt.Errorf("Ready = %+v, want DeletionBlocked naming dp-a-x (pods), dp-a (cronjobs) and dp-b (deployments)", c)
 		}
 		return nil
 	})
