@@ -78,6 +78,10 @@ helm-bin: ## Build the Helm CLI once (the chart test renders charts/canopy with 
 hnc-bins: ## Build HNC v1.1.0's manager, kubectl-hns and e2e suite once from its module (takeover test, hnc-e2e), cached outside the clone.
 	test/tools/build-hnc.sh >/dev/null
 
+.PHONY: opencost-bin
+opencost-bin: ## Build OpenCost's cost model (v1.108.0) once from its module, cached outside the clone, for the cost e2e test.
+	test/tools/build-opencost.sh >/dev/null
+
 .PHONY: k8s-bins
 k8s-bins: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd once, cached outside the clone.
 	test/tools/build-k8s.sh >/dev/null
@@ -89,7 +93,7 @@ demo: k8s-bins build ## Start a local control plane with Canopy and the samples;
 	go run ./test/tools/demo
 
 .PHONY: test
-test: k8s-bins hnc-bins helm-bin verify build ## Unit, integration (real API server) and e2e tests.
+test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: hnc-e2e
