@@ -1,0 +1,138 @@
+package costapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/go-logr/logr"
+
+	"github.com/canopyhq/canopy/internal/cost"
+	"github.com/canopyhq/canopy/internal/cost/export"
+	"github.com/canopyhq/canopy/internal/cost/opencost"
+	"github.com/canopyhq/canopy/internal/cost/period"
+)
+
+// ExportPrefix starts every export file's name.
+const ExportPrefix = "chargeback"
+
+// Exporter writes one chargeback CSV per closed UTC period (a day or a
+// month) into Dir: the whole cluster's namespace-level rows, the shared,
+// idle and unallocated lines included, so each file adds up to OpenCost's
+// total for its period. A period is closed Grace after it ends. Files are
+// written with export.WriteFile: atomically, and never over an existing
+// file, so a closed period is never rewritten. It runs on the leader only.
+type Exporter struct {
+	Dir         string
+	Granularity period.Granularity
+	Grace       time.Duration
+	// Since is the first period to export; zero means the start of the
+	// previous month.
+	Since    time.Time
+	Source   Source
+	OpenCost opencost.Client
+	Rollup   cost.Options
+	Currency string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// RetryAfter is the first wait after a failed run, doubled up to
+	// 32 times it; zero means a minute.
+	RetryAfter time.Duration
+	Log        logr.Logger
+}
+
+// NeedLeaderElection is true: one replica exports.
+func (e *Exporter) NeedLeaderElection() bool { return true }
+
+func (e *Exporter) now() time.Time {
+	if e.Now != nil {
+		return e.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Start exports until ctx is done: every closed period missing a file,
+// then again when the next period closes, with backoff after a failure.
+func (e *Exporter) Start(ctx context.Context) error {
+	retry := e.RetryAfter
+	if retry <= 0 {
+		retry = time.Minute
+	}
+	backoff := retry
+	for {
+		next, err := e.RunOnce(ctx)
+		wait := time.Until(next)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			e.Log.Error(err, "Exporting chargeback failed", "retryIn", backoff.String())
+			wait = backoff
+			backoff = min(2*backoff, 32*retry)
+		} else {
+			backoff = retry
+		}
+		t := time.NewTimer(max(wait, time.Second))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// RunOnce writes the file of every closed period that has none, oldest
+// first, stopping at the first failure, and returns when the next period
+// closes.
+func (e *Exporter) RunOnce(ctx context.Context) (time.Time, error) {
+	now := e.now()
+	next, err := export.Next(e.Granularity, now, e.Grace)
+	if err != nil {
+		return time.Time{}, err
+	}
+	since := e.Since
+	if since.IsZero() {
+		since = period.MonthOf(now).Start.AddDate(0, -1, 0)
+	}
+	jobs, err := export.Plan(ExportPrefix, e.Granularity, since, now, e.Grace, func(name string) (bool, error) {
+		_, err := os.Lstat(filepath.Join(e.Dir, name))
+		switch {
+		case err == nil:
+			return true, nil
+		case errors.Is(err, os.ErrNotExist):
+			return false, nil
+		default:
+			return false, err
+		}
+	})
+	if err != nil {
+		return next, fmt.Errorf("planning the chargeback export: %w", err)
+	}
+	if len(jobs) == 0 {
+		return next, nil
+	}
+	dir, err := e.Source.Directory(ctx)
+	if err != nil {
+		return next, err
+	}
+	for _, j := range jobs {
+		cb, err := Compute(ctx, e.OpenCost, dir, e.Rollup, e.Currency, Query{Window: j.Period})
+		if err != nil {
+			return next, fmt.Errorf("exporting %s: %w", j.File, err)
+		}
+		err = export.WriteFile(e.Dir, j.File, 0o644, func(w io.Writer) error { return cb.WriteCSV(w) })
+		switch {
+		case errors.Is(err, export.ErrExists):
+			continue
+		case err != nil:
+			return next, err
+		}
+		e.Log.Info("Exported chargeback", "file", j.File, "period", j.Period.String())
+	}
+	return next, nil
+}
