@@ -28,11 +28,14 @@ import (
 // K8sVersion is the version of the control-plane binaries.
 const K8sVersion = "v1.37.0"
 
-// kcmControllers are the controllers the tests and demo rely on.
+// kcmControllers are the controllers the tests and demo rely on. The
+// PVC protection controller removes the finalizer the API server puts on
+// every PersistentVolumeClaim; without it a deleted PVC never goes (HNC's
+// HRQ specs, run by `make hnc-e2e`, delete PVCs).
 const kcmControllers = "namespace-controller,garbage-collector-controller," +
 	"serviceaccount-controller,serviceaccount-token-controller," +
 	"resourcequota-controller,root-ca-certificate-publisher-controller," +
-	"clusterrole-aggregation-controller"
+	"clusterrole-aggregation-controller,persistentvolumeclaim-protection-controller"
 
 // Options configure a control plane.
 type Options struct {
