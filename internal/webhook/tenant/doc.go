@@ -7,7 +7,11 @@
 //     and answers with field-level errors (apierrors.NewInvalid) naming
 //     the field, e.g. spec.namespaces[2].parent.
 //   - DecideAnchor enforces spec.subnamespaces (allowed, max) on anchors
-//     created inside a tenant's tree, counting with PlanSlot (below).
+//     created inside a tenant's tree, counting with PlanSlot (below). The
+//     tenant is found by walking up the forest (and the subnamespace-of
+//     annotation of a subnamespace the forest has not linked yet) to a
+//     namespace with the tenant label, so a subnamespace created a moment
+//     ago, not yet labelled, is inside the cap too.
 //   - DecideProtect keeps what a Tenant generates (the root's parent, the
 //     tenant quota, generated RoleBindings, NetworkPolicies and
 //     LimitRanges) under the manager's control inside the tree, while

@@ -2,6 +2,7 @@ package tenant
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -17,13 +18,18 @@ import (
 	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 )
 
-// The anchor validator fails closed (Fail): it is selected only on
-// namespaces carrying the tenant label, so an outage blocks only new
-// subnamespaces inside tenants, while failing open would let a tree grow
-// past the cap the platform team set. Under a cap it reserves the new
-// namespace's slot in the tenant's ledger (see reserveSlot).
+// The anchor validator fails closed (Fail). It is selected on every
+// anchor rather than on namespaces carrying the tenant label: a
+// subnamespace created a moment ago carries no tenant label until the
+// Tenant controller has labelled it, and an anchor created in it then
+// would escape the cap. That widens no blast radius: the hierarchy
+// engine's own anchor webhook already fails closed on every anchor, and
+// anchors outside tenants are allowed after a lookup in the forest.
+// Failing open would let a tree grow past the cap the platform team set.
+// Under a cap it reserves the new namespace's slot in the tenant's ledger
+// (see reserveSlot).
 //
-// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
+// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 type anchorValidator struct{ d Deps }
 
@@ -32,7 +38,7 @@ func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) adm
 	if v.d.IsManager(ctx, req.UserInfo.Username) {
 		return admission.Allowed("")
 	}
-	t, resp := v.d.tenantFor(ctx, req.Namespace)
+	t, resp := v.d.treeTenant(ctx, req.Namespace)
 	if t == nil {
 		return resp
 	}
@@ -167,6 +173,68 @@ func (d Deps) tenantFor(ctx context.Context, ns string) (*tenancyv1.Tenant, admi
 		return nil, admission.Allowed("")
 	}
 	return t, admission.Response{}
+}
+
+// treeTenant returns the live Tenant whose tree holds namespace ns, or nil
+// and the answer to give. It follows the forest's parents up to a
+// namespace carrying the tenant label and, where the forest has not linked
+// a subnamespace to its parent yet, the subnamespace-of annotation, so a
+// namespace created a moment ago is judged like the rest of its tree.
+func (d Deps) treeTenant(ctx context.Context, ns string) (*tenancyv1.Tenant, admission.Response) {
+	if !d.Sync.Loaded() {
+		return nil, admission.Denied("the namespace hierarchy has not loaded yet; retry shortly")
+	}
+	name := ""
+	seen := map[string]bool{}
+	for cur := ns; cur != "" && !seen[cur] && name == ""; {
+		seen[cur] = true
+		d.Forest.Lock()
+		n := d.Forest.Lookup(cur)
+		name = tenantOf(d.Forest, cur)
+		next := ""
+		if p := n.Parent(); p != nil {
+			next = p.Name()
+		}
+		d.Forest.Unlock()
+		if name == "" && next == "" {
+			var err error
+			if next, err = d.subnamespaceOf(ctx, cur); err != nil {
+				return nil, admission.Errored(http.StatusInternalServerError, err)
+			}
+		}
+		cur = next
+	}
+	if name == "" {
+		return nil, admission.Allowed("")
+	}
+	t := &tenancyv1.Tenant{}
+	if err := d.Cache.Get(ctx, client.ObjectKey{Name: name}, t); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, admission.Allowed("")
+		}
+		return nil, admission.Errored(http.StatusInternalServerError, err)
+	}
+	if t.DeletionTimestamp != nil {
+		return nil, admission.Allowed("")
+	}
+	return t, admission.Response{}
+}
+
+// subnamespaceOf returns the subnamespace-of annotation of namespace ns,
+// reading the API server when the cache has not seen ns yet.
+func (d Deps) subnamespaceOf(ctx context.Context, ns string) (string, error) {
+	n := &corev1.Namespace{}
+	err := d.Cache.Get(ctx, client.ObjectKey{Name: ns}, n)
+	if apierrors.IsNotFound(err) {
+		err = d.API.Get(ctx, client.ObjectKey{Name: ns}, n)
+	}
+	if apierrors.IsNotFound(err) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading namespace %q: %w", ns, err)
+	}
+	return n.Annotations[hncv1.SubnamespaceOf], nil
 }
 
 // terminating reports whether namespace ns is being deleted.

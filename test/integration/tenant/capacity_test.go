@@ -182,3 +182,44 @@ func replicas(t *testing.T) *framework.Proxy {
 	t.Cleanup(p.Stop)
 	return p
 }
+
+// TestCapCoversNewSubnamespaces has a lead fill the tree with one anchor
+// and, as fast as it can, create another anchor inside the new
+// subnamespace: before the Tenant controller has labelled the new
+// namespace, the cap must hold there too.
+func TestCapCoversNewSubnamespaces(t *testing.T) {
+	createTenant(t, &tenancyv1.Tenant{
+		ObjectMeta: metav1.ObjectMeta{Name: "capnew"},
+		Spec: tenancyv1.TenantSpec{
+			Owners:        []rbacv1.Subject{group("capnew-leads")},
+			Namespaces:    []tenancyv1.TenantNamespace{{Name: "capnew-a"}},
+			Subnamespaces: &tenancyv1.SubnamespacePolicy{Max: 3},
+		},
+	})
+	waitReady(t, "capnew")
+	waitNamespaceLabel(t, "capnew-a", tenancyv1.LabelTenant, "capnew")
+	c := lead(t, "capnew-lead", "capnew-leads")
+	anchor := func(ns, name string) *hncv1.SubnamespaceAnchor {
+		return &hncv1.SubnamespaceAnchor{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}
+	}
+	eventually(t, wait, func(ctx context.Context) error {
+		return client.IgnoreAlreadyExists(c.Create(ctx, anchor("capnew-a", "capnew-x")))
+	})
+	// Until the namespace exists and the lead's binding reaches it, the
+	// API server refuses before any webhook; the first answer from the
+	// webhooks must be the cap.
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for {
+		err := c.Create(ctx, anchor("capnew-x", "capnew-y"))
+		if err == nil {
+			t.Fatal("an anchor in a subnamespace created a moment ago escaped the cap")
+		}
+		if strings.Contains(err.Error(), "spec.subnamespaces.max is 3") {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no answer from the cap before the deadline; last error: %v", err)
+		}
+	}
+}
