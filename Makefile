@@ -74,6 +74,10 @@ build: ## Build the manager and the kubectl plugin into bin/.
 helm-bin: ## Build the Helm CLI once (the chart test renders charts/canopy with it), cached outside the clone.
 	test/tools/build-helm.sh >/dev/null
 
+.PHONY: grafana-bin
+grafana-bin: ## Build a real Grafana 10.0 server once from its module (dashboard e2e tests, demo), cached outside the clone.
+	test/tools/build-grafana.sh >/dev/null
+
 .PHONY: hnc-bins
 hnc-bins: ## Build HNC v1.1.0's manager, kubectl-hns and e2e suite once from its module (takeover test, hnc-e2e), cached outside the clone.
 	test/tools/build-hnc.sh >/dev/null
@@ -89,11 +93,11 @@ k8s-bins: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd onc
 ##@ Run and test
 
 .PHONY: demo
-demo: k8s-bins build ## Start a local control plane with Canopy and the samples; Ctrl-C stops it.
+demo: k8s-bins grafana-bin build ## Start a local control plane with Canopy and the samples; Ctrl-C stops it.
 	go run ./test/tools/demo
 
 .PHONY: test
-test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
+test: k8s-bins hnc-bins helm-bin grafana-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: hnc-e2e
