@@ -39,6 +39,9 @@ type Exporter struct {
 	Currency string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Ready, if set, blocks until the attribution view is complete (the
+	// forest has loaded), so nothing is exported from a partial tree.
+	Ready func(context.Context) error
 	// RetryAfter is the first wait after a failed run, doubled up to
 	// 32 times it; zero means a minute.
 	RetryAfter time.Duration
@@ -63,6 +66,14 @@ func (e *Exporter) Start(ctx context.Context) error {
 		retry = time.Minute
 	}
 	backoff := retry
+	if e.Ready != nil {
+		if err := e.Ready(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("waiting for the namespace forest before exporting: %w", err)
+		}
+	}
 	for {
 		next, err := e.RunOnce(ctx)
 		wait := time.Until(next)

@@ -123,3 +123,23 @@ func TestExporterLeavesNothingOnFailure(t *testing.T) {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 }
+
+func TestExporterWaitsUntilReady(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Exporter{
+		Dir: dir, Granularity: period.Daily, Source: staticSource(testDirectory()), OpenCost: &fakeOpenCost{allocs: testAllocations()},
+		Rollup: cost.Options{Idle: cost.Separate, Shared: cost.Separate},
+		Ready: func(ctx context.Context) error {
+			cancel() // never ready: the manager stops first
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	}
+	if err := e.Start(ctx); err != nil {
+		t.Fatalf("Start after a stop while waiting = %v, want nil", err)
+	}
+	if names := dirNames(t, dir); len(names) != 0 {
+		t.Errorf("exported before the forest loaded: %v", names)
+	}
+}

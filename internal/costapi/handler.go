@@ -22,6 +22,7 @@ import (
 	"github.com/canopyhq/canopy/internal/cost"
 	"github.com/canopyhq/canopy/internal/cost/opencost"
 	"github.com/canopyhq/canopy/internal/cost/period"
+	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
 // Source is the live attribution view: every Tenant and live namespace.
@@ -41,6 +42,10 @@ type Handler struct {
 	OpenCost   opencost.Client
 	Rollup     cost.Options
 	Currency   string
+	// Loaded, if set, reports whether the attribution view is complete
+	// (the forest has loaded); until then chargebacks are refused with 503
+	// rather than computed from a partial tree.
+	Loaded func() bool
 	// Now is the clock relative windows are computed from; nil means
 	// time.Now.
 	Now func() time.Time
@@ -202,6 +207,10 @@ func ParseQuery(v map[string][]string, now time.Time) (period.Window, Format, bo
 func (h *Handler) chargeback(w http.ResponseWriter, r *http.Request, u user.Info, name string) {
 	dir, ok := h.access(w, r, u, name)
 	if !ok {
+		return
+	}
+	if h.Loaded != nil && !h.Loaded() {
+		writeError(w, apierrors.NewServiceUnavailable(forestsync.ErrNotLoaded.Error()))
 		return
 	}
 	now := time.Now

@@ -292,3 +292,12 @@ func TestParseQueryDefaults(t *testing.T) {
 		t.Errorf("ParseQuery({}) = %v %v %v %v, want month to date as CSV", w, f, s, err)
 	}
 }
+
+func TestChargebackRefusedUntilForestLoaded(t *testing.T) {
+	h := newTestHandler(&fakeOpenCost{allocs: testAllocations()})
+	h.Loaded = func() bool { return false }
+	w := do(t, h, "alice", chargebackURL("pay", nil))
+	if st := status(t, w); st.Code != http.StatusServiceUnavailable || !strings.Contains(st.Message, "Canopy is starting") {
+		t.Errorf("before the forest loaded: %+v", st)
+	}
+}

@@ -99,6 +99,7 @@ func registerCostAPI(mgr ctrl.Manager, d Deps) error {
 			OpenCost:      oc,
 			Rollup:        cfg.Rollup,
 			Currency:      cfg.Currency,
+			Loaded:        d.Sync.Loaded,
 			Log:           log,
 		},
 	}

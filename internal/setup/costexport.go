@@ -96,6 +96,7 @@ func registerCostExport(mgr ctrl.Manager, d Deps) error {
 		OpenCost:    oc,
 		Rollup:      cfg.Rollup,
 		Currency:    cfg.Currency,
+		Ready:       d.Sync.WaitLoaded,
 		Log:         mgr.GetLogger().WithName("costexport"),
 	}); err != nil {
 		return fmt.Errorf("adding the chargeback exporter: %w", err)

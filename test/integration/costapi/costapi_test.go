@@ -41,6 +41,7 @@ import (
 	"github.com/canopyhq/canopy/internal/cost/period"
 	"github.com/canopyhq/canopy/internal/costapi"
 	"github.com/canopyhq/canopy/internal/kubectl"
+	"github.com/canopyhq/canopy/internal/setup"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
@@ -85,10 +86,18 @@ func openCostStandIn() *httptest.Server {
 	}))
 }
 
-// setup starts the manager with the cost API on a free loopback port,
+// costOpts are the manager's options with the cost API on.
+var costOpts setup.Options
+
+// exportSince is three days before the last closed day.
+func exportSince() time.Time {
+	return period.DayOf(time.Now().Add(-period.DefaultGrace)).Start.AddDate(0, 0, -3)
+}
+
+// startCostAPI starts the manager with the cost API on a free loopback port,
 // registers the APIService and creates the tenants; it returns the
 // stand-in's URL.
-func setup(t *testing.T) string {
+func startCostAPI(t *testing.T) string {
 	t.Helper()
 	ctx := context.Background()
 	oc := openCostStandIn()
@@ -101,6 +110,7 @@ func setup(t *testing.T) string {
 	opts.Cost.OpenCostURL = oc.URL
 	opts.Cost.Currency = "USD"
 	opts.Cost.API.BindAddress = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	costOpts = opts
 	env.StopManager()
 	if err := env.StartManager(opts); err != nil {
 		t.Fatal(err)
@@ -270,7 +280,7 @@ func userConfig(t *testing.T, name string, groups ...string) *rest.Config {
 }
 
 func TestChargebackThroughAPIServer(t *testing.T) {
-	ocURL := setup(t)
+	ocURL := startCostAPI(t)
 	alice := userConfig(t, "ca-alice")
 	bob := userConfig(t, "ca-bob", "ca-finance")
 	mallory := userConfig(t, "ca-mallory")
@@ -370,9 +380,17 @@ func TestChargebackThroughAPIServer(t *testing.T) {
 		t.Errorf("kubectl canopy cost -o csv (all tenants alice may see) printed:\n%s\nwant:\n%s", plugin.Bytes(), want)
 	}
 
+	// The API's low group priority keeps `kubectl get tenants` meaning
+	// tenants.tenancy.canopy.dev.
+	kubectlBin := filepath.Join(env.CP.BinDir, "kubectl")
+	out, err := exec.Command(kubectlBin, "--kubeconfig", writeKubeconfig(t, bob), "get", "tenants", "-o", "name").Output()
+	if err != nil || !strings.Contains(string(out), "tenant.tenancy.canopy.dev/ca-pay") {
+		t.Errorf("kubectl get tenants: %v: %s", err, out)
+	}
+
 	// kubectl get --raw, with the owner's kubeconfig.
 	kc := writeKubeconfig(t, alice)
-	out, err := exec.Command(filepath.Join(env.CP.BinDir, "kubectl"), "--kubeconfig", kc, "get", "--raw",
+	out, err = exec.Command(kubectlBin, "--kubeconfig", kc, "get", "--raw",
 		costapi.ChargebackPath("ca-pay")+"?window="+window).Output()
 	if err != nil {
 		var ee *exec.ExitError
@@ -384,6 +402,45 @@ func TestChargebackThroughAPIServer(t *testing.T) {
 	if !bytes.Equal(out, want) {
 		t.Errorf("kubectl get --raw printed:\n%s\nwant:\n%s", out, want)
 	}
+
+	t.Run("scheduled export", checkScheduledExport)
+}
+
+// checkScheduledExport restarts the manager, the tenants in place, with
+// the scheduled export on, and checks the files it writes.
+func checkScheduledExport(t *testing.T) {
+	exportDir := t.TempDir()
+	opts := costOpts
+	opts.Cost.Export = setup.CostExportOptions{Dir: exportDir, Period: "day", Grace: period.DefaultGrace, Since: exportSince().Format(time.DateOnly)}
+	env.StopManager()
+	if err := env.StartManager(opts); err != nil {
+		t.Fatal(err)
+	}
+	// The three days before today (less the grace) are closed.
+	var want []string
+	for d := exportSince(); len(want) < 3; d = d.AddDate(0, 0, 1) {
+		want = append(want, "chargeback-daily-"+d.Format(time.DateOnly)+".csv")
+	}
+	framework.Eventually(t, wait, func(context.Context) error {
+		for _, name := range want {
+			b, err := os.ReadFile(filepath.Join(exportDir, name))
+			if err != nil {
+				return err
+			}
+			// Both tenants and OpenCost's idle line, one day each.
+			if !bytes.Contains(b, []byte(",tenant,ca-pay,CC-PAY,api,ca-pay/ca-pay-api,ca-pay-api,")) || !bytes.Contains(b, []byte(",idle,")) {
+				return fmt.Errorf("%s:\n%s", name, b)
+			}
+		}
+		entries, err := os.ReadDir(exportDir)
+		if err != nil {
+			return err
+		}
+		if len(entries) != len(want) {
+			return fmt.Errorf("export directory holds %d files, want %v", len(entries), want)
+		}
+		return nil
+	})
 }
 
 // listedCanopy returns the names in a TenantList that start with ca-.
