@@ -1,8 +1,11 @@
 // Package hierarchy validates HierarchyConfigurations: the singleton name,
-// legal parents, cycles, subnamespace parents, managed metadata and the
-// authorization of moves. Decide and AuthzNamespaces are pure and read the
-// forest under its lock; Handle runs the SubjectAccessReviews AuthzNamespaces
-// asks for as the requesting user and never writes to the API.
+// legal parents, cycles, subnamespace parents, managed metadata, moves that
+// would overwrite descendants' own objects with propagated copies, and the
+// authorization of moves. Decide, MoveConflicts and AuthzNamespaces are pure
+// and read the forest under its lock; Handle reads the propagated types from
+// HNCConfiguration's status (cached), runs the SubjectAccessReviews
+// AuthzNamespaces asks for as the requesting user and never writes to the
+// API.
 package hierarchy
 
 import (

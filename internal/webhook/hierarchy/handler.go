@@ -17,6 +17,7 @@ import (
 
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/forestsync"
+	policy "github.com/canopyhq/canopy/internal/propagation"
 )
 
 // Path is where the validator is served.
@@ -41,6 +42,21 @@ type validator struct {
 	client    client.Client
 	isManager IsManager
 	decoder   admission.Decoder
+	// kinds lists the propagated kinds for the overwrite check of moves;
+	// propagation is the policy deciding which sources propagate.
+	kinds       func(ctx context.Context) ([]PropagatedKind, error)
+	propagation policy.Config
+}
+
+// Option configures the validator.
+type Option func(*validator)
+
+// WithPropagationConfig sets the propagation policy (the manager's
+// --nopropagation-label and similar flags) that the overwrite check of
+// moves applies; without it the check uses policy.DefaultConfig, which may
+// count a source excluded only by such a flag as one that would overwrite.
+func WithPropagationConfig(cfg policy.Config) Option {
+	return func(v *validator) { v.propagation = cfg }
 }
 
 // Handle validates a create or update.
@@ -68,8 +84,20 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	if r.Old != nil {
 		oldParent = r.Old.Spec.Parent
 	}
+	var kinds []PropagatedKind
+	if moving := r.New.Spec.Parent != oldParent && r.New.Spec.Parent != ""; moving && v.kinds != nil {
+		var err error
+		if kinds, err = v.kinds(ctx); err != nil {
+			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading the propagated types: %w", err))
+		}
+	}
 	v.forest.Lock()
 	why := Decide(v.forest, r)
+	if why == "" {
+		if conflicts := MoveConflicts(v.forest, r.New.Namespace, r.New.Spec.Parent, kinds, v.propagation); len(conflicts) > 0 {
+			why = overwriteMessage(r.New.Namespace, r.New.Spec.Parent, conflicts)
+		}
+	}
 	var checks []string
 	if why == "" {
 		checks = AuthzNamespaces(v.forest, r.New.Namespace, oldParent, r.New.Spec.Parent)
@@ -123,9 +151,19 @@ func quoteAll(names []string) string {
 	return strings.Join(q, " and ")
 }
 
-// Register serves the validator.
-func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManager IsManager) {
-	mgr.GetWebhookServer().Register(Path, &webhook.Admission{Handler: &validator{
+// Register serves the validator. The propagated kinds for the overwrite
+// check of moves come from HNCConfiguration's status, read through the
+// manager's cache.
+func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManager IsManager, opts ...Option) {
+	v := &validator{
 		forest: f, sync: s, client: mgr.GetClient(), isManager: isManager, decoder: admission.NewDecoder(mgr.GetScheme()),
-	}})
+		propagation: policy.DefaultConfig(),
+	}
+	v.kinds = func(ctx context.Context) ([]PropagatedKind, error) {
+		return configKinds(ctx, mgr.GetClient(), mgr.GetRESTMapper())
+	}
+	for _, o := range opts {
+		o(v)
+	}
+	mgr.GetWebhookServer().Register(Path, &webhook.Admission{Handler: v})
 }
