@@ -22,7 +22,9 @@
 // tenant's chargeback, like the tenant itself in this API, needs `get` on
 // tenants.tenancy.canopy.dev with the tenant's name. The Tenant controller
 // grants each tenant's owners that, and the shipped ClusterRole
-// canopy-finance grants it on every tenant.
+// canopy-finance grants it on every tenant. (The API server first checks
+// RBAC on cost.canopy.dev itself before proxying; config/costapi grants
+// that to every authenticated user, so the Tenant check is what decides.)
 //
 // # Never a partial report
 //
@@ -34,4 +36,10 @@
 // with the matching code: 400 for a bad window or format (the message names
 // the accepted forms), 403 when the caller may not get the tenant, 404 for
 // an unknown tenant, 503 when OpenCost is unavailable.
+//
+// # Scheduled export
+//
+// Exporter, on the leader, writes the whole cluster's chargeback of every
+// closed UTC day or month to a directory, one CSV per period, with package
+// export's atomic write-once files, once the namespace forest has loaded.
 package costapi
