@@ -116,7 +116,7 @@ func (h *Handler) access(w http.ResponseWriter, r *http.Request, u user.Info, na
 	}
 	if !allowed {
 		writeError(w, apierrors.NewForbidden(TenantResource, name,
-			fmt.Errorf("user %q cannot get tenants.tenancy.canopy.dev %q, which reading its cost requires", u.GetName(), name)))
+			fmt.Errorf("User %q cannot get resource %q in API group %q (needed to read its cost)", u.GetName(), TenantResource.Resource, TenantResource.Group)))
 		return cost.Directory{}, false
 	}
 	dir, err := h.Source.Directory(r.Context())

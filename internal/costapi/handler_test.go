@@ -197,7 +197,7 @@ func TestChargebackErrors(t *testing.T) {
 		contains string
 	}{
 		{name: "unauthenticated", path: chargebackURL("pay", nil), code: 401, reason: metav1.StatusReasonUnauthorized},
-		{name: "other tenant", user: "alice", path: chargebackURL("search", nil), code: 403, reason: metav1.StatusReasonForbidden, contains: `user "alice" cannot get tenants.tenancy.canopy.dev "search"`},
+		{name: "other tenant", user: "alice", path: chargebackURL("search", nil), code: 403, reason: metav1.StatusReasonForbidden, contains: `tenants.tenancy.canopy.dev "search" is forbidden: User "alice" cannot get resource "tenants" in API group "tenancy.canopy.dev"`},
 		{name: "unbound user", user: "mallory", path: chargebackURL("pay", nil), code: 403, reason: metav1.StatusReasonForbidden},
 		{name: "unknown tenant", user: "nobody", path: chargebackURL("ghost", nil), code: 404, reason: metav1.StatusReasonNotFound},
 		{name: "bad window", user: "alice", path: chargebackURL("pay", url.Values{"window": {"lastweek"}}), code: 400, reason: metav1.StatusReasonBadRequest, contains: period.AcceptedForms},

@@ -183,7 +183,7 @@ func TestCostErrors(t *testing.T) {
 		args       []string
 		want       string
 	}{
-		{"forbidden", "alice", []string{"search"}, `cannot get tenants.tenancy.canopy.dev "search"`},
+		{"forbidden", "alice", []string{"search"}, `tenants.tenancy.canopy.dev "search" is forbidden: User "alice" cannot get`},
 		{"unknown tenant", "finance", []string{"ghost"}, `tenants.tenancy.canopy.dev "ghost" not found`},
 		{"bad window", "alice", []string{"pay", "--window", "lastweek"}, "lastmonth"},
 		{"bad output", "alice", []string{"pay", "-o", "yaml"}, "must be table, csv or json"},

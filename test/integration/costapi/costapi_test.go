@@ -314,7 +314,7 @@ func TestChargebackThroughAPIServer(t *testing.T) {
 
 	ctx := context.Background()
 	_, err = get(ctx, alice, costapi.ChargebackPath("ca-search"), params)
-	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `cannot get tenants.tenancy.canopy.dev "ca-search"`) {
+	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), `tenants.tenancy.canopy.dev "ca-search" is forbidden: User "ca-alice" cannot get`) {
 		t.Errorf("owner reading another tenant: %v, want 403 Forbidden", err)
 	}
 	_, err = get(ctx, mallory, costapi.ChargebackPath("ca-pay"), params)
