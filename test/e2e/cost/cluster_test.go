@@ -1,0 +1,181 @@
+package cost
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/test/integration/framework"
+)
+
+// The world of this test. One node; every pod runs on it for the whole
+// backfilled history, using half of what it requests, so OpenCost charges
+// the requests. At 0.25 per core-hour and 0.125 per GiB-hour, a pod costs
+// per day 6 per requested core and 3 per requested GiB.
+const (
+	nodeName  = "node-a"
+	nodeCores = 8
+	nodeGiB   = 32
+)
+
+type podFixture struct {
+	namespace, name string
+	milliCPU        int64
+	memGiB          int64
+}
+
+var pods = []podFixture{
+	{"payments-api", "api-0", 1000, 2},            // 6 + 6 = 12 a day
+	{"payments-api-staging", "staging-0", 500, 1}, // 3 + 3 = 6
+	{"payments-batch", "batch-0", 1000, 4},        // 6 + 12 = 18
+	{"search-index", "index-0", 1000, 1},          // 6 + 3 = 9
+	{"search-query", "query-0", 500, 2},           // 3 + 6 = 9
+	{sharedNamespace, "prometheus-0", 500, 1},     // 3 + 3 = 6
+	{unattributedNamespace, "legacy-0", 500, 1},   // 3 + 3 = 6
+}
+
+const (
+	// sharedNamespace serves both tenants (--cost-shared-namespace).
+	sharedNamespace = "monitoring"
+	// unattributedNamespace belongs to no tenant: Canopy's unallocated line.
+	unattributedNamespace = "legacy"
+)
+
+// tenants: payments (team api owns payments-api and its child) and search
+// (team index owns search-index).
+func tenants() []*tenancyv1.Tenant {
+	return []*tenancyv1.Tenant{
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: "payments"},
+			Spec: tenancyv1.TenantSpec{
+				Owners: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "pat"}},
+				Namespaces: []tenancyv1.TenantNamespace{
+					{Name: "payments-api"},
+					{Name: "payments-api-staging", Parent: "payments-api"},
+					{Name: "payments-batch"},
+				},
+				CostCenter: "CC-1042",
+				Teams:      []tenancyv1.Team{{Name: "api", Namespace: "payments-api"}},
+			},
+		},
+		{
+			ObjectMeta: metav1.ObjectMeta{Name: "search"},
+			Spec: tenancyv1.TenantSpec{
+				Owners: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: "sam"}},
+				Namespaces: []tenancyv1.TenantNamespace{
+					{Name: "search-index"},
+					{Name: "search-query"},
+				},
+				CostCenter: "CC-2077",
+				Teams:      []tenancyv1.Team{{Name: "index", Namespace: "search-index"}},
+			},
+		},
+	}
+}
+
+// createCluster creates the Tenants (waiting for their trees), the node,
+// the shared and unattributed namespaces, and the running pods.
+func createCluster(ctx context.Context, t *testing.T, c client.Client) {
+	t.Helper()
+	for _, tn := range tenants() {
+		if err := c.Create(ctx, tn); err != nil {
+			t.Fatalf("creating tenant %s: %v", tn.Name, err)
+		}
+	}
+	for _, ns := range []string{sharedNamespace, unattributedNamespace} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatalf("creating namespace %s: %v", ns, err)
+		}
+	}
+	for _, tn := range tenants() {
+		framework.Eventually(t, 60*time.Second, func(ctx context.Context) error {
+			got := &tenancyv1.Tenant{}
+			if err := c.Get(ctx, client.ObjectKey{Name: tn.Name}, got); err != nil {
+				return err
+			}
+			if !meta.IsStatusConditionTrue(got.Status.Conditions, tenancyv1.ConditionReady) {
+				return fmt.Errorf("tenant %s not Ready: %+v", tn.Name, got.Status.Conditions)
+			}
+			return nil
+		})
+	}
+
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName, Labels: map[string]string{
+		corev1.LabelHostname: nodeName, corev1.LabelInstanceTypeStable: "e2e-8x32",
+	}}}
+	if err := c.Create(ctx, node); err != nil {
+		t.Fatalf("creating node: %v", err)
+	}
+	capacity := corev1.ResourceList{
+		corev1.ResourceCPU:    *resource.NewQuantity(nodeCores, resource.DecimalSI),
+		corev1.ResourceMemory: *resource.NewQuantity(nodeGiB<<30, resource.BinarySI),
+		corev1.ResourcePods:   *resource.NewQuantity(110, resource.DecimalSI),
+	}
+	node.Status = corev1.NodeStatus{
+		Capacity: capacity, Allocatable: capacity,
+		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
+			LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}},
+		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}},
+	}
+	if err := c.Status().Update(ctx, node); err != nil {
+		t.Fatalf("setting node status: %v", err)
+	}
+
+	for _, p := range pods {
+		ensureServiceAccount(ctx, t, c, p.namespace)
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: p.namespace, Name: p.name, Labels: map[string]string{"app": p.name}},
+			Spec: corev1.PodSpec{
+				NodeName: nodeName,
+				Containers: []corev1.Container{{
+					Name: "main", Image: "registry.example/app:1",
+					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+						corev1.ResourceCPU:    *resource.NewMilliQuantity(p.milliCPU, resource.DecimalSI),
+						corev1.ResourceMemory: *resource.NewQuantity(p.memGiB<<30, resource.BinarySI),
+					}},
+				}},
+			},
+		}
+		if err := c.Create(ctx, pod); err != nil {
+			t.Fatalf("creating pod %s/%s: %v", p.namespace, p.name, err)
+		}
+		started := metav1.NewTime(time.Now().Add(-30 * time.Hour))
+		pod.Status = corev1.PodStatus{
+			Phase:      corev1.PodRunning,
+			StartTime:  &started,
+			HostIP:     "127.0.0.1",
+			PodIP:      "127.0.0.1",
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			ContainerStatuses: []corev1.ContainerStatus{{
+				Name: "main", Image: "registry.example/app:1", Ready: true,
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}},
+			}},
+		}
+		if err := c.Status().Update(ctx, pod); err != nil {
+			t.Fatalf("setting pod %s/%s running: %v", p.namespace, p.name, err)
+		}
+	}
+}
+
+// ensureServiceAccount waits for the namespace's default ServiceAccount
+// (the controller manager creates it), creating it if it is slow.
+func ensureServiceAccount(ctx context.Context, t *testing.T, c client.Client, ns string) {
+	t.Helper()
+	framework.Eventually(t, 30*time.Second, func(ctx context.Context) error {
+		err := c.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
+		}
+		return nil
+	})
+}
