@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,6 +23,17 @@ func TestCost(t *testing.T) {
 	ocBin, err := openCostBinary()
 	if err != nil {
 		t.Fatal(err)
+	}
+	// OpenCost must never reach off the machine: refuse to start it
+	// anywhere but in a namespace whose only interface is loopback.
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range ifaces {
+		if i.Flags&net.FlagLoopback == 0 {
+			t.Fatalf("network interface %s present: the test must run in a loopback-only network namespace (TestMain re-executes it under unshare --net)", i.Name)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
