@@ -69,7 +69,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err != nil {
 		return err
 	}
-	for _, src := range driftSources(generated) {
+	for _, src := range driftSources(generated, servedBy(mgr.GetRESTMapper(), mgr.GetLogger().WithName("tenant"))) {
 		b = b.WatchesRawSource(src)
 	}
 	return b.Complete(r)

@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/go-logr/logr"
+
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -65,6 +68,20 @@ type leaderCache struct{ cache.Cache }
 
 func (leaderCache) NeedLeaderElection() bool { return true }
 
+// servedBy returns whether mapper knows a kind: only a definite "no
+// match" counts as not served, and is logged; any other discovery error
+// keeps the watch, whose failure to sync then shows.
+func servedBy(mapper meta.RESTMapper, log logr.Logger) func(schema.GroupVersionKind) bool {
+	return func(gvk schema.GroupVersionKind) bool {
+		_, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+		if meta.IsNoMatchError(err) {
+			log.Info("Not watching generated objects of a kind the API server does not serve", "kind", gvk.String())
+			return false
+		}
+		return true
+	}
+}
+
 // newGeneratedCache builds the cache the drift watches read: metadata only,
 // and only objects carrying the generated-by label (namespaces: the tenant
 // label), so the manager caches neither every RoleBinding nor every
@@ -114,13 +131,20 @@ func TenantOfGenerated(obj client.Object) []reconcile.Request {
 // of a tenant namespace's metadata) back to its Tenant. A deletion, or an
 // edit that drops the label, arrives as a delete event carrying the old
 // labels, so it maps too.
-func driftSources(c cache.Cache) []source.Source {
+//
+// Kinds the API server does not serve (MutatingAdmissionPolicy on a
+// cluster before 1.36) are skipped, so the manager still starts there;
+// served reports whether a kind is served.
+func driftSources(c cache.Cache, served func(schema.GroupVersionKind) bool) []source.Source {
 	mapper := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, obj client.Object) []reconcile.Request {
 		return TenantOfGenerated(obj)
 	})
 	metaChanged := predicate.Or[client.Object](predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}, predicate.AnnotationChangedPredicate{})
 	var out []source.Source
 	for _, k := range generatedKinds {
+		if !served(k.gvk) {
+			continue
+		}
 		var preds []predicate.Predicate
 		if k.hasStatus {
 			preds = append(preds, metaChanged)

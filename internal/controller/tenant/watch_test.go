@@ -40,3 +40,18 @@ func TestTenantOfGenerated(t *testing.T) {
 		})
 	}
 }
+
+// Kinds the API server does not serve get no watch; the rest, and
+// namespaces, do.
+func TestDriftSourcesSkipUnservedKinds(t *testing.T) {
+	all := driftSources(nil, func(schema.GroupVersionKind) bool { return true })
+	if want := len(generatedKinds) + 1; len(all) != want {
+		t.Errorf("%d sources, want %d", len(all), want)
+	}
+	noMAP := driftSources(nil, func(gvk schema.GroupVersionKind) bool {
+		return gvk.Kind != "MutatingAdmissionPolicy" && gvk.Kind != "MutatingAdmissionPolicyBinding"
+	})
+	if want := len(generatedKinds) - 1; len(noMAP) != want {
+		t.Errorf("%d sources without MutatingAdmissionPolicy, want %d", len(noMAP), want)
+	}
+}
