@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,6 +19,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/internal/cost/period"
@@ -88,9 +92,9 @@ func startManagerWithCost(ctx context.Context, t *testing.T, env *framework.Env,
 }
 
 // checkChargebackAPI reads one day's chargeback through the kube-apiserver
-// as real users: payments' owner gets payments' namespaces (idle and
-// shared cost kept separate, as the manager is configured), exactly, and
-// is denied search's.
+// as real users, directly and with kubectl canopy cost: payments' owner
+// gets payments' namespaces (idle and shared cost kept separate, as the
+// manager is configured), exactly, and is denied search's.
 func checkChargebackAPI(t *testing.T, env *framework.Env, day period.Window) {
 	_, pat, err := env.UserClient("pat")
 	if err != nil {
@@ -117,6 +121,7 @@ func checkChargebackAPI(t *testing.T, env *framework.Env, day period.Window) {
 	if diff := cmp.Diff(strings.Split(want, "\n"), strings.Split(string(body), "\n")); diff != "" {
 		t.Errorf("payments' chargeback as its owner (-want +got):\n%s", diff)
 	}
+	checkKubectlCost(t, pat, window, want)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	body, err = apiGet(ctx, pat, costapi.ChargebackPath("search"), window)
@@ -134,4 +139,43 @@ func apiGet(ctx context.Context, cfg *rest.Config, path, window string) ([]byte,
 	res := cs.CoreV1().RESTClient().Get().AbsPath(path).Param("window", window).Do(ctx)
 	body, _ := res.Raw()
 	return body, res.Error()
+}
+
+// checkKubectlCost runs the real plugin (bin/kubectl-canopy, built by make
+// build) as payments' owner: `cost` lists only the tenants they may see, so
+// it prints payments' chargeback alone, and asking for search fails.
+func checkKubectlCost(t *testing.T, cfg *rest.Config, window, want string) {
+	t.Helper()
+	plugin := filepath.Join(framework.RepoRoot(), "bin", "kubectl-canopy")
+	if _, err := os.Stat(plugin); err != nil {
+		t.Fatalf("bin/kubectl-canopy missing: run `make build` (make test does): %v", err)
+	}
+	kubeconfig := filepath.Join(t.TempDir(), "pat.kubeconfig")
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["e2e"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["pat"] = &clientcmdapi.AuthInfo{ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData}
+	kc.Contexts["e2e"] = &clientcmdapi.Context{Cluster: "e2e", AuthInfo: "pat"}
+	kc.CurrentContext = "e2e"
+	if err := clientcmd.WriteToFile(*kc, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) (string, string, error) {
+		var stdout, stderr strings.Builder
+		cmd := exec.Command(plugin, append(args, "--kubeconfig", kubeconfig)...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		return stdout.String(), stderr.String(), err
+	}
+	out, errOut, err := run("cost", "--window", window, "-o", "csv")
+	if err != nil {
+		t.Fatalf("kubectl canopy cost as payments' owner: %v\n%s", err, errOut)
+	}
+	if diff := cmp.Diff(strings.Split(want, "\n"), strings.Split(out, "\n")); diff != "" {
+		t.Errorf("kubectl canopy cost -o csv as payments' owner (-want +got):\n%s", diff)
+	}
+	if out, errOut, err := run("cost", "search", "--window", window, "-o", "csv"); err == nil || out != "" {
+		t.Errorf("kubectl canopy cost search as payments' owner: err %v, printed %q; want a failure and nothing printed", err, out)
+	} else if !strings.Contains(strings.ToLower(errOut), "forbidden") {
+		t.Errorf("kubectl canopy cost search as payments' owner: stderr %q, want it to say forbidden", errOut)
+	}
 }
