@@ -5,7 +5,10 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,12 +57,21 @@ func TestDemo(t *testing.T) {
 	var transcript strings.Builder
 	ready := make(chan string, 1)
 	exited := make(chan struct{})
+	// Written by the reader before it signals ready, read after.
+	var grafanaLine string
+	dashboardURLs := map[string]string{}
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
 			transcript.WriteString(line + "\n")
+			if strings.HasPrefix(line, "Grafana: ") {
+				grafanaLine = line
+			}
+			if name, url, ok := strings.Cut(strings.TrimPrefix(line, "  tenant "), ": "); ok && strings.HasPrefix(line, "  tenant ") {
+				dashboardURLs[name] = url
+			}
 			if strings.HasPrefix(strings.TrimSpace(line), "export KUBECONFIG=") {
 				ready <- strings.TrimPrefix(strings.TrimSpace(line), "export KUBECONFIG=")
 			}
@@ -93,10 +105,65 @@ func TestDemo(t *testing.T) {
 		t.Errorf("sample Tenants not applied: %v\n%s", err, out)
 	}
 
+	checkDashboardURLs(t, grafanaLine, dashboardURLs)
+
 	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
 	if err := demo.Wait(); err != nil {
 		t.Fatalf("demo did not stop cleanly on Ctrl-C: %v\n%s", err, transcript.String())
+	}
+}
+
+// checkDashboardURLs checks that the demo printed a dashboard URL for each
+// sample Tenant and that each answers on the demo's Grafana: the page
+// itself, and its folder through the API in the URL's organization.
+func checkDashboardURLs(t *testing.T, grafanaLine string, urls map[string]string) {
+	t.Helper()
+	// "Grafana: <url> (user admin, password <pw>; ..."
+	fields := strings.Fields(grafanaLine)
+	if len(fields) < 6 || fields[3] != "admin," || fields[4] != "password" {
+		t.Fatalf("demo printed no Grafana address and credentials, got %q", grafanaLine)
+	}
+	base, password := fields[1], strings.TrimSuffix(fields[5], ";")
+	for _, tenant := range []string{"payments", "search"} {
+		raw, ok := urls[tenant]
+		if !ok {
+			t.Errorf("demo printed no dashboard URL for tenant %s: %v", tenant, urls)
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || !strings.HasPrefix(raw, base+"/dashboards/f/") {
+			t.Errorf("tenant %s: dashboard URL %q is not a folder on %s", tenant, raw, base)
+			continue
+		}
+		get := func(target string, header http.Header) (int, []byte) {
+			req, err := http.NewRequest(http.MethodGet, target, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.SetBasicAuth("admin", password)
+			for k, v := range header {
+				req.Header[k] = v
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("GET %s: %v", target, err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, body
+		}
+		if code, body := get(raw, nil); code != http.StatusOK {
+			t.Errorf("tenant %s: GET %s answered %d: %s", tenant, raw, code, body)
+		}
+		folderUID := strings.Split(strings.TrimPrefix(u.Path, "/dashboards/f/"), "/")[0]
+		code, body := get(base+"/api/folders/"+folderUID, http.Header{"X-Grafana-Org-Id": {u.Query().Get("orgId")}})
+		var folder struct {
+			Title string `json:"title"`
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &folder) != nil || folder.Title != tenant {
+			t.Errorf("tenant %s: folder %s in organization %s answered %d: %s", tenant, folderUID, u.Query().Get("orgId"), code, body)
+		}
 	}
 }

@@ -78,6 +78,11 @@ func run(root, dir string, once bool) error {
 	if err := controlplane.InstallFiles(ctx, admin, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml")); err != nil {
 		return err
 	}
+	dash, err := startDashboards(ctx, cp.Config, dir, logFile)
+	if err != nil {
+		return err
+	}
+	defer dash.stop()
 	host, port, certDir := cp.WebhookServing()
 	probePort, err := controlplane.FreePort()
 	if err != nil {
@@ -89,12 +94,12 @@ func run(root, dir string, once bool) error {
 	}
 	defer mgrLog.Close()
 	fmt.Println("Starting canopy-manager ...")
-	mgr := exec.Command(filepath.Join(root, "bin", "canopy-manager"),
-		"--kubeconfig="+kubeconfig,
-		"--webhook-host="+host, "--webhook-port="+strconv.Itoa(port), "--webhook-cert-dir="+certDir,
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
+	mgr := exec.Command(filepath.Join(root, "bin", "canopy-manager"), append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probePort),
 		"--manager-namespace=canopy-system",
-	)
+	}, dash.flags...)...)
 	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
 	if err := mgr.Start(); err != nil {
 		return fmt.Errorf("starting canopy-manager (run `make build` first): %w", err)
@@ -125,6 +130,9 @@ func run(root, dir string, once bool) error {
 	fmt.Println("\nWaiting for the sample Tenants to be Ready ...")
 	if err := kubectl("wait", "--for=condition=Ready", "tenants", "--all", "--timeout=120s"); err != nil {
 		return fmt.Errorf("sample Tenants did not become Ready (see %s): %w", mgrLog.Name(), err)
+	}
+	if err := dash.printURLs(ctx); err != nil {
+		return fmt.Errorf("%w (see %s)", err, mgrLog.Name())
 	}
 	fmt.Println("\nCanopy's and HNC's CRDs:")
 	if err := kubectl("get", "crd"); err != nil {
