@@ -60,6 +60,10 @@ func (s *Server) Start(ctx context.Context) error {
 			GetCertificate: watcher.GetCertificate,
 			ClientAuth:     tls.RequestClientCert,
 		},
+		// A non-nil empty map turns HTTP/2 off: HTTP/1.1 only, as
+		// controller-runtime's webhook server defaults to, against HTTP/2
+		// stream-reset floods.
+		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
 	done := make(chan struct{})
 	go func() {
