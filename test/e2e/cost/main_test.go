@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 // new network namespace whose only interface is loopback, and returns its
 // exit code.
 func reexecInNetns() int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "cost e2e: must run as root, to isolate OpenCost in a network namespace (unshare --net)")
+		return 1
+	}
 	unshare, err := exec.LookPath("unshare")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cost e2e: unshare (util-linux) is required to isolate OpenCost in a network namespace:", err)
