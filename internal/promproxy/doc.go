@@ -29,9 +29,11 @@
 //     datasource but cannot read the token. A request for /tenants/A/ with
 //     no token gets 401, and with B's token (or any other) gets 403: holding
 //     one tenant's token opens no other tenant's data. No state is kept:
-//     any replica can check any token, and rotating the key re-issues every
-//     token (the dashboard controller notices the changed fingerprint and
-//     rewrites each datasource).
+//     any replica can check any token. The key is read at start, so
+//     rotating it means a rolling restart; the new leader's dashboard
+//     controller then sees each datasource's token fingerprint differ and
+//     rewrites it, while replicas still on the old key refuse the new
+//     tokens until they restart too.
 //   - Enforced with github.com/prometheus-community/prom-label-proxy's
 //     injectproxy package. Every vector and matrix selector of a query gets
 //     namespace=~"ns1|ns2|..." (the names regexp-quoted) appended; a

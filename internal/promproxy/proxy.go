@@ -55,7 +55,7 @@ type Config struct {
 // NewRequestsMetric returns the counter Config.Requests expects.
 func NewRequestsMetric() *prometheus.CounterVec {
 	return prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "canopy_tenant_prometheus_proxy_requests_total",
+		Name: "canopy_prometheus_proxy_requests_total",
 		Help: "Requests to the tenant Prometheus proxy, by outcome (allowed, unauthenticated, forbidden, no_namespaces, unavailable).",
 	}, []string{"outcome"})
 }
