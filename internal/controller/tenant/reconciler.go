@@ -65,14 +65,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if r.Subscribe != nil {
 		b = b.WatchesRawSource(forestsync.RootsSource(r.Forest, r.Subscribe))
 	}
-	generated, err := newGeneratedCache(mgr)
-	if err != nil {
-		return err
-	}
-	for _, src := range driftSources(generated, servedBy(mgr.GetRESTMapper(), mgr.GetLogger().WithName("tenant"))) {
-		b = b.WatchesRawSource(src)
-	}
-	return b.Complete(r)
+	return b.WatchesRawSource(driftWatch(mgr)).Complete(r)
 }
 
 // Reconcile adds the finalizer, converges the tree and writes status once.

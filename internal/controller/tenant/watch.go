@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -62,11 +63,33 @@ func metadataOf(gvk schema.GroupVersionKind) *metav1.PartialObjectMetadata {
 	return m
 }
 
-// leaderCache is a cache that runs only on the leader, beside the
-// reconciler it feeds.
-type leaderCache struct{ cache.Cache }
-
-func (leaderCache) NeedLeaderElection() bool { return true }
+// driftWatch is one source that, when the controller starts (on the
+// leader, with the API server reachable), builds the cache of generated
+// objects, starts it and starts the drift watches on it. Building it
+// earlier would need the API server's discovery inside NewManager, so a
+// manager could not even be constructed while the API server is away.
+// The controller does not wait for these watches to sync: they only make
+// drift reverts prompt, and every Tenant is reconciled on start anyway.
+func driftWatch(mgr ctrl.Manager) source.Source {
+	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+		log := mgr.GetLogger().WithName("tenant")
+		c, err := newGeneratedCache(mgr)
+		if err != nil {
+			return err
+		}
+		go func() {
+			if err := c.Start(ctx); err != nil {
+				log.Error(err, "The cache of generated objects stopped")
+			}
+		}()
+		for _, src := range driftSources(c, servedBy(mgr.GetRESTMapper(), log)) {
+			if err := src.Start(ctx, q); err != nil {
+				return fmt.Errorf("starting a drift watch: %w", err)
+			}
+		}
+		return nil
+	})
+}
 
 // servedBy returns whether mapper knows a kind: only a definite "no
 // match" counts as not served, and is logged; any other discovery error
@@ -85,7 +108,7 @@ func servedBy(mapper meta.RESTMapper, log logr.Logger) func(schema.GroupVersionK
 // newGeneratedCache builds the cache the drift watches read: metadata only,
 // and only objects carrying the generated-by label (namespaces: the tenant
 // label), so the manager caches neither every RoleBinding nor every
-// NetworkPolicy of the cluster. It runs on the leader only.
+// NetworkPolicy of the cluster. driftWatch starts it, on the leader only.
 func newGeneratedCache(mgr ctrl.Manager) (cache.Cache, error) {
 	exists := func(key string) labels.Selector {
 		req, err := labels.NewRequirement(key, selection.Exists, nil)
@@ -106,9 +129,6 @@ func newGeneratedCache(mgr ctrl.Manager) (cache.Cache, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the cache of generated objects: %w", err)
-	}
-	if err := mgr.Add(leaderCache{c}); err != nil {
-		return nil, fmt.Errorf("adding the cache of generated objects: %w", err)
 	}
 	return c, nil
 }
