@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
 
 // An empty --grafana-url disables the dashboard controller: the manager
@@ -24,15 +27,29 @@ func TestDashboardDisabledWithoutURL(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := DefaultOptions()
-			opts.MetricsAddr, opts.ProbeAddr = "0", "0"
-			opts.SkipControllerNameValidation = true
 			opts.Dashboard = tc.opts
-			_, err := NewManager(cfg, opts)
+			// Only the dashboard wiring, on a bare manager: other domains
+			// need a reachable API server to register.
+			skip := true
+			mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+				Scheme:                 NewScheme(),
+				Metrics:                metricsserver.Options{BindAddress: "0"},
+				HealthProbeBindAddress: "0",
+				Controller:             config.Controller{SkipNameValidation: &skip},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps, err := newDeps(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = registerDashboard(mgr, deps)
 			switch {
 			case tc.wantErr == "" && err != nil:
-				t.Fatalf("NewManager: %v", err)
+				t.Fatalf("registering the dashboard controller: %v", err)
 			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
-				t.Fatalf("NewManager error = %v, want one mentioning %q", err, tc.wantErr)
+				t.Fatalf("registering the dashboard controller: error %v, want one mentioning %q", err, tc.wantErr)
 			}
 		})
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 )
 
 // The tenant Prometheus proxy is off without an address, and refuses to
@@ -47,12 +49,25 @@ func TestPromProxyOptions(t *testing.T) {
 			}
 		})
 	}
-	// NewManager refuses a misconfigured proxy before anything else runs.
+	// Registration refuses a misconfigured proxy, and adds a configured
+	// one to the manager.
+	mgr, err := ctrl.NewManager(&rest.Config{Host: "http://127.0.0.1:1"}, ctrl.Options{
+		Scheme: NewScheme(), Metrics: metricsserver.Options{BindAddress: "0"}, HealthProbeBindAddress: "0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := DefaultOptions()
-	opts.MetricsAddr, opts.ProbeAddr = "0", "0"
-	opts.SkipControllerNameValidation = true
 	opts.PromProxy = PromProxyOptions{Addr: "127.0.0.1:0", KeyFile: good}
-	if _, err := NewManager(&rest.Config{Host: "http://127.0.0.1:1"}, opts); err == nil || !strings.Contains(err.Error(), "--prometheus-url") {
-		t.Errorf("NewManager error = %v, want one naming --prometheus-url", err)
+	deps, err := newDeps(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := registerPromProxy(mgr, deps); err == nil || !strings.Contains(err.Error(), "--prometheus-url") {
+		t.Errorf("registering without an upstream: error %v, want one naming --prometheus-url", err)
+	}
+	deps.Options.PromProxy.PrometheusURL = "http://127.0.0.1:9090"
+	if err := registerPromProxy(mgr, deps); err != nil {
+		t.Errorf("registering a configured proxy: %v", err)
 	}
 }
