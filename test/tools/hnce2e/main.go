@@ -296,12 +296,17 @@ func summarize(title, path string, took time.Duration) (string, error) {
 		return "", fmt.Errorf("parsing ginkgo's JSON report: %w", err)
 	}
 	byState := map[string][]specReport{}
+	notRun := 0
 	for _, r := range reports {
 		for _, s := range r.SpecReports {
 			if s.LeafNodeType != "It" {
 				if s.State == "passed" || s.State == "skipped" {
 					continue // suite-level setup nodes only matter when they fail
 				}
+			}
+			if s.State == "skipped" && s.Failure.Message == "" {
+				notRun++ // filtered out by -focus, not skipped by the spec
+				continue
 			}
 			byState[s.State] = append(byState[s.State], s)
 		}
@@ -311,6 +316,9 @@ func summarize(title, path string, took time.Duration) (string, error) {
 	states := []string{"passed", "failed", "skipped", "pending", "panicked", "aborted", "interrupted"}
 	for _, st := range states {
 		fmt.Fprintf(&b, "- %s: %d\n", st, len(byState[st]))
+	}
+	if notRun > 0 {
+		fmt.Fprintf(&b, "- not selected (-focus): %d\n", notRun)
 	}
 	for _, st := range states {
 		specs := byState[st]
