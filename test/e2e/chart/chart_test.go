@@ -7,7 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
-	"fmt"
+	"flag"
 	"io"
 	"os"
 	"os/exec"
@@ -22,8 +22,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/serializer/yaml"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	sigsyaml "sigs.k8s.io/yaml"
 
+	"github.com/canopyhq/canopy/internal/setup"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
 
@@ -172,7 +174,10 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 	rendered := run(t, helm(t), "template", "canopy", filepath.Join(root, "charts", "canopy"),
 		"--include-crds", "--namespace", "canopy-system",
 		"--set", "webhook.certManager.enabled=false", "--set", "webhook.caBundle="+ca,
-		"--set", "extraArgs={--opencost-url=http://opencost.opencost:9003}")
+		"--set", "cost.openCostURL=http://opencost.opencost:9003", "--set", "cost.sharedNamespaces={kube-system}",
+		"--set", "grafana.url=http://grafana.monitoring:3000", "--set", "grafana.credentialsSecret=canopy-system/grafana",
+		"--set", "prometheusProxy.prometheusURL=http://prometheus.monitoring:9090",
+		"--set", "extraArgs={--cost-interval=30m}")
 	objs := objects(t, rendered)
 	got := kinds(objs)
 	if slices.Contains(got, "Certificate/canopy-webhook-cert") {
@@ -201,9 +206,29 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 			continue
 		}
 		containers, _, _ := unstructured.NestedSlice(o.Object, "spec", "template", "spec", "containers")
-		args := fmt.Sprint(containers[0].(map[string]any)["args"])
-		if !strings.Contains(args, "--opencost-url=http://opencost.opencost:9003") {
-			t.Errorf("manager args %s lack the extra argument", args)
+		var args []string
+		for _, a := range containers[0].(map[string]any)["args"].([]any) {
+			args = append(args, a.(string))
+		}
+		for _, want := range []string{"--opencost-url=http://opencost.opencost:9003", "--cost-shared-namespace=kube-system", "--cost-interval=30m",
+			"--grafana-url=http://grafana.monitoring:3000", "--tenant-prometheus-proxy-key-file=/proxy-key/key",
+			"--tenant-datasource-url-template=http://canopy-prometheus-proxy.canopy-system.svc:9095/tenants/{{tenant}}"} {
+			if !slices.Contains(args, want) {
+				t.Errorf("manager args %v lack %s", args, want)
+			}
+		}
+		// Every flag the chart renders is one the manager knows, with a
+		// valid value.
+		opts := setup.DefaultOptions()
+		fs := flag.NewFlagSet("canopy-manager", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		opts.BindFlags(fs)
+		zapOpts := zap.Options{}
+		zapOpts.BindFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Errorf("the manager refuses the chart's flags %v: %v", args, err)
+		} else if err := opts.Validate(); err != nil {
+			t.Errorf("the chart's flags %v do not validate: %v", args, err)
 		}
 	}
 
@@ -228,7 +253,10 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := run(t, filepath.Join(cp.BinDir, "kubectl"), "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", manifest)
-	for _, want := range []string{"deployment.apps/canopy-manager created (server dry run)", "validatingwebhookconfiguration.admissionregistration.k8s.io/canopy-validating created (server dry run)", "customresourcedefinition.apiextensions.k8s.io/tenants.tenancy.canopy.dev created (server dry run)"} {
+	for _, want := range []string{"deployment.apps/canopy-manager created (server dry run)",
+		"apiservice.apiregistration.k8s.io/v1alpha1.cost.canopy.dev created (server dry run)",
+		"service/canopy-prometheus-proxy created (server dry run)",
+		"clusterrole.rbac.authorization.k8s.io/canopy-finance created (server dry run)", "validatingwebhookconfiguration.admissionregistration.k8s.io/canopy-validating created (server dry run)", "customresourcedefinition.apiextensions.k8s.io/tenants.tenancy.canopy.dev created (server dry run)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("kubectl apply --dry-run=server output lacks %q:\n%s", want, out)
 		}
