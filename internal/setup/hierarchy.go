@@ -44,7 +44,13 @@ func registerHierarchy(mgr ctrl.Manager, d Deps) error {
 		return r.Status.UserInfo.Username, nil
 	}}
 	namespaces.RegisterValidator(mgr, d.Forest, d.Sync, id.Is)
-	hcwebhook.Register(mgr, d.Forest, d.Sync, id.Is)
+	// The move check judges which sources would propagate with the same
+	// policy the propagation controller uses (--nopropagation-label, ...).
+	pcfg, err := d.Options.Propagation.Config()
+	if err != nil {
+		return err
+	}
+	hcwebhook.Register(mgr, d.Forest, d.Sync, id.Is, hcwebhook.WithPropagationConfig(pcfg))
 	anchors.Register(mgr, d.Forest, d.Sync, id.Is)
 	return nil
 }
