@@ -84,7 +84,7 @@ hnc-bins: ## Build HNC v1.1.0's manager, kubectl-hns and e2e suite once from its
 	test/tools/build-hnc.sh >/dev/null
 
 .PHONY: opencost-bin
-opencost-bin: ## Build OpenCost's cost model (v1.108.0) once from its module, cached outside the clone, for the cost e2e test.
+opencost-bin: ## Build OpenCost's cost model (v1.108.0) once from its module, cached outside the clone, for the cost e2e test and the demo.
 	test/tools/build-opencost.sh >/dev/null
 
 .PHONY: k8s-bins
@@ -94,7 +94,7 @@ k8s-bins: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd onc
 ##@ Run and test
 
 .PHONY: demo
-demo: k8s-bins grafana-bin build ## Start a local control plane with Canopy and the samples; Ctrl-C stops it.
+demo: k8s-bins grafana-bin opencost-bin build ## Start a local control plane with Canopy and the samples; Ctrl-C stops it.
 	go run ./test/tools/demo
 
 .PHONY: test

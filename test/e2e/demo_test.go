@@ -5,18 +5,24 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
@@ -58,7 +64,7 @@ func TestDemo(t *testing.T) {
 	ready := make(chan string, 1)
 	exited := make(chan struct{})
 	// Written by the reader before it signals ready, read after.
-	var grafanaLine string
+	var grafanaLine, costLine string
 	dashboardURLs := map[string]string{}
 	go func() {
 		defer close(exited)
@@ -68,6 +74,9 @@ func TestDemo(t *testing.T) {
 			transcript.WriteString(line + "\n")
 			if strings.HasPrefix(line, "Grafana: ") {
 				grafanaLine = line
+			}
+			if strings.HasPrefix(line, "Cost: ") || strings.HasPrefix(line, "Cost reporting is off") {
+				costLine = line
 			}
 			if name, url, ok := strings.Cut(strings.TrimPrefix(line, "  tenant "), ": "); ok && strings.HasPrefix(line, "  tenant ") {
 				dashboardURLs[name] = url
@@ -106,6 +115,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	checkDashboardURLs(t, grafanaLine, dashboardURLs)
+	checkCost(t, root, binDir, kubeconfig, costLine)
 
 	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
@@ -164,6 +174,73 @@ func checkDashboardURLs(t *testing.T, grafanaLine string, urls map[string]string
 		}
 		if code != http.StatusOK || json.Unmarshal(body, &folder) != nil || folder.Title != tenant {
 			t.Errorf("tenant %s: folder %s in organization %s answered %d: %s", tenant, folderUID, u.Query().Get("orgId"), code, body)
+		}
+	}
+}
+
+// checkCost checks that the demo ran OpenCost (CI runs it as root, with
+// socat and the OpenCost binary), that the sample Tenants report non-zero
+// month-to-date cost, and that `kubectl canopy cost` reads it through the
+// aggregated API with the demo's kubeconfig.
+func checkCost(t *testing.T, root, binDir, kubeconfig, costLine string) {
+	t.Helper()
+	if !strings.HasPrefix(costLine, "Cost: ") {
+		t.Fatalf("demo ran without cost (it needs root, socat and `make opencost-bin`): %q", costLine)
+	}
+	tenants := []string{"payments", "search"}
+	framework.Eventually(t, 90*time.Second, func(ctx context.Context) error {
+		for _, name := range tenants {
+			out, err := exec.CommandContext(ctx, filepath.Join(binDir, "kubectl"), "--kubeconfig", kubeconfig,
+				"get", "tenant", name, "-o", "json").Output()
+			if err != nil {
+				return fmt.Errorf("kubectl get tenant %s: %w", name, err)
+			}
+			var tn tenancyv1.Tenant
+			if err := json.Unmarshal(out, &tn); err != nil {
+				return fmt.Errorf("decoding tenant %s: %w", name, err)
+			}
+			if !meta.IsStatusConditionTrue(tn.Status.Conditions, tenancyv1.ConditionCostAvailable) || tn.Status.Cost == nil {
+				return fmt.Errorf("tenant %s: no cost yet: %+v", name, tn.Status.Conditions)
+			}
+			if mtd, err := strconv.ParseFloat(tn.Status.Cost.MonthToDate, 64); err != nil || mtd <= 0 {
+				return fmt.Errorf("tenant %s: monthToDate %q, want a positive amount", name, tn.Status.Cost.MonthToDate)
+			}
+		}
+		return nil
+	})
+
+	cmd := exec.Command(filepath.Join(root, "bin", "kubectl-canopy"), "--kubeconfig", kubeconfig, "cost", "--window", "mtd", "-o", "csv")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl canopy cost --window mtd -o csv: %v\n%s", err, stderr.String())
+	}
+	rows, err := csv.NewReader(strings.NewReader(string(out))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("kubectl canopy cost -o csv printed no CSV rows (%v):\n%s", err, out)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	if _, ok := col["tenant"]; !ok {
+		t.Fatalf("CSV header %v has no tenant column", rows[0])
+	}
+	if _, ok := col["total_cost"]; !ok {
+		t.Fatalf("CSV header %v has no total_cost column", rows[0])
+	}
+	total := map[string]float64{}
+	for _, r := range rows[1:] {
+		v, err := strconv.ParseFloat(r[col["total_cost"]], 64)
+		if err != nil {
+			t.Errorf("row %v: total_cost: %v", r, err)
+		}
+		total[r[col["tenant"]]] += v
+	}
+	for _, name := range tenants {
+		if total[name] <= 0 {
+			t.Errorf("tenant %s: month-to-date chargeback total %v, want rows with positive cost:\n%s", name, total[name], out)
 		}
 	}
 }

@@ -78,6 +78,8 @@ func run(root, dir string, once bool) error {
 	if err := controlplane.InstallFiles(ctx, admin, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml")); err != nil {
 		return err
 	}
+	costs := startCost(ctx, cp.Config, root, dir, kubeconfig, logFile)
+	defer costs.stop()
 	dash, err := startDashboards(ctx, cp.Config, dir, logFile)
 	if err != nil {
 		return err
@@ -99,7 +101,7 @@ func run(root, dir string, once bool) error {
 		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
 		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probePort),
 		"--manager-namespace=canopy-system",
-	}, dash.flags...)...)
+	}, append(dash.flags, costs.flags...)...)...)
 	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
 	if err := mgr.Start(); err != nil {
 		return fmt.Errorf("starting canopy-manager (run `make build` first): %w", err)
@@ -134,6 +136,7 @@ func run(root, dir string, once bool) error {
 	if err := dash.printURLs(ctx); err != nil {
 		return fmt.Errorf("%w (see %s)", err, mgrLog.Name())
 	}
+	costs.populate(ctx)
 	fmt.Println("\nCanopy's and HNC's CRDs:")
 	if err := kubectl("get", "crd"); err != nil {
 		return err

@@ -1,0 +1,62 @@
+package costdemo
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestOpenMetrics(t *testing.T) {
+	end := time.Unix(7200, 0)
+	got := string(OpenMetrics([]Series{
+		{Name: "b_total", Labels: map[string]string{"pod": "p", "instance": "n"}, Rate: 0.5},
+		{Name: "a", Labels: map[string]string{"node": "n"}, Value: 8},
+	}, end, 2*time.Minute, time.Minute))
+	want := `# TYPE a gauge
+a{node="n"} 8 7080
+a{node="n"} 8 7140
+a{node="n"} 8 7200
+# TYPE b_total gauge
+b_total{instance="n",pod="p"} 0 7080
+b_total{instance="n",pod="p"} 30 7140
+b_total{instance="n",pod="p"} 60 7200
+# EOF
+`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("OpenMetrics (-want +got):\n%s", diff)
+	}
+}
+
+func TestExportedSeries(t *testing.T) {
+	exposition := `# TYPE node_total_hourly_cost gauge
+node_total_hourly_cost{node="demo-node",instance_type=""} 6
+# TYPE go_goroutines gauge
+go_goroutines 12
+# TYPE kubecost_requests_total counter
+kubecost_requests_total 3
+`
+	got, err := ExportedSeries(strings.NewReader(exposition), "opencost", "127.0.0.1:9003")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Series{{Name: "node_total_hourly_cost", Value: 6,
+		Labels: map[string]string{"job": "opencost", "instance": "127.0.0.1:9003", "node": "demo-node"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ExportedSeries (-want +got):\n%s", diff)
+	}
+	if _, err := ExportedSeries(strings.NewReader("not { an exposition"), "j", "i"); err == nil {
+		t.Error("ExportedSeries accepted a malformed exposition")
+	}
+}
+
+func TestOpenCostEnvTurnsReportingOff(t *testing.T) {
+	env := strings.Join(OpenCostEnv("/k", "http://127.0.0.1:9", "/cfg", "c"), "\n")
+	for _, want := range []string{"CONFIG_PATH=/cfg/", "PROMETHEUS_SERVER_ENDPOINT=http://127.0.0.1:9", "KUBECONFIG=/k",
+		"PRODUCT_ANALYTICS_ENABLED=false", "ERROR_REPORTING_ENABLED=false", "CLOUD_COST_ENABLED=false"} {
+		if !strings.Contains(env, want+"\n") && !strings.HasSuffix(env, want) {
+			t.Errorf("OpenCost's environment lacks %s:\n%s", want, env)
+		}
+	}
+}
