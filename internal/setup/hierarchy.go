@@ -29,7 +29,7 @@ func registerHierarchy(mgr ctrl.Manager, d Deps) error {
 	if err := (&hierarchy.Reconciler{Client: mgr.GetClient(), Forest: d.Forest, Sync: d.Sync}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up hierarchy reconciler: %w", err)
 	}
-	if err := (&anchor.Reconciler{Client: mgr.GetClient(), Forest: d.Forest}).SetupWithManager(mgr); err != nil {
+	if err := (&anchor.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Forest: d.Forest}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up anchor reconciler: %w", err)
 	}
 	cs, err := kubernetes.NewForConfig(mgr.GetConfig())

@@ -10,6 +10,11 @@ type Facts struct {
 	Parent, Name string
 	// Deleting is true once the anchor has a deletion timestamp.
 	Deleting bool
+	// CRDDeleting is true when the SubnamespaceAnchor CRD itself is being
+	// (or has been) deleted: the API server is deleting every anchor,
+	// which means Canopy or HNC is being uninstalled, not that anyone
+	// asked for a subnamespace to go.
+	CRDDeleting bool
 	// HasFinalizer is true if the anchor carries hnc.x-k8s.io.
 	HasFinalizer bool
 	// ParentExcluded and ChildExcluded say why the parent or the child is
@@ -62,7 +67,8 @@ type Decision struct {
 // subnamespace of the anchor's namespace, and Conflict if it is anything
 // else.
 //
-// A deleted anchor deletes its subnamespace only if it really is its
+// A deleted anchor deletes its subnamespace only if the anchor CRD is not
+// being deleted (an uninstall), it really is its
 // subnamespace and either the subnamespace has no children or cascading
 // deletion is allowed; the finalizer is removed once there is nothing (left)
 // to delete. A subnamespace whose deletion is not allowed is left in place
@@ -88,6 +94,10 @@ func Decide(f Facts) Decision {
 	}
 	switch {
 	case !ours || state == api.Forbidden:
+		return Decision{State: state}
+	case f.CRDDeleting:
+		// Uninstalling never deletes namespaces (HNC's rule): release
+		// the anchor and leave the subnamespace and its workloads alone.
 		return Decision{State: state}
 	case f.ChildTerminating:
 		return Decision{State: state, Finalizer: f.HasFinalizer, Action: WaitForDeletion}

@@ -36,6 +36,11 @@ func TestDecide(t *testing.T) {
 			ours(f)
 			f.Deleting, f.ChildHasChildren, f.ChildAllowsCascading = true, true, true
 		}), Decision{State: api.Ok, Finalizer: true, Action: DeleteNamespace}},
+		{"anchor deleted with its CRD leaves the subnamespace (uninstall)", with(func(f *Facts) { ours(f); f.Deleting, f.CRDDeleting = true, true }), Decision{State: api.Ok}},
+		{"anchor deleted with its CRD leaves a cascading subtree too", with(func(f *Facts) {
+			ours(f)
+			f.Deleting, f.CRDDeleting, f.ChildHasChildren, f.ChildAllowsCascading = true, true, true, true
+		}), Decision{State: api.Ok}},
 		{"deleted forbidden anchor deletes nothing", with(func(f *Facts) { ours(f); f.Deleting, f.ChildExcluded = true, "x" }), Decision{State: api.Forbidden}},
 	}
 	for _, tc := range tests {

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
 )
 
@@ -29,11 +30,13 @@ const Finalizer = api.MetaGroup
 
 // +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
-
 // Reconciler reconciles SubnamespaceAnchors.
 type Reconciler struct {
 	Client client.Client
-	Forest *forest.Forest
+	// APIReader reads the anchor CRD straight from the API server when an
+	// anchor is deleted (never cached: CRDs are not watched).
+	APIReader client.Reader
+	Forest    *forest.Forest
 }
 
 // SetupWithManager watches anchors, and namespaces mapped to their anchor
@@ -66,6 +69,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		Name:         anchor.Name,
 		Deleting:     anchor.DeletionTimestamp != nil,
 		HasFinalizer: slices.Contains(anchor.Finalizers, Finalizer),
+	}
+	if facts.Deleting {
+		deleting, err := crdstate.Deleting(ctx, r.APIReader, crdstate.Anchors)
+		if err != nil {
+			// Unsure whether this is an uninstall: delete nothing yet.
+			return ctrl.Result{}, err
+		}
+		facts.CRDDeleting = deleting
+		if deleting {
+			log.Info("Leaving the subnamespace in place: the SubnamespaceAnchor CRD is being deleted")
+		}
 	}
 	child := &corev1.Namespace{}
 	switch err := r.Client.Get(ctx, client.ObjectKey{Name: anchor.Name}, child); {

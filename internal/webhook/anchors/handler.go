@@ -6,10 +6,12 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/forestsync"
 )
@@ -32,6 +34,8 @@ type validator struct {
 	sync      *forestsync.Syncer
 	isManager IsManager
 	decoder   admission.Decoder
+	// reader reads the anchor CRD on deletions (uncached).
+	reader client.Reader
 }
 
 // Handle validates an anchor request.
@@ -55,6 +59,18 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	if r.FromManager {
 		return admission.Allowed("")
 	}
+	if r.Op == admissionv1.Delete && v.reader != nil {
+		// The API server deletes every anchor when their CRD is deleted;
+		// the anchor reconciler then leaves every subnamespace in place,
+		// so nothing needs guarding, and refusing would wedge the CRD.
+		deleting, err := crdstate.Deleting(ctx, v.reader, crdstate.Anchors)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if deleting {
+			return admission.Allowed("the SubnamespaceAnchor CRD is being deleted")
+		}
+	}
 	if !v.sync.Loaded() {
 		return admission.Denied(forestsync.ErrNotLoaded.Error())
 	}
@@ -72,5 +88,6 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManager IsManager) {
 	mgr.GetWebhookServer().Register(Path, &webhook.Admission{Handler: &validator{
 		forest: f, sync: s, isManager: isManager, decoder: admission.NewDecoder(mgr.GetScheme()),
+		reader: mgr.GetAPIReader(),
 	}})
 }

@@ -1,0 +1,39 @@
+// Package crdstate tells whether one of HNC's CRDs is being deleted. When
+// it is, the API server is deleting every object of that kind: Canopy (or
+// HNC before it) is being uninstalled, and nothing may be destroyed as if
+// a user had deleted those objects one by one. HNC v1.1.0 had the same
+// rule; the anchor reconciler and the anchor webhook follow it.
+package crdstate
+
+import (
+	"context"
+	"fmt"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+)
+
+// +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get
+
+// Anchors is the SubnamespaceAnchor CRD's name.
+const Anchors = api.Anchors + "." + api.MetaGroup
+
+var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
+
+// Deleting reports whether the CRD named name is being or has been
+// deleted. Read it with an uncached reader: Canopy does not watch CRDs,
+// and deletions are rare enough for one GET each.
+func Deleting(ctx context.Context, r client.Reader, name string) (bool, error) {
+	crd := &metav1.PartialObjectMetadata{}
+	crd.SetGroupVersionKind(crdGVK)
+	switch err := r.Get(ctx, client.ObjectKey{Name: name}, crd); {
+	case apierrors.IsNotFound(err):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("reading CRD %s: %w", name, err)
+	}
+	return crd.DeletionTimestamp != nil, nil
+}
