@@ -2,7 +2,9 @@
 // it is, the API server is deleting every object of that kind: Canopy (or
 // HNC before it) is being uninstalled, and nothing may be destroyed as if
 // a user had deleted those objects one by one. HNC v1.1.0 had the same
-// rule; the anchor reconciler and the anchor webhook follow it.
+// rule; the anchor reconciler, the anchor webhook and the forest syncer
+// (which halts everything while the HierarchyConfiguration CRD goes)
+// follow it.
 package crdstate
 
 import (

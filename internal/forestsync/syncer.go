@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/source"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
 )
 
@@ -43,7 +44,19 @@ type Syncer struct {
 	mu     sync.Mutex
 	nextID int
 	subs   map[int]func([]string)
+
+	// reader reads the HierarchyConfiguration CRD, uncached, when a
+	// HierarchyConfiguration goes; crdDeleting is set, for good, once that
+	// CRD is being deleted (see haltForCRDDeletion).
+	reader      client.Reader
+	crdDeleting atomic.Bool
 }
+
+// hcCRD is the HierarchyConfiguration CRD's name.
+const hcCRD = api.HierarchyConfigurations + "." + api.MetaGroup
+
+// deletingCRDMessage is HNC's message for the DeletingCRD condition.
+const deletingCRDMessage = "The HierarchyConfiguration CRD is being deleted; all propagation is disabled."
 
 // New returns a Syncer for f. Add it to a manager with SetupWithManager;
 // subscribers may Subscribe or take its Source before that.
@@ -55,6 +68,7 @@ func New(f *forest.Forest) *Syncer {
 // adds the "forest" readiness check.
 func (s *Syncer) SetupWithManager(mgr ctrl.Manager) error {
 	s.cache = mgr.GetCache()
+	s.reader = mgr.GetAPIReader()
 	if err := mgr.Add(s); err != nil {
 		return fmt.Errorf("adding forest syncer: %w", err)
 	}
@@ -87,12 +101,23 @@ func (s *Syncer) Start(ctx context.Context) error {
 			return fmt.Errorf("getting informer for %T: %w", k.obj, err)
 		}
 		names := k.names
+		_, isHC := k.obj.(*api.HierarchyConfiguration)
 		reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { s.resync(ctx, names(obj)) },
-			UpdateFunc: func(_, obj any) { s.resync(ctx, names(obj)) },
+			AddFunc: func(obj any) { s.resync(ctx, names(obj)) },
+			UpdateFunc: func(_, obj any) {
+				if o, ok := obj.(client.Object); ok && isHC && o.GetDeletionTimestamp() != nil {
+					s.checkCRDDeletion(ctx)
+				}
+				s.resync(ctx, names(obj))
+			},
 			DeleteFunc: func(obj any) {
 				if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 					obj = tomb.Obj
+				}
+				if isHC {
+					// Before the parent is forgotten: if the whole CRD
+					// is going, halt first so nothing is unpropagated.
+					s.checkCRDDeletion(ctx)
 				}
 				s.resync(ctx, names(obj))
 			},
@@ -202,6 +227,38 @@ func (s *Syncer) Source() source.Source {
 	})
 }
 
+// checkCRDDeletion halts the whole forest once the HierarchyConfiguration
+// CRD is being deleted. The API server then deletes every
+// HierarchyConfiguration, which would make every namespace a root and
+// remove every propagated copy (RoleBindings first): an uninstall must
+// leave objects as they are, so every namespace gets HNC's
+// ActivitiesHalted/DeletingCRD condition, and propagation leaves halted
+// namespaces alone. The halt lasts until the manager restarts (with the
+// CRD gone it cannot work anyway). One uncached read per deleted
+// HierarchyConfiguration, until the halt.
+func (s *Syncer) checkCRDDeletion(ctx context.Context) {
+	if s.reader == nil || s.crdDeleting.Load() {
+		return
+	}
+	deleting, err := crdstate.Deleting(ctx, s.reader, hcCRD)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Checking whether the HierarchyConfiguration CRD is being deleted")
+		return
+	}
+	if !deleting {
+		return
+	}
+	s.crdDeleting.Store(true)
+	ctrl.LoggerFrom(ctx).Info("The HierarchyConfiguration CRD is being deleted; halting all propagation")
+	s.forest.Lock()
+	all := s.forest.List()
+	for _, nm := range all {
+		s.forest.Lookup(nm).SetLocalCondition(forest.ReasonDeletingCRD, deletingCRDMessage)
+	}
+	s.forest.Unlock()
+	s.Notify(all)
+}
+
 // resync reads each named namespace's state from the cache and applies it.
 func (s *Syncer) resync(ctx context.Context, names []string) {
 	s.syncMu.Lock()
@@ -214,6 +271,11 @@ func (s *Syncer) resync(ctx context.Context, names []string) {
 		}
 		s.forest.Lock()
 		affected = append(affected, Apply(s.forest, nm, st)...)
+		if s.crdDeleting.Load() {
+			if ns := s.forest.Lookup(nm); ns != nil {
+				ns.SetLocalCondition(forest.ReasonDeletingCRD, deletingCRDMessage)
+			}
+		}
 		s.forest.Unlock()
 	}
 	s.syncMu.Unlock()

@@ -118,12 +118,17 @@ const (
 // namespace is a subnamespace (spec.parent is its anchor's namespace), has
 // children or conditions, or needs the finalizer. A subnamespace's
 // spec.parent is kept equal to its subnamespace-of annotation, as HNC does.
+// While the CRD is being deleted (the DeletingCRD condition) nothing is
+// created and the finalizer is removed.
 func DesiredHierarchy(name, subnamespaceOf string, terminating bool, hc *api.HierarchyConfiguration, m Model) (*api.HierarchyConfiguration, HierarchyAction) {
 	if m.Excluded {
 		return nil, HierarchyNone
 	}
+	// While the CRD is being deleted (an uninstall), create nothing and
+	// drop the finalizer, so the API server can finish (HNC #824).
+	deletingCRD := slices.ContainsFunc(m.Conditions, func(c metav1.Condition) bool { return c.Reason == api.ReasonDeletingCRD })
 	if hc == nil {
-		if terminating || (subnamespaceOf == "" && len(m.Children) == 0 && len(m.Conditions) == 0 && !m.HasAnchors) {
+		if terminating || deletingCRD || (subnamespaceOf == "" && len(m.Children) == 0 && len(m.Conditions) == 0 && !m.HasAnchors) {
 			return nil, HierarchyNone
 		}
 		out := &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: name, Name: api.Singleton}}
@@ -143,9 +148,9 @@ func DesiredHierarchy(name, subnamespaceOf string, terminating bool, hc *api.Hie
 	out.Status.Conditions = m.Conditions
 	has := slices.Contains(out.Finalizers, api.FinalizerHasSubnamespace)
 	switch {
-	case m.HasAnchors && !has && hc.DeletionTimestamp == nil:
+	case m.HasAnchors && !has && hc.DeletionTimestamp == nil && !deletingCRD:
 		out.Finalizers = append(out.Finalizers, api.FinalizerHasSubnamespace)
-	case !m.HasAnchors && has:
+	case (!m.HasAnchors || deletingCRD) && has:
 		out.Finalizers = slices.DeleteFunc(out.Finalizers, func(f string) bool { return f == api.FinalizerHasSubnamespace })
 	}
 	if equality.Semantic.DeepEqual(out.Spec, hc.Spec) && equality.Semantic.DeepEqual(out.Status, hc.Status) && slices.Equal(out.Finalizers, hc.Finalizers) {

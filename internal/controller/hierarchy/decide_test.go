@@ -129,6 +129,7 @@ func TestDesiredAnnotations(t *testing.T) {
 
 func TestDesiredHierarchy(t *testing.T) {
 	cond := metav1.Condition{Type: api.ConditionActivitiesHalted, Status: metav1.ConditionTrue, Reason: api.ReasonParentMissing}
+	deletingCRD := metav1.Condition{Type: api.ConditionActivitiesHalted, Status: metav1.ConditionTrue, Reason: api.ReasonDeletingCRD}
 	existing := func(mod func(*api.HierarchyConfiguration)) *api.HierarchyConfiguration {
 		hc := &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: "c", Name: api.Singleton}}
 		mod(hc)
@@ -151,6 +152,11 @@ func TestDesiredHierarchy(t *testing.T) {
 		{name: "parent with children gets one with status", m: Model{Children: []string{"x"}}, wantAction: HierarchyCreate, wantChildren: []string{"x"}},
 		{name: "anchors add the finalizer", m: Model{HasAnchors: true}, wantAction: HierarchyCreate, wantFinal: []string{api.FinalizerHasSubnamespace}},
 		{name: "terminating namespace gets no new singleton", subOf: "p", terminating: true, wantAction: HierarchyNone},
+		{name: "no singleton is created while the CRD is being deleted", subOf: "p", m: Model{HasAnchors: true, Conditions: []metav1.Condition{deletingCRD}}, wantAction: HierarchyNone},
+		{name: "finalizer dropped while the CRD is being deleted", hc: existing(func(hc *api.HierarchyConfiguration) {
+			hc.Finalizers = []string{"other", api.FinalizerHasSubnamespace}
+			hc.Status.Conditions = []metav1.Condition{deletingCRD}
+		}), m: Model{HasAnchors: true, Conditions: []metav1.Condition{deletingCRD}}, wantAction: HierarchyUpdate, wantFinal: []string{"other"}},
 		{name: "unchanged singleton is not written", hc: existing(func(hc *api.HierarchyConfiguration) {
 			hc.Status.Children = []string{"x"}
 			hc.Status.Conditions = []metav1.Condition{cond}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -105,4 +106,73 @@ func crdMeta() *unstructured.Unstructured {
 	m.SetGroupVersionKind(schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"})
 	m.SetName(crdstate.Anchors)
 	return m
+}
+
+// Deleting the HierarchyConfiguration CRD deletes every
+// HierarchyConfiguration, so every namespace loses its parent. Canopy halts
+// instead of treating them as new roots: no propagated copy is removed.
+func TestDeletingTheHierarchyCRDRemovesNoCopies(t *testing.T) {
+	ctx := context.Background()
+	admin := env.Admin(t)
+	for _, nm := range []string{"hc-root", "hc-child"} {
+		if err := admin.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nm}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		hc := &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: "hc-child", Name: api.Singleton}}
+		hc.Spec.Parent = "hc-root"
+		err := admin.Create(ctx, hc)
+		if apierrors.IsAlreadyExists(err) {
+			cur := &api.HierarchyConfiguration{}
+			if err := admin.Get(ctx, client.ObjectKeyFromObject(hc), cur); err != nil {
+				return err
+			}
+			cur.Spec.Parent = "hc-root"
+			return admin.Update(ctx, cur)
+		}
+		return err
+	})
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Namespace: "hc-root", Name: "reader"},
+		Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"get"}}}}
+	if err := admin.Create(ctx, role); err != nil {
+		t.Fatal(err)
+	}
+	copyKey := client.ObjectKey{Namespace: "hc-child", Name: "reader"}
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		return admin.Get(ctx, copyKey, &rbacv1.Role{})
+	})
+
+	crd := crdMeta()
+	crd.SetName(api.HierarchyConfigurations + "." + api.MetaGroup)
+	if err := admin.Delete(ctx, crd); err != nil {
+		t.Fatalf("deleting the HierarchyConfiguration CRD: %v", err)
+	}
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		err := admin.Get(ctx, client.ObjectKeyFromObject(crd), crdMeta())
+		if err == nil {
+			return fmt.Errorf("CRD %s still exists", crd.GetName())
+		}
+		return client.IgnoreNotFound(err)
+	})
+	// The forest has applied the lost parent once the child's tree labels
+	// no longer name the root; propagation hears of the same change.
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		ns := &corev1.Namespace{}
+		if err := admin.Get(ctx, client.ObjectKey{Name: "hc-child"}, ns); err != nil {
+			return err
+		}
+		if _, ok := ns.Labels["hc-root"+api.LabelTreeDepthSuffix]; ok {
+			return fmt.Errorf("hc-child still labelled as under hc-root: %v", ns.Labels)
+		}
+		return nil
+	})
+	// And the copy stays, checked over a few seconds.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := admin.Get(ctx, copyKey, &rbacv1.Role{}); err != nil {
+			t.Fatalf("the propagated Role in hc-child after the HierarchyConfiguration CRD was deleted: %v", err)
+		}
+		<-time.After(500 * time.Millisecond)
+	}
 }
