@@ -57,9 +57,22 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	demo.Stderr = os.Stderr
+	// Stopping on a timeout or a failed check is Ctrl-C too.
+	demo.Cancel = func() error { return demo.Process.Signal(syscall.SIGINT) }
+	demo.WaitDelay = 30 * time.Second
 	if err := demo.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A failed check still stops the demo as Ctrl-C does, while its
+	// output is read, so it takes down its control plane, OpenCost and
+	// the rest instead of leaving them running.
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			_ = demo.Process.Signal(syscall.SIGINT)
+			_ = demo.Wait()
+		}
+	})
 	var transcript strings.Builder
 	ready := make(chan string, 1)
 	exited := make(chan struct{})
@@ -117,6 +130,7 @@ func TestDemo(t *testing.T) {
 	checkDashboardURLs(t, grafanaLine, dashboardURLs)
 	checkCost(t, root, binDir, kubeconfig, costLine)
 
+	stopped = true
 	if err := demo.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}

@@ -40,13 +40,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 	"github.com/canopyhq/canopy/test/tools/costdemo"
 	"github.com/canopyhq/canopy/test/tools/prometheus"
@@ -98,17 +102,18 @@ var costPods = []struct {
 // costStack is OpenCost, its forwarders and its Prometheus. When off, it
 // holds why, and the demo runs without cost.
 type costStack struct {
-	off      string
-	flags    []string
-	client   client.Client
-	root     string
-	dir      string
-	log      io.Writer
-	ocURL    string // OpenCost through the host forwarder
-	ocAddr   string
-	promPort int
-	apiPort  int
-	stops    []func()
+	off       string
+	flags     []string
+	client    client.Client
+	root      string
+	dir       string
+	log       io.Writer
+	ocURL     string // OpenCost through the host forwarder
+	ocAddr    string
+	promPort  int
+	apiPort   int
+	netnsSpec []byte
+	stops     []func()
 }
 
 // costPrerequisites returns OpenCost's binary, or why cost must stay off.
@@ -146,7 +151,14 @@ func (s *costStack) start(ctx context.Context, cfg *rest.Config, kubeconfig stri
 	if err != nil {
 		return err
 	}
-	if s.client, err = client.New(cfg, client.Options{}); err != nil {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := tenancyv1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if s.client, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
 		return err
 	}
 	u, err := url.Parse(cfg.Host)
@@ -175,7 +187,6 @@ func (s *costStack) start(ctx context.Context, cfg *rest.Config, kubeconfig stri
 	s.stops = append(s.stops, func() { _ = os.RemoveAll(sockDir) })
 	apiSock, promSock, ocSock := filepath.Join(sockDir, "api.sock"), filepath.Join(sockDir, "prom.sock"), filepath.Join(sockDir, "oc.sock")
 
-	fmt.Println("Starting OpenCost " + costdemo.OpenCostVersion + " in a loopback-only network namespace ...")
 	hostForwards := [][]string{
 		{"UNIX-LISTEN:" + apiSock + ",fork", fmt.Sprintf("TCP:127.0.0.1:%d", s.apiPort)},
 		{"UNIX-LISTEN:" + promSock + ",fork", fmt.Sprintf("TCP:127.0.0.1:%d", s.promPort)},
@@ -204,7 +215,7 @@ func (s *costStack) start(ctx context.Context, cfg *rest.Config, kubeconfig stri
 	if err := os.WriteFile(filepath.Join(cfgDir, "default.json"), []byte(costdemo.CustomPricing), 0o644); err != nil {
 		return err
 	}
-	spec, err := json.Marshal(netnsSpec{
+	s.netnsSpec, err = json.Marshal(netnsSpec{
 		Socat: [][]string{
 			{fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", s.apiPort), "UNIX-CONNECT:" + apiSock},
 			{fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", s.promPort), "UNIX-CONNECT:" + promSock},
@@ -217,24 +228,29 @@ func (s *costStack) start(ctx context.Context, cfg *rest.Config, kubeconfig stri
 	if err != nil {
 		return err
 	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding the demo binary: %w", err)
-	}
-	// This binary again, inside the namespace (see runInNetns).
-	if err := s.run("unshare", []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", self}, true,
-		netnsSpecEnv+"="+string(spec)); err != nil {
-		return err
-	}
 	s.flags = []string{
 		"--opencost-url=" + s.ocURL,
 		"--cost-api-bind-address=" + costAPIAddr,
 		"--cost-currency=USD",
 		// Fresh figures while the demo runs, and a quick retry while
 		// OpenCost and its history are still coming up.
-		"--cost-interval=30s",
+		"--cost-interval=20s",
 	}
 	return nil
+}
+
+// launch starts OpenCost in a new network namespace: this binary again,
+// which checks the namespace before it starts anything (see runInNetns).
+// It starts once the node and pods exist, so that OpenCost's first
+// metrics already describe them.
+func (s *costStack) launch() error {
+	fmt.Println("\nStarting OpenCost " + costdemo.OpenCostVersion + " in a loopback-only network namespace ...")
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the demo binary: %w", err)
+	}
+	return s.run("unshare", []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", self}, true,
+		netnsSpecEnv+"="+string(s.netnsSpec))
 }
 
 // run starts a helper process logging to opencost.log, and registers its
@@ -298,10 +314,39 @@ func (s *costStack) populate(ctx context.Context) {
 		"Tenants show it in status.cost; chargeback through the Kubernetes API (aggregated cost.canopy.dev):\n"+
 		"  bin/kubectl-canopy cost --window mtd\n",
 		costdemo.OpenCostVersion, s.ocURL, costHistory)
+	s.printTenantCost(ctx)
+}
+
+// printTenantCost waits for the manager's first read of OpenCost and
+// prints each Tenant's month-to-date spend from its status.
+func (s *costStack) printTenantCost(ctx context.Context) {
+	list := &tenancyv1.TenantList{}
+	err := waitFor(90*time.Second, func() error {
+		if err := s.client.List(ctx, list); err != nil {
+			return err
+		}
+		for _, t := range list.Items {
+			if !meta.IsStatusConditionTrue(t.Status.Conditions, tenancyv1.ConditionCostAvailable) || t.Status.Cost == nil {
+				return fmt.Errorf("tenant %s has no cost yet", t.Name)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fmt.Printf("The Tenants' cost is not reported yet (%v): see their status.cost later.\n", err)
+		return
+	}
+	fmt.Println("Month-to-date spend (status.cost.monthToDate):")
+	for _, t := range list.Items {
+		fmt.Printf("  %s: %s %s\n", t.Name, t.Status.Cost.MonthToDate, t.Status.Cost.Currency)
+	}
 }
 
 func (s *costStack) populateErr(ctx context.Context) error {
 	if err := s.createWorkload(ctx); err != nil {
+		return err
+	}
+	if err := s.launch(); err != nil {
 		return err
 	}
 	exposition, err := s.waitForExposition(ctx)
