@@ -73,6 +73,9 @@ type netnsSpec struct {
 	OpenCost string     `json:"openCost"`
 	Env      []string   `json:"env"`
 	Dir      string     `json:"dir"`
+	// HostNetNS is the demo's own network namespace (the link
+	// /proc/self/ns/net), which OpenCost's must differ from.
+	HostNetNS string `json:"hostNetNS"`
 }
 
 // The demo's world for OpenCost: one node, and pods in the sample
@@ -215,7 +218,12 @@ func (s *costStack) start(ctx context.Context, cfg *rest.Config, kubeconfig stri
 	if err := os.WriteFile(filepath.Join(cfgDir, "default.json"), []byte(costdemo.CustomPricing), 0o644); err != nil {
 		return err
 	}
+	hostNetNS, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		return fmt.Errorf("reading the demo's network namespace: %w", err)
+	}
 	s.netnsSpec, err = json.Marshal(netnsSpec{
+		HostNetNS: hostNetNS,
 		Socat: [][]string{
 			{fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", s.apiPort), "UNIX-CONNECT:" + apiSock},
 			{fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", s.promPort), "UNIX-CONNECT:" + promSock},
@@ -548,7 +556,11 @@ func runInNetns(rawSpec string) int {
 	if err := json.Unmarshal([]byte(rawSpec), &spec); err != nil {
 		return fail("decoding %s: %v", netnsSpecEnv, err)
 	}
-	// OpenCost must never reach off the machine.
+	// OpenCost must never reach off the machine: only in a namespace of
+	// its own, with nothing but loopback.
+	if ns, err := os.Readlink("/proc/self/ns/net"); err != nil || spec.HostNetNS == "" || ns == spec.HostNetNS {
+		return fail("refusing to start OpenCost: not in a new network namespace (own %q, demo's %q, %v)", ns, spec.HostNetNS, err)
+	}
 	ifaces, err := net.Interfaces()
 	if err != nil {
 		return fail("listing network interfaces: %v", err)
