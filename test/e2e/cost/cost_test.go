@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,24 +15,19 @@ import (
 	"github.com/canopyhq/canopy/internal/cost/period"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/costdemo"
 	"github.com/canopyhq/canopy/test/tools/prometheus"
 )
 
 func TestCost(t *testing.T) {
-	ocBin, err := openCostBinary()
+	ocBin, err := costdemo.OpenCostBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
 	// OpenCost must never reach off the machine: refuse to start it
-	// anywhere but in a namespace whose only interface is loopback.
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, i := range ifaces {
-		if i.Flags&net.FlagLoopback == 0 {
-			t.Fatalf("network interface %s present: the test must run in a loopback-only network namespace (TestMain re-executes it under unshare --net)", i.Name)
-		}
+	// anywhere but in a new namespace whose only interface is loopback.
+	if err := costdemo.CheckLoopbackOnly(os.Getenv(insideEnv)); err != nil {
+		t.Fatalf("%v: the test must run in a loopback-only network namespace (TestMain re-executes it under unshare --net)", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
@@ -64,19 +58,19 @@ func TestCost(t *testing.T) {
 	}
 	oc := startOpenCost(ctx, t, ocBin, dir, kubeconfig, fmt.Sprintf("http://127.0.0.1:%d", promPort))
 	exposition := waitForExposition(ctx, t, oc)
-	exported, err := exportedSeries(strings.NewReader(exposition), fmt.Sprintf("127.0.0.1:%d", openCostPort))
+	exported, err := costdemo.ExportedSeries(strings.NewReader(exposition), openCostJob, fmt.Sprintf("127.0.0.1:%d", costdemo.OpenCostPort))
 	if err != nil {
 		t.Fatal(err)
 	}
 	end := time.Now().UTC().Truncate(time.Minute)
 	promDir := filepath.Join(dir, "prometheus")
-	if err := prometheus.Backfill(ctx, promDir, openMetrics(append(exported, usageSeries()...), end)); err != nil {
+	if err := prometheus.Backfill(ctx, promDir, costdemo.OpenMetrics(append(exported, usageSeries()...), end, historyLength, historyInterval)); err != nil {
 		t.Fatal(err)
 	}
 	prom, stopProm, err := prometheus.Start(ctx, prometheus.Options{
 		DataDir:        promDir,
 		Port:           promPort,
-		ScrapeTargets:  []string{fmt.Sprintf("127.0.0.1:%d", openCostPort)},
+		ScrapeTargets:  []string{fmt.Sprintf("127.0.0.1:%d", costdemo.OpenCostPort)},
 		JobNames:       []string{openCostJob},
 		HonorLabels:    true,
 		ScrapeInterval: 10 * time.Second,
@@ -110,7 +104,7 @@ func waitForExposition(ctx context.Context, t *testing.T, oc string) string {
 	t.Helper()
 	var body string
 	framework.Eventually(t, 90*time.Second, func(ctx context.Context) error {
-		code, b, err := get(ctx, oc+"/metrics")
+		code, b, err := costdemo.HTTPGet(ctx, oc+"/metrics")
 		if err != nil || code != 200 {
 			return fmt.Errorf("GET /metrics: %d %v", code, err)
 		}
@@ -153,7 +147,7 @@ func checkPolicies(ctx context.Context, t *testing.T, oc string, day period.Wind
 				t.Fatalf("got %d steps for one day, want 1", len(r.reports))
 			}
 			if got := r.openCostTotal.Float(); math.Abs(got-dayTotal) > tolerance {
-				_, raw, _ := get(ctx, client.AllocationURL(day))
+				_, raw, _ := costdemo.HTTPGet(ctx, client.AllocationURL(day))
 				t.Errorf("OpenCost's total = %.6f, want %d (the node's cost); OpenCost answered:\n%s", got, dayTotal, raw)
 			}
 			got := map[string]float64{}

@@ -16,9 +16,12 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/canopyhq/canopy/test/tools/costdemo"
 )
 
-// insideEnv marks the re-executed test binary running in the namespace.
+// insideEnv marks the re-executed test binary running in the namespace,
+// holding the network namespace it was re-executed from.
 const insideEnv = "CANOPY_COST_E2E_NETNS"
 
 func TestMain(m *testing.M) {
@@ -50,10 +53,15 @@ func reexecInNetns() int {
 		fmt.Fprintln(os.Stderr, "cost e2e: finding the test binary:", err)
 		return 1
 	}
-	args := append([]string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", self}, os.Args[1:]...)
-	cmd := exec.Command(unshare, args...)
+	hostNetNS, err := costdemo.OwnNetNS()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cost e2e:", err)
+		return 1
+	}
+	cmd := exec.Command(unshare, costdemo.UnshareArgs(self, os.Args[1:]...)...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	cmd.Env = append(os.Environ(), insideEnv+"=1")
+	// The namespace the test must not run in, for the guard in TestCost.
+	cmd.Env = append(os.Environ(), insideEnv+"="+hostNetNS)
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) && exit.ExitCode() > 0 {

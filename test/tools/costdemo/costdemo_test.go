@@ -60,3 +60,24 @@ func TestOpenCostEnvTurnsReportingOff(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckLoopbackOnlyRefusesTheParentNamespace(t *testing.T) {
+	own, err := OwnNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckLoopbackOnly(own); err == nil || !strings.Contains(err.Error(), "not in a new network namespace") {
+		t.Errorf("CheckLoopbackOnly(own namespace) = %v, want a refusal", err)
+	}
+	if err := CheckLoopbackOnly(""); err == nil {
+		t.Error("CheckLoopbackOnly accepted an unknown parent namespace")
+	}
+}
+
+func TestUnshareArgsBringsLoopbackUp(t *testing.T) {
+	got := UnshareArgs("/bin/x", "-run", "T")
+	want := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", "/bin/x", "-run", "T"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("UnshareArgs (-want +got):\n%s", diff)
+	}
+}

@@ -218,9 +218,9 @@ func (s *costStack) start(ctx context.Context, cfg *rest.Config, kubeconfig stri
 	if err := os.WriteFile(filepath.Join(cfgDir, "default.json"), []byte(costdemo.CustomPricing), 0o644); err != nil {
 		return err
 	}
-	hostNetNS, err := os.Readlink("/proc/self/ns/net")
+	hostNetNS, err := costdemo.OwnNetNS()
 	if err != nil {
-		return fmt.Errorf("reading the demo's network namespace: %w", err)
+		return fmt.Errorf("the demo's network namespace: %w", err)
 	}
 	s.netnsSpec, err = json.Marshal(netnsSpec{
 		HostNetNS: hostNetNS,
@@ -257,7 +257,7 @@ func (s *costStack) launch() error {
 	if err != nil {
 		return fmt.Errorf("finding the demo binary: %w", err)
 	}
-	return s.run("unshare", []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", self}, true,
+	return s.run("unshare", costdemo.UnshareArgs(self), true,
 		netnsSpecEnv+"="+string(s.netnsSpec))
 }
 
@@ -461,7 +461,7 @@ func (s *costStack) waitForExposition(ctx context.Context) (string, error) {
 	var body string
 	var last error
 	err := waitFor(2*time.Minute, func() error {
-		code, b, err := httpGet(ctx, s.ocURL+"/metrics")
+		code, b, err := costdemo.HTTPGet(ctx, s.ocURL+"/metrics")
 		if err != nil || code != http.StatusOK {
 			last = fmt.Errorf("GET %s/metrics: %d %v", s.ocURL, code, err)
 			return last
@@ -558,22 +558,8 @@ func runInNetns(rawSpec string) int {
 	}
 	// OpenCost must never reach off the machine: only in a namespace of
 	// its own, with nothing but loopback.
-	if ns, err := os.Readlink("/proc/self/ns/net"); err != nil || spec.HostNetNS == "" || ns == spec.HostNetNS {
-		return fail("refusing to start OpenCost: not in a new network namespace (own %q, demo's %q, %v)", ns, spec.HostNetNS, err)
-	}
-	ifaces, err := net.Interfaces()
-	if err != nil {
-		return fail("listing network interfaces: %v", err)
-	}
-	up := false
-	for _, i := range ifaces {
-		if i.Flags&net.FlagLoopback == 0 {
-			return fail("refusing to start OpenCost: network interface %s is not loopback (not in a fresh network namespace?)", i.Name)
-		}
-		up = up || i.Flags&net.FlagUp != 0
-	}
-	if !up {
-		return fail("refusing to start OpenCost: loopback is down")
+	if err := costdemo.CheckLoopbackOnly(spec.HostNetNS); err != nil {
+		return fail("%v", err)
 	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
@@ -626,22 +612,6 @@ func waitFor(timeout time.Duration, check func() error) error {
 		return fmt.Errorf("%w: %w", err, last)
 	}
 	return err
-}
-
-func httpGet(ctx context.Context, u string) (int, string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return 0, "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), err
 }
 
 func hasLine(exposition, prefix, substr string) bool {
