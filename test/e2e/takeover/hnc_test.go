@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -29,23 +28,7 @@ const hncVersion = "v1.1.0"
 // hncManagerBinary returns the path of HNC's manager built by `make
 // hnc-bins`, in the same cache as the control-plane binaries.
 func hncManagerBinary() (string, error) {
-	cache := os.Getenv("CANOPY_CACHE")
-	if cache == "" {
-		base := os.Getenv("XDG_CACHE_HOME")
-		if base == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return "", fmt.Errorf("finding the binary cache: %w", err)
-			}
-			base = filepath.Join(home, ".cache")
-		}
-		cache = filepath.Join(base, "canopy")
-	}
-	p := filepath.Join(cache, "hnc-"+hncVersion, "manager")
-	if _, err := os.Stat(p); err != nil {
-		return "", fmt.Errorf("HNC %s manager missing at %s (run `make hnc-bins`; make test does): %w", hncVersion, p, err)
-	}
-	return p, nil
+	return controlplane.CachedBinary("hnc-"+hncVersion, "manager", "hnc-bins")
 }
 
 // writeKubeconfig writes a kubeconfig for cfg (a client-certificate user).
