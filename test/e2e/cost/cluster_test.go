@@ -10,12 +10,12 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/test/integration/framework"
+	"github.com/canopyhq/canopy/test/tools/costdemo"
 )
 
 // The world of this test. One node; every pod runs on it for the whole
@@ -110,59 +110,13 @@ func createCluster(ctx context.Context, t *testing.T, c client.Client) {
 		})
 	}
 
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: nodeName, Labels: map[string]string{
-		corev1.LabelHostname: nodeName, corev1.LabelInstanceTypeStable: "e2e-8x32",
-	}}}
-	if err := c.Create(ctx, node); err != nil {
-		t.Fatalf("creating node: %v", err)
+	if err := costdemo.CreateNode(ctx, c, nodeName, "e2e-8x32", nodeCores, nodeGiB<<30); err != nil {
+		t.Fatal(err)
 	}
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewQuantity(nodeCores, resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(nodeGiB<<30, resource.BinarySI),
-		corev1.ResourcePods:   *resource.NewQuantity(110, resource.DecimalSI),
-	}
-	node.Status = corev1.NodeStatus{
-		Capacity: capacity, Allocatable: capacity,
-		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
-			LastHeartbeatTime: metav1.Now(), LastTransitionTime: metav1.Now(), Reason: "KubeletReady"}},
-		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}},
-	}
-	if err := c.Status().Update(ctx, node); err != nil {
-		t.Fatalf("setting node status: %v", err)
-	}
-
 	for _, p := range pods {
 		ensureServiceAccount(ctx, t, c, p.namespace)
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: p.namespace, Name: p.name, Labels: map[string]string{"app": p.name}},
-			Spec: corev1.PodSpec{
-				NodeName: nodeName,
-				Containers: []corev1.Container{{
-					Name: "main", Image: "registry.example/app:1",
-					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    *resource.NewMilliQuantity(p.milliCPU, resource.DecimalSI),
-						corev1.ResourceMemory: *resource.NewQuantity(p.memGiB<<30, resource.BinarySI),
-					}},
-				}},
-			},
-		}
-		if err := c.Create(ctx, pod); err != nil {
-			t.Fatalf("creating pod %s/%s: %v", p.namespace, p.name, err)
-		}
-		started := metav1.NewTime(time.Now().Add(-30 * time.Hour))
-		pod.Status = corev1.PodStatus{
-			Phase:      corev1.PodRunning,
-			StartTime:  &started,
-			HostIP:     "127.0.0.1",
-			PodIP:      "127.0.0.1",
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
-			ContainerStatuses: []corev1.ContainerStatus{{
-				Name: "main", Image: "registry.example/app:1", Ready: true,
-				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}},
-			}},
-		}
-		if err := c.Status().Update(ctx, pod); err != nil {
-			t.Fatalf("setting pod %s/%s running: %v", p.namespace, p.name, err)
+		if err := costdemo.CreateRunningPod(ctx, c, p.namespace, p.name, nodeName, p.milliCPU, p.memGiB<<30, time.Now().Add(-30*time.Hour)); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

@@ -41,7 +41,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -394,28 +393,10 @@ func (s *costStack) populateErr(ctx context.Context) error {
 // createWorkload creates the node and the pods, Running on it since the
 // history's start: there is no kubelet to do it.
 func (s *costStack) createWorkload(ctx context.Context) error {
-	capacity := corev1.ResourceList{
-		corev1.ResourceCPU:    *resource.NewQuantity(costNodeCores, resource.DecimalSI),
-		corev1.ResourceMemory: *resource.NewQuantity(costNodeGiB<<30, resource.BinarySI),
-		corev1.ResourcePods:   *resource.NewQuantity(110, resource.DecimalSI),
+	if err := costdemo.CreateNode(ctx, s.client, costNode, "demo-8x32", costNodeCores, costNodeGiB<<30); err != nil {
+		return err
 	}
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: costNode, Labels: map[string]string{
-		corev1.LabelHostname: costNode, corev1.LabelInstanceTypeStable: "demo-8x32",
-	}}}
-	if err := s.client.Create(ctx, node); err != nil {
-		return fmt.Errorf("creating node %s: %w", costNode, err)
-	}
-	now := metav1.Now()
-	node.Status = corev1.NodeStatus{
-		Capacity: capacity, Allocatable: capacity,
-		Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionTrue,
-			LastHeartbeatTime: now, LastTransitionTime: now, Reason: "KubeletReady"}},
-		Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: "127.0.0.1"}},
-	}
-	if err := s.client.Status().Update(ctx, node); err != nil {
-		return fmt.Errorf("setting node %s's status: %w", costNode, err)
-	}
-	started := metav1.NewTime(time.Now().Add(-costHistory - time.Hour))
+	started := time.Now().Add(-costHistory - time.Hour)
 	for _, p := range costPods {
 		// The ServiceAccount admission plugin needs the namespace's default
 		// ServiceAccount, which the controller manager creates.
@@ -424,32 +405,8 @@ func (s *costStack) createWorkload(ctx context.Context) error {
 		}); err != nil {
 			return fmt.Errorf("namespace %s has no default ServiceAccount: %w", p.namespace, err)
 		}
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: p.namespace, Name: p.name, Labels: map[string]string{"app": p.name}},
-			Spec: corev1.PodSpec{
-				NodeName: costNode,
-				Containers: []corev1.Container{{
-					Name: "main", Image: "registry.example/app:1",
-					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
-						corev1.ResourceCPU:    *resource.NewMilliQuantity(p.milliCPU, resource.DecimalSI),
-						corev1.ResourceMemory: *resource.NewQuantity(p.memGiB<<30, resource.BinarySI),
-					}},
-				}},
-			},
-		}
-		if err := s.client.Create(ctx, pod); err != nil {
-			return fmt.Errorf("creating pod %s/%s: %w", p.namespace, p.name, err)
-		}
-		pod.Status = corev1.PodStatus{
-			Phase: corev1.PodRunning, StartTime: &started, HostIP: "127.0.0.1", PodIP: "127.0.0.1",
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
-			ContainerStatuses: []corev1.ContainerStatus{{
-				Name: "main", Image: "registry.example/app:1", Ready: true,
-				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}},
-			}},
-		}
-		if err := s.client.Status().Update(ctx, pod); err != nil {
-			return fmt.Errorf("setting pod %s/%s Running: %w", p.namespace, p.name, err)
+		if err := costdemo.CreateRunningPod(ctx, s.client, p.namespace, p.name, costNode, p.milliCPU, p.memGiB<<30, started); err != nil {
+			return err
 		}
 	}
 	return nil
