@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
@@ -42,6 +43,15 @@ var pods = []podFixture{
 	{"search-query", "query-0", 500, 2},           // 3 + 6 = 9
 	{sharedNamespace, "prometheus-0", 500, 1},     // 3 + 3 = 6
 	{unattributedNamespace, "legacy-0", 500, 1},   // 3 + 3 = 6
+}
+
+// podKeys are the pods' namespaces and names.
+func podKeys() []types.NamespacedName {
+	keys := make([]types.NamespacedName, 0, len(pods))
+	for _, p := range pods {
+		keys = append(keys, types.NamespacedName{Namespace: p.namespace, Name: p.name})
+	}
+	return keys
 }
 
 const (

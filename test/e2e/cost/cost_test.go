@@ -104,32 +104,14 @@ func waitForExposition(ctx context.Context, t *testing.T, oc string) string {
 	t.Helper()
 	var body string
 	framework.Eventually(t, 90*time.Second, func(ctx context.Context) error {
-		code, b, err := costdemo.HTTPGet(ctx, oc+"/metrics")
-		if err != nil || code != 200 {
-			return fmt.Errorf("GET /metrics: %d %v", code, err)
-		}
-		for _, p := range pods {
-			want := fmt.Sprintf(`pod="%s"`, p.name)
-			if !containsLine(b, "kube_pod_container_status_running{", want) {
-				return fmt.Errorf("no kube_pod_container_status_running for %s/%s yet", p.namespace, p.name)
-			}
-		}
-		if !containsLine(b, "node_total_hourly_cost{", `node="`+nodeName+`"`) {
-			return fmt.Errorf("no node_total_hourly_cost for %s yet", nodeName)
+		b, err := costdemo.ReadyExposition(ctx, oc, nodeName, podKeys())
+		if err != nil {
+			return err
 		}
 		body = b
 		return nil
 	})
 	return body
-}
-
-func containsLine(exposition, prefix, substr string) bool {
-	for _, l := range strings.Split(exposition, "\n") {
-		if strings.HasPrefix(l, prefix) && strings.Contains(l, substr) {
-			return true
-		}
-	}
-	return false
 }
 
 // checkPolicies reads one day of history from OpenCost through Canopy's

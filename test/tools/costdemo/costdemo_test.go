@@ -1,11 +1,16 @@
 package costdemo
 
 import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 func TestOpenMetrics(t *testing.T) {
@@ -79,5 +84,29 @@ func TestUnshareArgsBringsLoopbackUp(t *testing.T) {
 	want := []string{"--net", "--", "sh", "-c", `ip link set lo up && exec "$@"`, "sh", "/bin/x", "-run", "T"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("UnshareArgs (-want +got):\n%s", diff)
+	}
+}
+
+func TestReadyExposition(t *testing.T) {
+	exposition := "kube_pod_container_status_running{namespace=\"a\",pod=\"p\"} 1\n"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, exposition)
+	}))
+	defer srv.Close()
+	pods := []types.NamespacedName{{Namespace: "a", Name: "p"}}
+	if _, err := ReadyExposition(context.Background(), srv.URL, "n", pods); err == nil || !strings.Contains(err.Error(), "price node n") {
+		t.Errorf("ReadyExposition without the node's price = %v, want an error naming node n", err)
+	}
+	exposition += "node_total_hourly_cost{node=\"n\"} 6\n"
+	got, err := ReadyExposition(context.Background(), srv.URL, "n", pods)
+	if err != nil || got != exposition {
+		t.Errorf("ReadyExposition = %q, %v; want the exposition", got, err)
+	}
+	if _, err := ReadyExposition(context.Background(), srv.URL, "n", append(pods, types.NamespacedName{Namespace: "b", Name: "q"})); err == nil || !strings.Contains(err.Error(), "b/q") {
+		t.Errorf("ReadyExposition with pod b/q missing = %v, want an error naming it", err)
 	}
 }

@@ -3,11 +3,14 @@ package costdemo
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -73,4 +76,32 @@ func CreateRunningPod(ctx context.Context, c client.Client, namespace, name, nod
 		return fmt.Errorf("setting pod %s/%s Running: %w", namespace, name, err)
 	}
 	return nil
+}
+
+// ReadyExposition fetches OpenCost's /metrics at ocURL and returns it once
+// it shows every pod in pods running and prices node; until then, an
+// error saying what it lacks.
+func ReadyExposition(ctx context.Context, ocURL, node string, pods []types.NamespacedName) (string, error) {
+	code, b, err := HTTPGet(ctx, ocURL+"/metrics")
+	if err != nil || code != http.StatusOK {
+		return "", fmt.Errorf("GET %s/metrics: %d %v", ocURL, code, err)
+	}
+	for _, p := range pods {
+		if !hasLine(b, "kube_pod_container_status_running{", `pod="`+p.Name+`"`) {
+			return "", fmt.Errorf("OpenCost does not see pod %s running yet", p)
+		}
+	}
+	if !hasLine(b, "node_total_hourly_cost{", `node="`+node+`"`) {
+		return "", fmt.Errorf("OpenCost does not price node %s yet", node)
+	}
+	return b, nil
+}
+
+func hasLine(exposition, prefix, substr string) bool {
+	for _, l := range strings.Split(exposition, "\n") {
+		if strings.HasPrefix(l, prefix) && strings.Contains(l, substr) {
+			return true
+		}
+	}
+	return false
 }

@@ -27,7 +27,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -44,6 +43,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
@@ -415,26 +415,15 @@ func (s *costStack) createWorkload(ctx context.Context) error {
 // waitForExposition waits until OpenCost's /metrics shows every pod
 // running and prices the node, and returns it.
 func (s *costStack) waitForExposition(ctx context.Context) (string, error) {
+	keys := make([]types.NamespacedName, 0, len(costPods))
+	for _, p := range costPods {
+		keys = append(keys, types.NamespacedName{Namespace: p.namespace, Name: p.name})
+	}
 	var body string
-	var last error
 	err := waitFor(2*time.Minute, func() error {
-		code, b, err := costdemo.HTTPGet(ctx, s.ocURL+"/metrics")
-		if err != nil || code != http.StatusOK {
-			last = fmt.Errorf("GET %s/metrics: %d %v", s.ocURL, code, err)
-			return last
-		}
-		for _, p := range costPods {
-			if !hasLine(b, "kube_pod_container_status_running{", `pod="`+p.name+`"`) {
-				last = fmt.Errorf("OpenCost does not see pod %s/%s running yet", p.namespace, p.name)
-				return last
-			}
-		}
-		if !hasLine(b, "node_total_hourly_cost{", `node="`+costNode+`"`) {
-			last = fmt.Errorf("OpenCost does not price node %s yet", costNode)
-			return last
-		}
+		b, err := costdemo.ReadyExposition(ctx, s.ocURL, costNode, keys)
 		body = b
-		return nil
+		return err
 	})
 	if err != nil {
 		return "", fmt.Errorf("waiting for OpenCost: %w", err)
@@ -569,13 +558,4 @@ func waitFor(timeout time.Duration, check func() error) error {
 		return fmt.Errorf("%w: %w", err, last)
 	}
 	return err
-}
-
-func hasLine(exposition, prefix, substr string) bool {
-	for _, l := range strings.Split(exposition, "\n") {
-		if strings.HasPrefix(l, prefix) && strings.Contains(l, substr) {
-			return true
-		}
-	}
-	return false
 }
