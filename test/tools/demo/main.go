@@ -8,22 +8,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"syscall"
-	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/localcanopy"
 )
 
 func main() {
@@ -46,38 +39,13 @@ func run(root, dir string, once bool) error {
 		return err
 	}
 	dir, _ = filepath.Abs(dir)
-	logFile, err := os.Create(filepath.Join(dir, "control-plane.log"))
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-
-	fmt.Println("Starting etcd, kube-apiserver and kube-controller-manager ...")
-	cp, err := controlplane.Start(controlplane.Options{
-		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
-		WebhookPaths:      []string{filepath.Join(root, "config", "webhook")},
-		Output:            logFile,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = cp.Stop() }()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
-		return fmt.Errorf("writing kubeconfig: %w", err)
-	}
-
-	admin, err := client.New(cp.Config, client.Options{})
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	if err := controlplane.EnsureNamespace(ctx, admin, "canopy-system"); err != nil {
+	cluster, err := localcanopy.StartCluster(ctx, root, dir, "canopy-system")
+	if err != nil {
 		return err
 	}
-	if err := controlplane.InstallFiles(ctx, admin, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml")); err != nil {
-		return err
-	}
+	defer cluster.Stop()
+	cp, kubeconfig, logFile := cluster.CP, cluster.Kubeconfig, cluster.Log
 	costs := startCost(ctx, cp.Config, root, dir, kubeconfig, logFile)
 	defer costs.stop()
 	dash, err := startDashboards(ctx, cp.Config, dir, logFile)
@@ -85,40 +53,12 @@ func run(root, dir string, once bool) error {
 		return err
 	}
 	defer dash.stop()
-	host, port, certDir := cp.WebhookServing()
-	probePort, err := controlplane.FreePort()
+	mgr, err := localcanopy.StartManager(root, dir, cluster, append(dash.flags, costs.flags...)...)
 	if err != nil {
 		return err
 	}
-	mgrLog, err := os.Create(filepath.Join(dir, "canopy-manager.log"))
-	if err != nil {
-		return err
-	}
-	defer mgrLog.Close()
-	fmt.Println("Starting canopy-manager ...")
-	mgr := exec.Command(filepath.Join(root, "bin", "canopy-manager"), append([]string{
-		"--kubeconfig=" + kubeconfig,
-		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probePort),
-		"--manager-namespace=canopy-system",
-	}, append(dash.flags, costs.flags...)...)...)
-	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
-	if err := mgr.Start(); err != nil {
-		return fmt.Errorf("starting canopy-manager (run `make build` first): %w", err)
-	}
-	mgrDone := make(chan error, 1)
-	go func() { mgrDone <- mgr.Wait() }()
-	defer func() {
-		_ = mgr.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-mgrDone:
-		case <-time.After(15 * time.Second):
-			_ = mgr.Process.Kill()
-		}
-	}()
-	if err := waitReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort), mgrDone); err != nil {
-		return fmt.Errorf("canopy-manager did not become ready (see %s): %w", mgrLog.Name(), err)
-	}
+	defer mgr.Stop()
+	mgrLog := mgr.Log
 
 	kubectl := func(args ...string) error {
 		cmd := exec.Command(filepath.Join(cp.BinDir, "kubectl"), append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
@@ -159,29 +99,7 @@ func run(root, dir string, once bool) error {
 	case <-ctx.Done():
 		fmt.Println("\nStopping ...")
 		return nil
-	case err := <-mgrDone:
-		return fmt.Errorf("canopy-manager exited: %v (see %s)", err, mgrLog.Name())
+	case <-mgr.Exited():
+		return fmt.Errorf("canopy-manager exited: %v (see %s)", mgr.Err(), mgrLog.Name())
 	}
-}
-
-// waitReady polls the manager's readiness endpoint, which passes once the
-// webhook server is up and the namespace forest has loaded.
-func waitReady(url string, done <-chan error) error {
-	return wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		select {
-		case err := <-done:
-			return false, errors.Join(errors.New("canopy-manager exited"), err)
-		default:
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
 }

@@ -18,20 +18,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/localcanopy"
 )
 
 func main() {
@@ -70,47 +64,19 @@ func run(root, dir, hncDir, focus, hrqFocus string, hrq bool, timeout time.Durat
 		return err
 	}
 	dir, _ = filepath.Abs(dir)
-	cpLog, err := os.Create(filepath.Join(dir, "control-plane.log"))
-	if err != nil {
-		return err
-	}
-	defer cpLog.Close()
-
-	fmt.Println("Starting etcd, kube-apiserver and kube-controller-manager ...")
-	cp, err := controlplane.Start(controlplane.Options{
-		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
-		WebhookPaths:      []string{filepath.Join(root, "config", "webhook")},
-		Output:            cpLog,
-	})
-	if err != nil {
-		return err
-	}
-	defer func() { _ = cp.Stop() }()
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
-		return fmt.Errorf("writing kubeconfig: %w", err)
-	}
-	admin, err := client.New(cp.Config, client.Options{})
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
 	// hnc-system exists in every cluster that ran HNC; a few specs use it
 	// as an excluded namespace.
-	for _, ns := range []string{"canopy-system", "hnc-system"} {
-		if err := controlplane.EnsureNamespace(ctx, admin, ns); err != nil {
-			return err
-		}
-	}
-	if err := controlplane.InstallFiles(ctx, admin, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml")); err != nil {
-		return err
-	}
-
-	stopManager, err := startManager(root, dir, kubeconfig, cp)
+	cluster, err := localcanopy.StartCluster(context.Background(), root, dir, "canopy-system", "hnc-system")
 	if err != nil {
 		return err
 	}
-	defer stopManager()
+	defer cluster.Stop()
+	cp, kubeconfig := cluster.CP, cluster.Kubeconfig
+	mgr, err := localcanopy.StartManager(root, dir, cluster, "--excluded-namespace=hnc-system")
+	if err != nil {
+		return err
+	}
+	defer mgr.Stop()
 
 	// The suite as released, then HNC's pending HRQ specs (turned on in
 	// e2e-hrq.test by build-hnc.sh).
@@ -179,69 +145,6 @@ func (r suiteRun) run(dir, hncDir, kubeconfig, kubectlDir string, timeout time.D
 	start := time.Now()
 	err = suite.Run()
 	return time.Since(start), err
-}
-
-// startManager starts bin/canopy-manager against the control plane and
-// waits until it is ready (webhooks served, forest loaded).
-func startManager(root, dir, kubeconfig string, cp *controlplane.ControlPlane) (stop func(), err error) {
-	host, port, certDir := cp.WebhookServing()
-	probePort, err := controlplane.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	mgrLog, err := os.Create(filepath.Join(dir, "canopy-manager.log"))
-	if err != nil {
-		return nil, err
-	}
-	fmt.Println("Starting canopy-manager ...")
-	mgr := exec.Command(filepath.Join(root, "bin", "canopy-manager"),
-		"--kubeconfig="+kubeconfig,
-		"--webhook-host="+host, "--webhook-port="+strconv.Itoa(port), "--webhook-cert-dir="+certDir,
-		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:"+strconv.Itoa(probePort),
-		"--manager-namespace=canopy-system",
-		"--excluded-namespace=hnc-system",
-	)
-	mgr.Stdout, mgr.Stderr = mgrLog, mgrLog
-	if err := mgr.Start(); err != nil {
-		_ = mgrLog.Close()
-		return nil, fmt.Errorf("starting canopy-manager (run `make build` first): %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- mgr.Wait() }()
-	stop = func() {
-		_ = mgr.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = mgr.Process.Kill()
-			<-done
-		}
-		_ = mgrLog.Close()
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)
-	err = wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
-		select {
-		case err := <-done:
-			done <- err
-			return false, errors.Join(errors.New("canopy-manager exited"), err)
-		default:
-		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	})
-	if err != nil {
-		stop()
-		return nil, fmt.Errorf("canopy-manager did not become ready (see %s): %w", mgrLog.Name(), err)
-	}
-	return stop, nil
 }
 
 func withoutEnv(env []string, names ...string) []string {

@@ -1,0 +1,162 @@
+// Package localcanopy starts Canopy on a local control plane the way the
+// demo (test/tools/demo) and the HNC e2e driver (test/tools/hnce2e) both
+// run it: etcd, kube-apiserver and kube-controller-manager with the
+// repository's CRDs and webhooks, then bin/canopy-manager as a process.
+package localcanopy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/canopyhq/canopy/test/tools/controlplane"
+)
+
+// Cluster is a running control plane with Canopy's CRDs and webhooks.
+type Cluster struct {
+	CP *controlplane.ControlPlane
+	// Kubeconfig is an admin kubeconfig, dir/kubeconfig.
+	Kubeconfig string
+	// Log is dir/control-plane.log, the control plane's output.
+	Log *os.File
+}
+
+// StartCluster starts the control plane with root's CRDs and webhooks,
+// logging to dir/control-plane.log, writes dir/kubeconfig, and creates
+// namespaces and HNC's aggregated roles. root and dir are absolute.
+func StartCluster(ctx context.Context, root, dir string, namespaces ...string) (*Cluster, error) {
+	log, err := os.Create(filepath.Join(dir, "control-plane.log"))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println("Starting etcd, kube-apiserver and kube-controller-manager ...")
+	cp, err := controlplane.Start(controlplane.Options{
+		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
+		WebhookPaths:      []string{filepath.Join(root, "config", "webhook")},
+		Output:            log,
+	})
+	if err != nil {
+		_ = log.Close()
+		return nil, err
+	}
+	c := &Cluster{CP: cp, Kubeconfig: filepath.Join(dir, "kubeconfig"), Log: log}
+	if err := c.setUp(ctx, root, namespaces); err != nil {
+		c.Stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Cluster) setUp(ctx context.Context, root string, namespaces []string) error {
+	if err := c.CP.WriteKubeconfig(c.Kubeconfig); err != nil {
+		return fmt.Errorf("writing kubeconfig: %w", err)
+	}
+	admin, err := client.New(c.CP.Config, client.Options{})
+	if err != nil {
+		return err
+	}
+	for _, ns := range namespaces {
+		if err := controlplane.EnsureNamespace(ctx, admin, ns); err != nil {
+			return err
+		}
+	}
+	return controlplane.InstallFiles(ctx, admin, filepath.Join(root, "config", "rbac", "hnc_aggregated_roles.yaml"))
+}
+
+// Stop stops the control plane and closes its log.
+func (c *Cluster) Stop() {
+	_ = c.CP.Stop()
+	_ = c.Log.Close()
+}
+
+// Manager is bin/canopy-manager running against a Cluster.
+type Manager struct {
+	// Log is dir/canopy-manager.log, the manager's output.
+	Log    *os.File
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+// StartManager runs root's bin/canopy-manager against c, serving c's
+// webhooks, in canopy-system, with flags added, and waits until it is
+// ready: its webhook server is up and the namespace forest has loaded.
+func StartManager(root, dir string, c *Cluster, flags ...string) (*Manager, error) {
+	host, port, certDir := c.CP.WebhookServing()
+	probePort, err := controlplane.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(dir, "canopy-manager.log"))
+	if err != nil {
+		return nil, err
+	}
+	fmt.Println("Starting canopy-manager ...")
+	cmd := exec.Command(filepath.Join(root, "bin", "canopy-manager"), append([]string{
+		"--kubeconfig=" + c.Kubeconfig,
+		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
+		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probePort),
+		"--manager-namespace=canopy-system",
+	}, flags...)...)
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		_ = log.Close()
+		return nil, fmt.Errorf("starting canopy-manager (run `make build` first): %w", err)
+	}
+	m := &Manager{Log: log, cmd: cmd, exited: make(chan struct{})}
+	go func() { m.err = cmd.Wait(); close(m.exited) }()
+	if err := m.waitReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", probePort)); err != nil {
+		m.Stop()
+		return nil, fmt.Errorf("canopy-manager did not become ready (see %s): %w", log.Name(), err)
+	}
+	return m, nil
+}
+
+// Exited is closed once the manager has exited; Err then says why.
+func (m *Manager) Exited() <-chan struct{} { return m.exited }
+
+// Err is the manager's exit error, once Exited is closed.
+func (m *Manager) Err() error { return m.err }
+
+// Stop stops the manager (SIGTERM, then SIGKILL after 15 s) and closes
+// its log.
+func (m *Manager) Stop() {
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-m.exited:
+	case <-time.After(15 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-m.exited
+	}
+	_ = m.Log.Close()
+}
+
+func (m *Manager) waitReady(url string) error {
+	return wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		select {
+		case <-m.exited:
+			return false, errors.Join(errors.New("canopy-manager exited"), m.err)
+		default:
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+}
