@@ -2,10 +2,8 @@ package takeover
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -13,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/localcanopy"
 )
 
 // hncVersion is the HNC release whose controller the test takes over from;
@@ -82,23 +80,14 @@ func startHNC(t *testing.T, bin string, cfg *rest.Config) *hncProcess {
 		t.Fatalf("starting HNC's manager: %v", err)
 	}
 	go func() { p.done <- p.cmd.Wait() }()
-	err = wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+	err = localcanopy.WaitReady("http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz", 100*time.Millisecond, 60*time.Second, func() error {
 		select {
 		case err := <-p.done:
 			p.done <- err
-			return false, fmt.Errorf("HNC's manager exited: %v", err)
+			return fmt.Errorf("HNC's manager exited: %v", err)
 		default:
+			return nil
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz", nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return false, nil
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
 	})
 	if err != nil {
 		p.stop()

@@ -142,11 +142,23 @@ func (m *Manager) Stop() {
 }
 
 func (m *Manager) waitReady(url string) error {
-	return wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+	return WaitReady(url, 200*time.Millisecond, 90*time.Second, func() error {
 		select {
 		case <-m.exited:
-			return false, errors.Join(errors.New("canopy-manager exited"), m.err)
+			return errors.Join(errors.New("canopy-manager exited"), m.err)
 		default:
+			return nil
+		}
+	})
+}
+
+// WaitReady polls url every interval until it answers 200 OK, for at most
+// timeout. exited says whether the process serving it has exited: nil
+// while it runs, else why, which ends the wait.
+func WaitReady(url string, interval, timeout time.Duration, exited func() error) error {
+	return wait.PollUntilContextTimeout(context.Background(), interval, timeout, true, func(ctx context.Context) (bool, error) {
+		if err := exited(); err != nil {
+			return false, err
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
