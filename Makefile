@@ -53,7 +53,7 @@ vet:
 	go vet ./...
 
 .PHONY: verify
-verify: ## Fail when generated files drift, code is unformatted or vet complains.
+verify: ## Fail when generated files drift, code is unformatted, or vet or golangci-lint complains.
 	@tmp=$$(mktemp -d); cp -r config api charts "$$tmp"/; \
 	$(MAKE) --no-print-directory generate manifests chart-sync >/dev/null; \
 	if ! diff -r "$$tmp"/config config || ! diff -r "$$tmp"/api api || ! diff -r "$$tmp"/charts charts; then \
@@ -62,6 +62,11 @@ verify: ## Fail when generated files drift, code is unformatted or vet complains
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go') $$(git ls-files --others --exclude-standard '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+	$(MAKE) --no-print-directory lint
+
+.PHONY: lint
+lint: ## golangci-lint (exact version, built once into the cache; config in .golangci.yml).
+	$$(test/tools/build-golangci-lint.sh) run ./...
 
 ##@ Build
 

@@ -116,7 +116,8 @@ func (h *Handler) access(w http.ResponseWriter, r *http.Request, u user.Info, na
 	}
 	if !allowed {
 		writeError(w, apierrors.NewForbidden(TenantResource, name,
-			fmt.Errorf("User %q cannot get resource %q in API group %q (needed to read its cost)", u.GetName(), TenantResource.Resource, TenantResource.Group)))
+			fmt.Errorf( //nolint:staticcheck // worded like the API server's own Forbidden message
+				"User %q cannot get resource %q in API group %q (needed to read its cost)", u.GetName(), TenantResource.Resource, TenantResource.Group)))
 		return cost.Directory{}, false
 	}
 	dir, err := h.Source.Directory(r.Context())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -24,6 +25,10 @@ import (
 // errConflict marks an anchor update that lost a race; the request is
 // requeued quietly.
 var errConflict = errors.New("anchor changed meanwhile")
+
+// conflictRetry is how soon an anchor whose update lost a race is
+// reconciled again.
+const conflictRetry = 100 * time.Millisecond
 
 // Finalizer is the finalizer every live anchor carries (HNC's name).
 const Finalizer = api.MetaGroup
@@ -106,7 +111,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	d := Decide(facts)
 	if err := r.writeAnchor(ctx, anchor, d); err != nil {
 		if errors.Is(err, errConflict) {
-			return ctrl.Result{Requeue: true}, nil
+			return ctrl.Result{RequeueAfter: conflictRetry}, nil
 		}
 		return ctrl.Result{}, err
 	}

@@ -18,6 +18,10 @@ import (
 	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
+// conflictRetry is how soon a namespace whose HierarchyConfiguration update
+// lost a race is reconciled again.
+const conflictRetry = 100 * time.Millisecond
+
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=get;list;watch;create;update;patch
 
@@ -107,7 +111,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			if apierrors.IsConflict(err) {
 				// A user edited the spec meanwhile; decide again on the
 				// new version.
-				return ctrl.Result{Requeue: true}, nil
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
 			}
 			return ctrl.Result{}, fmt.Errorf("updating hierarchy configuration of %q: %w", name, err)
 		}

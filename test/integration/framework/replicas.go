@@ -58,7 +58,7 @@ func (e *Env) StartReplica(opts setup.Options) (stop func(), err error) {
 	stop = func() {
 		once.Do(func() {
 			cancel()
-			<-done
+			_ = <-done // stopping: the manager's exit error is not news
 		})
 	}
 	addr := net.JoinHostPort(opts.WebhookHost, strconv.Itoa(opts.WebhookPort))

@@ -539,10 +539,10 @@ func runInNetns(rawSpec string) int {
 	case <-sigs:
 		_ = oc.Process.Signal(os.Interrupt)
 		select {
-		case <-done:
+		case _ = <-done:
 		case <-time.After(10 * time.Second):
 			_ = oc.Process.Kill()
-			<-done
+			_ = <-done
 		}
 		return 0
 	}
