@@ -43,12 +43,12 @@ func (u *upstream) got() (*http.Request, url.Values) {
 }
 
 type fixture struct {
-	forest   *forest.Forest
-	up       *upstream
-	srv      *httptest.Server
-	ready    bool
-	handler  http.Handler
-	cfg      Config
+	forest  *forest.Forest
+	up      *upstream
+	srv     *httptest.Server
+	ready   bool
+	handler http.Handler
+	cfg     Config
 }
 
 // newFixture: tenant a owns a and a-dev, tenant b owns b, and the
