@@ -14,11 +14,13 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/canopyhq/canopy/internal/setup"
+	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
 
 // ready reports whether the manager's readiness endpoint passes (the
@@ -176,4 +178,51 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return nil, last
+}
+
+// Replicas stops the Env's manager and starts n replicas with leader
+// election (lease leaderElectionID), each on its own webhook port, behind
+// a round-robin Proxy on the webhook port the API server calls. stops[i]
+// stops replica i (a second call is a no-op); cleanup stops the rest and
+// the proxy, then restores the Env's single manager.
+func (e *Env) Replicas(t testing.TB, n int, leaderElectionID string) (stops []func(), proxy *Proxy) {
+	t.Helper()
+	e.StopManager()
+	t.Cleanup(func() {
+		if err := e.StartManager(e.Options); err != nil {
+			t.Errorf("restarting the single manager: %v", err)
+		}
+	})
+	var backends []string
+	for range n {
+		port, err := controlplane.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		probe, err := controlplane.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := e.Options
+		opts.WebhookPort = port
+		opts.ProbeAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(probe))
+		opts.LeaderElection = true
+		opts.LeaderElectionID = leaderElectionID
+		stop, err := e.StartReplica(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stops = append(stops, stop)
+		t.Cleanup(stop)
+		backends = append(backends, net.JoinHostPort(opts.WebhookHost, strconv.Itoa(port)))
+	}
+	addr := net.JoinHostPort(e.Options.WebhookHost, strconv.Itoa(e.Options.WebhookPort))
+	p, err := StartProxy(addr, e.Options.WebhookCertDir, backends...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Cleanups run last-in first-out: the proxy frees the port before the
+	// single manager takes it back.
+	t.Cleanup(p.Stop)
+	return stops, p
 }

@@ -3,7 +3,6 @@ package quota
 import (
 	"context"
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,8 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/internal/quota"
-	"github.com/canopyhq/canopy/test/integration/framework"
-	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
 
 const (
@@ -168,58 +165,12 @@ func TestRaceOneManager(t *testing.T) {
 	}
 }
 
-// replicas stops the Env's manager and starts two replicas with leader
-// election behind a round-robin proxy on the webhook port the API server
-// calls. The returned stop functions stop each replica; cleanup restores
-// the Env's single manager.
-func replicas(t *testing.T) (stops [2]func(), proxy *framework.Proxy) {
-	t.Helper()
-	env.StopManager()
-	t.Cleanup(func() {
-		if err := env.StartManager(env.Options); err != nil {
-			t.Errorf("restarting the single manager: %v", err)
-		}
-	})
-	var backends []string
-	for i := range stops {
-		port, err := controlplane.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		probe, err := controlplane.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := env.Options
-		opts.WebhookPort = port
-		opts.ProbeAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(probe))
-		opts.LeaderElection = true
-		opts.LeaderElectionID = "canopy-quota-race"
-		stop, err := env.StartReplica(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		stops[i] = stop
-		t.Cleanup(stop)
-		backends = append(backends, net.JoinHostPort(opts.WebhookHost, strconv.Itoa(port)))
-	}
-	addr := net.JoinHostPort(env.Options.WebhookHost, strconv.Itoa(env.Options.WebhookPort))
-	p, err := framework.StartProxy(addr, env.Options.WebhookCertDir, backends...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run last-in first-out: the proxy frees the port before the
-	// single manager takes it back.
-	t.Cleanup(p.Stop)
-	return stops, p
-}
-
 func TestRaceTwoReplicas(t *testing.T) {
 	admin(t)
 	for _, size := range []int{1, 2, 10} {
 		t.Run(fmt.Sprintf("subtree of %d", size), func(t *testing.T) {
 			namespaces := raceTree(t, fmt.Sprintf("race2-%d", size), size)
-			_, proxy := replicas(t)
+			_, proxy := env.Replicas(t, 2, "canopy-quota-race")
 			res := race(t, namespaces, nil)
 			checkRace(t, namespaces, res)
 			if size > 1 && (proxy.Served(0) == 0 || proxy.Served(1) == 0) {
@@ -234,7 +185,7 @@ func TestRaceReplicaStoppedMidway(t *testing.T) {
 	for _, size := range []int{1, 2, 10} {
 		t.Run(fmt.Sprintf("subtree of %d", size), func(t *testing.T) {
 			namespaces := raceTree(t, fmt.Sprintf("racek-%d", size), size)
-			stops, _ := replicas(t)
+			stops, _ := env.Replicas(t, 2, "canopy-quota-race")
 			// The first replica started is the leader (it took the lease
 			// first); stop it halfway through.
 			res := race(t, namespaces, func() { go stops[0]() })

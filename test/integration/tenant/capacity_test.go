@@ -3,9 +3,7 @@ package tenant
 import (
 	"context"
 	"fmt"
-	"net"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +16,6 @@ import (
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/test/integration/framework"
-	"github.com/canopyhq/canopy/test/tools/controlplane"
 )
 
 // TestSubnamespaceCapUnderConcurrency has a team lead create many anchors
@@ -39,7 +36,7 @@ func TestSubnamespaceCapUnderConcurrency(t *testing.T) {
 			}
 			var proxy *framework.Proxy
 			if tc.replicas {
-				proxy = replicas(t)
+				_, proxy = env.Replicas(t, 2, "canopy-tenant-cap")
 			}
 			raceAnchors(t, prefix, 5, 12)
 			if proxy != nil && (proxy.Served(0) == 0 || proxy.Served(1) == 0) {
@@ -137,50 +134,6 @@ func raceAnchors(t *testing.T, prefix string, max, n int) {
 	// One more is denied, with a message naming the cap.
 	expectDenied(t, "anchor beyond a full tree", c.Create(ctx, anchor(prefix, prefix+"-extra")),
 		fmt.Sprintf("tenant %q's tree already holds %d namespaces", prefix, max), fmt.Sprintf("spec.subnamespaces.max is %d", max))
-}
-
-// replicas stops the Env's manager and starts two replicas with leader
-// election behind a round-robin proxy on the webhook port the API server
-// calls; cleanup restores the Env's single manager.
-func replicas(t *testing.T) *framework.Proxy {
-	t.Helper()
-	env.StopManager()
-	t.Cleanup(func() {
-		if err := env.StartManager(env.Options); err != nil {
-			t.Errorf("restarting the single manager: %v", err)
-		}
-	})
-	var backends []string
-	for range 2 {
-		port, err := controlplane.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		probe, err := controlplane.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		opts := env.Options
-		opts.WebhookPort = port
-		opts.ProbeAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(probe))
-		opts.LeaderElection = true
-		opts.LeaderElectionID = "canopy-tenant-cap"
-		stop, err := env.StartReplica(opts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(stop)
-		backends = append(backends, net.JoinHostPort(opts.WebhookHost, strconv.Itoa(port)))
-	}
-	addr := net.JoinHostPort(env.Options.WebhookHost, strconv.Itoa(env.Options.WebhookPort))
-	p, err := framework.StartProxy(addr, env.Options.WebhookCertDir, backends...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Cleanups run last-in first-out: the proxy frees the port before the
-	// single manager takes it back.
-	t.Cleanup(p.Stop)
-	return p
 }
 
 // TestCapCoversNewSubnamespaces has a lead fill the tree with one anchor
