@@ -159,20 +159,7 @@ func (d Deps) tenantFor(ctx context.Context, ns string) (*tenancyv1.Tenant, admi
 	d.Forest.Lock()
 	name := tenantOf(d.Forest, ns)
 	d.Forest.Unlock()
-	if name == "" {
-		return nil, admission.Allowed("")
-	}
-	t := &tenancyv1.Tenant{}
-	if err := d.Cache.Get(ctx, client.ObjectKey{Name: name}, t); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, admission.Allowed("")
-		}
-		return nil, admission.Errored(http.StatusInternalServerError, err)
-	}
-	if t.DeletionTimestamp != nil {
-		return nil, admission.Allowed("")
-	}
-	return t, admission.Response{}
+	return d.liveTenant(ctx, name)
 }
 
 // treeTenant returns the live Tenant whose tree holds namespace ns, or nil
@@ -204,6 +191,12 @@ func (d Deps) treeTenant(ctx context.Context, ns string) (*tenancyv1.Tenant, adm
 		}
 		cur = next
 	}
+	return d.liveTenant(ctx, name)
+}
+
+// liveTenant returns the Tenant named name, or nil and Allowed when there
+// is none to guard (no name, not found, or being deleted).
+func (d Deps) liveTenant(ctx context.Context, name string) (*tenancyv1.Tenant, admission.Response) {
 	if name == "" {
 		return nil, admission.Allowed("")
 	}
