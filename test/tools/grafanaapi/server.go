@@ -41,6 +41,7 @@ type Server struct {
 	addr   string
 	srvMu  sync.Mutex
 	srv    *http.Server
+	ln     net.Listener
 	routes []route
 	// client is what /api/ds/query uses to reach datasources.
 	client *http.Client
@@ -110,8 +111,11 @@ func New(tb testing.TB, opts ...Options) *Server {
 
 func (s *Server) serve(ln net.Listener) {
 	srv := &http.Server{Handler: http.HandlerFunc(s.handle), ReadHeaderTimeout: 10 * time.Second}
+	// One connection per request: no idle connection outlives Down, so a
+	// request after Down always meets a refused connection, never a reset.
+	srv.SetKeepAlivesEnabled(false)
 	s.srvMu.Lock()
-	s.srv = srv
+	s.srv, s.ln = srv, ln
 	s.srvMu.Unlock()
 	go func() { _ = srv.Serve(ln) }()
 }
@@ -121,8 +125,12 @@ func (s *Server) Close() {
 	s.srvMu.Lock()
 	defer s.srvMu.Unlock()
 	if s.srv != nil {
+		// Close the listener here, not only through the server: Serve may
+		// not have started yet, and until it does the kernel would still
+		// accept connections that then reset.
+		_ = s.ln.Close()
 		_ = s.srv.Close()
-		s.srv = nil
+		s.srv, s.ln = nil, nil
 	}
 }
 
