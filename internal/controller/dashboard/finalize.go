@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -37,7 +38,10 @@ func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Re
 	}
 	patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(t, Finalizer)
-	if perr := r.Client.Patch(ctx, t, patch); client.IgnoreNotFound(perr) != nil {
+	if perr := r.Client.Patch(ctx, t, patch); apierrors.IsConflict(perr) {
+		// Routine: another controller removed its own finalizer meanwhile.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	} else if client.IgnoreNotFound(perr) != nil {
 		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", perr)
 	}
 	if err == nil {

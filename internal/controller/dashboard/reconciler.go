@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -57,6 +58,9 @@ type Reconciler struct {
 
 // loadingRequeue paces reconciles that wait for the forest to load.
 const loadingRequeue = 2 * time.Second
+
+// conflictRetry paces the retry after a routine optimistic-lock conflict.
+const conflictRetry = 200 * time.Millisecond
 
 // SetupWithManager watches Tenants (spec changes and deletions, not status
 // writes) and every namespace change in a tree, mapped to its root, which
@@ -111,6 +115,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		controllerutil.AddFinalizer(t, Finalizer)
 		if err := r.Client.Patch(ctx, t, patch); err != nil {
+			if apierrors.IsConflict(err) {
+				// Routine: decide again on the newer version.
+				return ctrl.Result{RequeueAfter: conflictRetry}, nil
+			}
 			return ctrl.Result{}, fmt.Errorf("adding finalizer: %w", err)
 		}
 	}

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,7 +47,10 @@ type harness struct {
 	g        *testGrafana
 	rec      *events.FakeRecorder
 	statuses int // status applies
-	now      time.Time
+	// conflicts is how many Patch calls still fail with a Conflict, as
+	// when another controller edits the Tenant meanwhile.
+	conflicts int
+	now       time.Time
 }
 
 func basicAuthSecret() *corev1.Secret {
@@ -64,6 +69,13 @@ func newHarness(t *testing.T, objs ...client.Object) *harness {
 		WithStatusSubresource(&tenancyv1.Tenant{}).
 		WithObjects(objs...).
 		WithInterceptorFuncs(interceptor.Funcs{
+			Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+				if h.conflicts > 0 {
+					h.conflicts--
+					return apierrors.NewConflict(tenancyv1.GroupVersion.WithResource("tenants").GroupResource(), obj.GetName(), errors.New("the object has been modified"))
+				}
+				return c.Patch(ctx, obj, patch, opts...)
+			},
 			SubResourceApply: func(ctx context.Context, c client.Client, sub string, obj runtime.ApplyConfiguration, opts ...client.SubResourceApplyOption) error {
 				h.statuses++
 				return c.SubResource(sub).Apply(ctx, obj, opts...)
@@ -327,5 +339,30 @@ func TestCredentialsRotation(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"pw", "rotated"}, pws); diff != "" {
 		t.Errorf("clients built with passwords (-want +got):\n%s", diff)
+	}
+}
+
+// TestFinalizerConflictIsRetriedQuietly: the tenant controller edits the
+// same finalizer list, so a Conflict adding ours is routine. It is retried
+// after a short wait, not returned as an error (which would be logged as
+// one), and nothing is written to Grafana before the finalizer is in.
+func TestFinalizerConflictIsRetriedQuietly(t *testing.T) {
+	h := newHarness(t, basicAuthSecret(), tenant("acme"))
+	h.conflicts = 1
+	res, err := h.reconcile("acme")
+	if err != nil {
+		t.Fatalf("Reconcile returned %v on a routine conflict; want a quiet requeue", err)
+	}
+	if res.RequeueAfter <= 0 || res.RequeueAfter > time.Second {
+		t.Errorf("RequeueAfter = %v, want a short retry", res.RequeueAfter)
+	}
+	if h.g.writeCount() != 0 {
+		t.Errorf("Grafana was written before the finalizer was added")
+	}
+	if _, err := h.reconcile("acme"); err != nil {
+		t.Fatalf("Reconcile after the conflict: %v", err)
+	}
+	if !slices.Contains(h.get("acme").Finalizers, Finalizer) {
+		t.Error("the finalizer was not added on the retry")
 	}
 }
