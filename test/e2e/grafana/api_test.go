@@ -16,7 +16,7 @@ import (
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	gfapi "github.com/canopyhq/canopy/internal/grafana"
 	"github.com/canopyhq/canopy/test/integration/framework"
-	gf "github.com/canopyhq/canopy/test/tools/grafana"
+	"github.com/canopyhq/canopy/test/tools/grafanaapi"
 )
 
 // tenantFixture is one Tenant: its own team (owned by a Grafana user, or by
@@ -91,18 +91,18 @@ func as(ctx context.Context, user string, orgID int64, method, path string, body
 	if !ok {
 		return fmt.Errorf("unknown test user %q", user)
 	}
-	return gf.Call(ctx, s.grafana.URL, user, pw, orgID, method, path, body, out)
+	return grafanaapi.Do(ctx, s.grafana.URL, user, pw, orgID, method, path, body, out)
 }
 
+// orgID reads the tenant's organization through the double's Go API, so
+// the call log's reads of /api/orgs/name/ are the manager's alone.
 func orgID(t *testing.T, tenant string) int64 {
 	t.Helper()
-	var org struct {
-		ID int64 `json:"id"`
+	id := s.grafana.OrgID(tenant)
+	if id == 0 {
+		t.Fatalf("organization %s not found", tenant)
 	}
-	if err := s.grafana.Admin(context.Background(), http.MethodGet, "/api/orgs/name/"+tenant, nil, &org); err != nil {
-		t.Fatalf("reading organization %s: %v", tenant, err)
-	}
-	return org.ID
+	return id
 }
 
 type searchHit struct {
@@ -128,7 +128,7 @@ type permission struct {
 
 func folderPermissions(ctx context.Context, org int64, folderUID string) ([]permission, error) {
 	var perms []permission
-	err := gf.Call(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, org, http.MethodGet,
+	err := grafanaapi.Do(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, org, http.MethodGet,
 		"/api/folders/"+folderUID+"/permissions", nil, &perms)
 	return perms, err
 }

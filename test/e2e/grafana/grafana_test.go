@@ -17,7 +17,7 @@ import (
 	gfapi "github.com/canopyhq/canopy/internal/grafana"
 	"github.com/canopyhq/canopy/internal/promproxy"
 	"github.com/canopyhq/canopy/test/integration/framework"
-	gf "github.com/canopyhq/canopy/test/tools/grafana"
+	"github.com/canopyhq/canopy/test/tools/grafanaapi"
 )
 
 // TestGrafana runs the checks in order on one pair of Tenants: what each
@@ -86,7 +86,7 @@ func testFolders(t *testing.T) {
 		org  int64
 	}{{"alice", globex}, {"bob", acme}} {
 		hits, err := search(ctx, tc.user, tc.org, "")
-		code := gf.HTTPStatus(err)
+		code := grafanaapi.HTTPStatus(err)
 		switch {
 		case err != nil && code != http.StatusUnauthorized && code != http.StatusForbidden:
 			t.Errorf("%s searching organization %d: %v", tc.user, tc.org, err)
@@ -105,7 +105,7 @@ func testPermissions(t *testing.T) {
 			Name string `json:"name"`
 		} `json:"teams"`
 	}
-	if err := gf.Call(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, org, http.MethodGet,
+	if err := grafanaapi.Do(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, org, http.MethodGet,
 		"/api/teams/search?query=acme%2Fweb", nil, &teams); err != nil || len(teams.Teams) != 1 {
 		t.Fatalf("finding team acme/web: %v %+v", err, teams)
 	}
@@ -183,7 +183,7 @@ func testIsolation(t *testing.T) {
 	}
 	// The token is in secureJsonData, which not even the server admin reads back.
 	var raw map[string]any
-	if err := gf.Call(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, acme, http.MethodGet,
+	if err := grafanaapi.Do(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, acme, http.MethodGet,
 		"/api/datasources/uid/"+datasourceUID("acme"), nil, &raw); err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func testDrift(t *testing.T) {
 	org := orgID(t, "acme")
 	folder := gfapi.FolderUID("acme", "web")
 	adminCall := func(method, path string, body, out any) error {
-		return gf.Call(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, org, method, path, body, out)
+		return grafanaapi.Do(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, org, method, path, body, out)
 	}
 
 	// A permission added by hand: every Viewer of the organization may view.
@@ -310,6 +310,7 @@ func testDrift(t *testing.T) {
 		t.Fatalf("editing the dashboard by hand: %v", err)
 	}
 
+	mark := s.grafana.Mark()
 	framework.Eventually(t, 30*time.Second, func(ctx context.Context) error {
 		perms, err := folderPermissions(ctx, org, folder)
 		if err != nil {
@@ -332,7 +333,7 @@ func testDrift(t *testing.T) {
 		}
 		return nil
 	})
-	if w := s.writes.writesMatching("/api/folders/" + folder + "/permissions"); len(w) == 0 {
+	if w := matching(managerWritesSince(mark), "/api/folders/"+folder+"/permissions"); len(w) == 0 {
 		t.Error("the permission drift was reverted without the manager writing: the counter missed it")
 	}
 }
@@ -340,18 +341,19 @@ func testDrift(t *testing.T) {
 func testSteadyState(t *testing.T) {
 	// One full sync of each tenant after the drift test, so nothing from
 	// it is still in flight, then three more that must write nothing.
+	var mark int
 	for _, wantSyncs := range []int{1, 3} {
-		s.writes.reset()
+		mark = s.grafana.Mark()
 		framework.Eventually(t, 30*time.Second, func(context.Context) error {
 			for _, tenant := range sortedKeys(tenants) {
-				if n := s.writes.syncsOf(tenant); n < wantSyncs {
+				if n := syncsSince(mark, tenant); n < wantSyncs {
 					return fmt.Errorf("tenant %s synced %d times, waiting for %d", tenant, n, wantSyncs)
 				}
 			}
 			return nil
 		})
 	}
-	if writes, _ := s.writes.snapshot(""); len(writes) != 0 {
+	if writes := managerWritesSince(mark); len(writes) != 0 {
 		t.Errorf("steady state wrote to Grafana: %q", writes)
 	}
 }
@@ -369,7 +371,7 @@ func testDeletion(t *testing.T) {
 	// and datasource.
 	framework.Eventually(t, 90*time.Second, func(ctx context.Context) error {
 		err := s.grafana.Admin(ctx, http.MethodGet, "/api/orgs/name/acme", nil, nil)
-		if gf.HTTPStatus(err) == http.StatusNotFound {
+		if grafanaapi.HTTPStatus(err) == http.StatusNotFound {
 			return nil
 		}
 		return fmt.Errorf("organization acme still there: %v", err)
@@ -392,7 +394,7 @@ func testDeletion(t *testing.T) {
 	var teams struct {
 		TotalCount int `json:"totalCount"`
 	}
-	if err := gf.Call(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, globexOrg, http.MethodGet,
+	if err := grafanaapi.Do(ctx, s.grafana.URL, s.grafana.AdminUser, s.grafana.AdminPassword, globexOrg, http.MethodGet,
 		"/api/teams/search?query=globex%2F", nil, &teams); err != nil || teams.TotalCount != 2 {
 		t.Errorf("globex's teams were not retained: %v, %d teams", err, teams.TotalCount)
 	}
