@@ -28,11 +28,11 @@ manifests: ## Generate CRDs (Canopy's and HNC's), RBAC and webhook manifests.
 	$(CONTROLLER_GEN) webhook paths=./internal/... output:webhook:artifacts:config=config/webhook
 
 .PHONY: chart-sync
-chart-sync: ## Copy the CRDs and dashboards into the Helm chart (Helm reads only files inside it).
+chart-sync: ## Copy the CRDs into the Helm chart and generate its dashboards from package dashboards (Helm reads only files inside it).
 	rm -rf charts/canopy/crds charts/canopy/dashboards
 	mkdir -p charts/canopy/crds charts/canopy/dashboards
 	cp config/crd/bases/*.yaml charts/canopy/crds/
-	cp dashboards/*.json charts/canopy/dashboards/
+	go run ./dashboards/cmd/chart-dashboards charts/canopy/dashboards
 	cp config/rbac/role.yaml charts/canopy/templates/generated-clusterrole.yaml
 	cp config/rbac/hnc_aggregated_roles.yaml charts/canopy/templates/generated-hnc-aggregated-roles.yaml
 	cp config/rbac/finance_role.yaml charts/canopy/templates/generated-finance-role.yaml

@@ -7,8 +7,8 @@
 // proxy that confines queries to the tenant's namespaces). Each team of the
 // tenant, the tenant itself included, gets a Grafana team holding its
 // members, a folder only that team (and organization Admins, and the
-// team's viewers) may open, and the dashboards rendered from the templates
-// in package dashboards.
+// team's viewers) may open, and the dashboards package dashboards builds
+// for the team.
 //
 // The package has two halves:
 //
@@ -19,7 +19,7 @@
 //     TenantState, and writes only what differs: folder permissions are
 //     replaced whole only when the set differs, dashboards are rewritten
 //     only when a field Canopy sets (including the canopyHash of the
-//     rendered template) differs, teams gain and lose exactly the members
+//     built dashboard) differs, teams gain and lose exactly the members
 //     that differ. A steady state therefore makes zero write calls, and
 //     Result.Writes says how many a sync needed. Teardown follows the
 //     Tenant's deletionPolicy.

@@ -88,7 +88,7 @@ func NewOpenAPIClient(cfg Config) (*OpenAPIClient, error) {
 	rt := httptransport.NewWithClient(u.Host, basePath, []string{u.Scheme}, httpClient)
 	rt.DefaultAuthentication = auth
 	// Decode numbers as float64, as encoding/json does everywhere else, so
-	// dashboard models compare equal with the rendered templates.
+	// dashboard models compare equal with the built ones.
 	rt.Consumers[runtime.JSONMime] = runtime.ConsumerFunc(func(r io.Reader, v any) error {
 		return json.NewDecoder(r).Decode(v)
 	})

@@ -6,15 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"reflect"
 	"sort"
 	"strings"
 
 	"github.com/go-logr/logr"
-
-	"github.com/canopyhq/canopy/dashboards"
 )
 
 // Provisioner converges Grafana onto a TenantState. It holds no state of
@@ -23,8 +20,6 @@ import (
 type Provisioner struct {
 	// Client talks to Grafana.
 	Client Client
-	// Templates are the dashboard templates; nil means the embedded ones.
-	Templates fs.FS
 	// BaseURL is Grafana's address as users reach it, for the dashboard URL.
 	BaseURL string
 	// SharedOrgID, when set, puts every tenant in that one organization
@@ -227,19 +222,7 @@ func (s *syncer) syncTeam(ctx context.Context, team TeamState) (Folder, error) {
 }
 
 func (s *syncer) syncDashboards(ctx context.Context, folderUID string, team TeamState) error {
-	templates := s.p.Templates
-	if templates == nil {
-		templates = dashboards.FS()
-	}
-	models, err := renderTemplates(templates, func(name string) renderParams {
-		return renderParams{
-			DashboardUID:  DashboardUID(s.st.Tenant, team.Name, name),
-			DatasourceUID: DatasourceUID(s.st.Tenant),
-			Namespaces:    team.Namespaces,
-			Tenant:        s.st.Tenant,
-			Team:          team.Name,
-		}
-	})
+	models, err := TeamDashboards(s.st, team)
 	if err != nil {
 		return err
 	}

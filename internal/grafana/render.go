@@ -5,59 +5,45 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io/fs"
 	"reflect"
-	"sort"
-	"strings"
+
+	"github.com/canopyhq/canopy/dashboards"
 )
 
 // HashField is the top-level dashboard field holding the hash of the
-// rendered template, so a reader can tell which rendering is stored.
+// rendered dashboard, so a reader can tell which rendering is stored.
 const HashField = "canopyHash"
 
-// renderParams fill a template's placeholders.
-type renderParams struct {
-	DashboardUID  string
-	DatasourceUID string
-	Namespaces    []string
-	Tenant, Team  string
-}
-
-// renderTemplates renders every *.json template in templates for one team,
-// keyed by template file name.
-func renderTemplates(templates fs.FS, p func(name string) renderParams) (map[string]map[string]any, error) {
-	names, err := fs.Glob(templates, "*.json")
-	if err != nil {
-		return nil, fmt.Errorf("listing dashboard templates: %w", err)
-	}
-	sort.Strings(names)
-	out := make(map[string]map[string]any, len(names))
-	for _, name := range names {
-		raw, err := fs.ReadFile(templates, name)
+// TeamDashboards builds every dashboard of one team of st, keyed by
+// dashboard name (see dashboards.Names), each a Grafana dashboard model
+// ready to upload: its UID, the tenant's datasource, the team's
+// namespaces, and the hash of the whole in HashField.
+func TeamDashboards(st TenantState, team TeamState) (map[string]map[string]any, error) {
+	out := map[string]map[string]any{}
+	for _, name := range dashboards.Names() {
+		raw, err := dashboards.JSON(name, dashboards.Params{
+			UID:            DashboardUID(st.Tenant, team.Name, name),
+			DatasourceUID:  DatasourceUID(st.Tenant),
+			NamespaceRegex: NamespaceRegex(team.Namespaces),
+			Tenant:         st.Tenant,
+			Team:           team.Name,
+		})
 		if err != nil {
-			return nil, fmt.Errorf("reading dashboard template %q: %w", name, err)
+			return nil, err
 		}
-		m, err := render(raw, p(name))
+		m, err := withHash(raw)
 		if err != nil {
-			return nil, fmt.Errorf("rendering dashboard template %q: %w", name, err)
+			return nil, fmt.Errorf("dashboard %q: %w", name, err)
 		}
 		out[name] = m
 	}
 	return out, nil
 }
 
-// render substitutes the placeholders and adds the content hash. Values are
-// JSON-escaped, so no name can break out of the string it lands in.
-func render(template []byte, p renderParams) (map[string]any, error) {
-	r := strings.NewReplacer(
-		"__DASHBOARD_UID__", jsonEscape(p.DashboardUID),
-		"__DATASOURCE_UID__", jsonEscape(p.DatasourceUID),
-		"__NAMESPACE_REGEX__", jsonEscape(NamespaceRegex(p.Namespaces)),
-		"__TENANT__", jsonEscape(p.Tenant),
-		"__TEAM__", jsonEscape(p.Team),
-	)
+// withHash decodes a dashboard and adds the content hash.
+func withHash(raw []byte) (map[string]any, error) {
 	var model map[string]any
-	if err := json.Unmarshal([]byte(r.Replace(string(template))), &model); err != nil {
+	if err := json.Unmarshal(raw, &model); err != nil {
 		return nil, fmt.Errorf("decoding rendered dashboard: %w", err)
 	}
 	delete(model, "id")
@@ -70,11 +56,6 @@ func render(template []byte, p renderParams) (map[string]any, error) {
 	sum := sha256.Sum256(canonical)
 	model[HashField] = hex.EncodeToString(sum[:16])
 	return model, nil
-}
-
-func jsonEscape(s string) string {
-	b, _ := json.Marshal(s) // marshalling a string cannot fail
-	return string(b[1 : len(b)-1])
 }
 
 // dashboardMatches reports whether the stored dashboard is the desired one.

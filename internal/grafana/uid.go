@@ -69,9 +69,11 @@ func DatasourceUID(tenant string) string { return UID("canopy", "ds", tenant) }
 // in Grafana, hence the distinct kind prefixes.
 func FolderUID(tenant, team string) string { return UID("canopy", "f", tenant, team) }
 
-// DashboardUID is one dashboard of a team, named by its template.
-func DashboardUID(tenant, team, template string) string {
-	return UID("canopy", "d", tenant, team, strings.TrimSuffix(template, ".json"))
+// DashboardUID is one dashboard of a team, named as in dashboards.Names.
+// A ".json" suffix is ignored, so UIDs made when the dashboards were JSON
+// templates ("team-cost.json") stay the same.
+func DashboardUID(tenant, team, name string) string {
+	return UID("canopy", "d", tenant, team, strings.TrimSuffix(name, ".json"))
 }
 
 // TeamName is the Grafana team of a tenant's team. The tenant prefix lets a

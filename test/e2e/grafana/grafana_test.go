@@ -239,7 +239,13 @@ func testPanels(t *testing.T) {
 			if err := as(ctx, tm.user, org, http.MethodGet, "/api/dashboards/uid/"+h.UID, nil, &d); err != nil {
 				t.Fatalf("%s reading dashboard %s: %v", tm.user, h.UID, err)
 			}
+			if len(d.Dashboard.Panels) < 3 {
+				t.Errorf("%s has %d panels, want at least 3", d.Dashboard.Title, len(d.Dashboard.Panels))
+			}
 			for _, p := range d.Dashboard.Panels {
+				if len(p.Targets) == 0 {
+					t.Errorf("%s / %q has no query", d.Dashboard.Title, p.Title)
+				}
 				for _, tg := range p.Targets {
 					uid, _ := tg.Datasource["uid"].(string)
 					if uid != datasourceUID(tm.tenant) {
