@@ -96,7 +96,7 @@ func JSON(name string, p Params) ([]byte, error) {
 func base(p Params, title, kind, from string) *dashboard.DashboardBuilder {
 	return dashboard.NewDashboardBuilder(title+" ("+p.Team+")").
 		Uid(p.UID).
-		Description("Provisioned by Canopy for team " + p.Team + " of tenant " + p.Tenant +
+		Description("Provisioned by Canopy for team "+p.Team+" of tenant "+p.Tenant+
 			". Edits are reverted; change the dashboards in Canopy's dashboards/ package instead.").
 		Tags([]string{"canopy", kind}).
 		Readonly().
