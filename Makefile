@@ -53,7 +53,7 @@ vet:
 	go vet ./...
 
 .PHONY: verify
-verify: ## Fail when generated files drift, code is unformatted, or vet or golangci-lint complains.
+verify: no-grafana-server ## Fail when generated files drift, code is unformatted, or vet or golangci-lint complains.
 	@tmp=$$(mktemp -d); cp -r config api charts "$$tmp"/; \
 	$(MAKE) --no-print-directory generate manifests chart-sync >/dev/null; \
 	if ! diff -r "$$tmp"/config config || ! diff -r "$$tmp"/api api || ! diff -r "$$tmp"/charts charts; then \
@@ -63,6 +63,16 @@ verify: ## Fail when generated files drift, code is unformatted, or vet or golan
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
 	$(MAKE) --no-print-directory lint
+
+# The Grafana server module is under the AGPL: no go.mod, go.sum or script
+# may name it, or any module or package under its path. Other modules of
+# the grafana organization, such as its Apache-2.0 API client
+# (grafana-openapi-client-go) and foundation SDK, are different paths.
+.PHONY: no-grafana-server
+no-grafana-server: ## Fail if any go.mod, go.sum or script names the Grafana server module (AGPL).
+	@hits=$$(git ls-files -co --exclude-standard '*go.mod' '*go.sum' '*.sh' Makefile .ci/run | \
+	  xargs -r grep -nE 'github\.com/grafana/grafana([/@[:space:]"'"'"'`]|$$)' /dev/null || true); \
+	if [ -n "$$hits" ]; then echo "the Grafana server module (AGPL) is named here; only its API client and foundation SDK are allowed:"; echo "$$hits"; exit 1; fi
 
 .PHONY: lint
 lint: ## golangci-lint (exact version, built once into the cache; config in .golangci.yml).
@@ -80,10 +90,6 @@ build: ## Build the manager and the kubectl plugin into bin/.
 helm-bin: ## Build the Helm CLI once (the chart test renders charts/canopy with it), cached outside the clone.
 	test/tools/build-helm.sh >/dev/null
 
-.PHONY: grafana-bin
-grafana-bin: ## Build a real Grafana 10.0 server once from its module (dashboard e2e tests, demo), cached outside the clone.
-	test/tools/build-grafana.sh >/dev/null
-
 .PHONY: hnc-bins
 hnc-bins: ## Build HNC v1.1.0's manager, kubectl-hns and e2e suite once from its module (takeover test, hnc-e2e), cached outside the clone.
 	test/tools/build-hnc.sh >/dev/null
@@ -99,11 +105,11 @@ k8s-bins: ## Build kube-apiserver, kube-controller-manager, kubectl and etcd onc
 ##@ Run and test
 
 .PHONY: demo
-demo: k8s-bins grafana-bin opencost-bin build ## Start a local control plane with Canopy and the samples; Ctrl-C stops it.
+demo: k8s-bins opencost-bin build ## Start a local control plane with Canopy and the samples; Ctrl-C stops it.
 	go run ./test/tools/demo
 
 .PHONY: test
-test: k8s-bins hnc-bins helm-bin grafana-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
+test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
 	go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: hnc-e2e

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,8 +22,11 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/dashboards"
+	gfapi "github.com/canopyhq/canopy/internal/grafana"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/grafanaapi"
 )
 
 // TestDemo starts the demo (control plane, canopy-manager binary, samples),
@@ -77,22 +79,22 @@ func TestDemo(t *testing.T) {
 	ready := make(chan string, 1)
 	exited := make(chan struct{})
 	// Written by the reader before it signals ready, read after.
-	var grafanaLine, costLine string
-	dashboardURLs := map[string]string{}
+	var dashboardDir, costLine string
+	var quotaLines []string
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
 			transcript.WriteString(line + "\n")
-			if strings.HasPrefix(line, "Grafana: ") {
-				grafanaLine = line
+			if dir, ok := strings.CutPrefix(line, "Dashboards: "); ok {
+				dashboardDir = dir
+			}
+			if strings.HasPrefix(line, "  tenant ") || strings.HasPrefix(line, "    team ") {
+				quotaLines = append(quotaLines, line)
 			}
 			if strings.HasPrefix(line, "Cost: ") || strings.HasPrefix(line, "Cost reporting is off") {
 				costLine = line
-			}
-			if name, url, ok := strings.Cut(strings.TrimPrefix(line, "  tenant "), ": "); ok && strings.HasPrefix(line, "  tenant ") {
-				dashboardURLs[name] = url
 			}
 			if strings.HasPrefix(strings.TrimSpace(line), "export KUBECONFIG=") {
 				ready <- strings.TrimPrefix(strings.TrimSpace(line), "export KUBECONFIG=")
@@ -127,7 +129,8 @@ func TestDemo(t *testing.T) {
 		t.Errorf("sample Tenants not applied: %v\n%s", err, out)
 	}
 
-	checkDashboardURLs(t, grafanaLine, dashboardURLs)
+	checkDashboards(t, dashboardDir)
+	checkQuotaUse(t, quotaLines)
 	checkCost(t, root, binDir, kubeconfig, costLine)
 
 	stopped = true
@@ -139,55 +142,94 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// checkDashboardURLs checks that the demo printed a dashboard URL for each
-// sample Tenant and that each answers on the demo's Grafana: the page
-// itself, and its folder through the API in the URL's organization.
-func checkDashboardURLs(t *testing.T, grafanaLine string, urls map[string]string) {
+// checkDashboards checks the JSON the demo wrote for each sample Tenant
+// is ready to import: it imports each tenant's datasource and dashboards
+// into the strict Grafana API double, which refuses anything Grafana's API
+// would not take, and runs every panel's query through the datasource,
+// which reaches the demo's tenant proxy with the tenant's token.
+func checkDashboards(t *testing.T, dir string) {
 	t.Helper()
-	// "Grafana: <url> (user admin, password <pw>; ..."
-	fields := strings.Fields(grafanaLine)
-	if len(fields) < 6 || fields[3] != "admin," || fields[4] != "password" {
-		t.Fatalf("demo printed no Grafana address and credentials, got %q", grafanaLine)
+	if dir == "" {
+		t.Fatal("demo printed no Dashboards: line")
 	}
-	base, password := fields[1], strings.TrimSuffix(fields[5], ";")
-	for _, tenant := range []string{"payments", "search"} {
-		raw, ok := urls[tenant]
-		if !ok {
-			t.Errorf("demo printed no dashboard URL for tenant %s: %v", tenant, urls)
-			continue
+	ctx := context.Background()
+	g := grafanaapi.New(t)
+	teams := map[string][]string{"payments": {"api", "payments"}, "search": {"index", "search"}}
+	for tenant, tenantTeams := range teams {
+		tdir := filepath.Join(dir, tenant)
+		var ds map[string]any
+		readJSON(t, filepath.Join(tdir, "datasource.json"), &ds)
+		if ds["uid"] != gfapi.DatasourceUID(tenant) {
+			t.Errorf("tenant %s: datasource uid %v, want %s", tenant, ds["uid"], gfapi.DatasourceUID(tenant))
 		}
-		u, err := url.Parse(raw)
-		if err != nil || !strings.HasPrefix(raw, base+"/dashboards/f/") {
-			t.Errorf("tenant %s: dashboard URL %q is not a folder on %s", tenant, raw, base)
-			continue
+		if err := g.Admin(ctx, http.MethodPost, "/api/datasources", ds, nil); err != nil {
+			t.Fatalf("tenant %s: importing datasource.json: %v", tenant, err)
 		}
-		get := func(target string, header http.Header) (int, []byte) {
-			req, err := http.NewRequest(http.MethodGet, target, nil)
-			if err != nil {
-				t.Fatal(err)
+		for _, team := range tenantTeams {
+			for _, name := range dashboards.Names() {
+				file := filepath.Join(tdir, team+"-"+name+".json")
+				var model map[string]any
+				readJSON(t, file, &model)
+				if model["uid"] != gfapi.DashboardUID(tenant, team, name) || model["schemaVersion"] != float64(dashboards.SchemaVersion) {
+					t.Errorf("%s: uid %v, schemaVersion %v", file, model["uid"], model["schemaVersion"])
+				}
+				if err := g.Admin(ctx, http.MethodPost, "/api/dashboards/db", map[string]any{"dashboard": model, "overwrite": true}, nil); err != nil {
+					t.Errorf("importing %s: %v", file, err)
+				}
+				queryPanels(t, g, file, model, gfapi.DatasourceUID(tenant))
 			}
-			req.SetBasicAuth("admin", password)
-			for k, v := range header {
-				req.Header[k] = v
+		}
+	}
+}
+
+// queryPanels runs each query of a dashboard through the double's
+// /api/ds/query: a 2xx answer means the tenant proxy took the datasource's
+// token and Prometheus the query. (The demo's Prometheus holds Canopy's
+// own metrics only, so most queries answer no series; that is data, not
+// an error.)
+func queryPanels(t *testing.T, g *grafanaapi.Server, file string, model map[string]any, dsUID string) {
+	t.Helper()
+	panels, _ := model["panels"].([]any)
+	if len(panels) == 0 {
+		t.Errorf("%s has no panels", file)
+	}
+	for _, p := range panels {
+		targets, _ := p.(map[string]any)["targets"].([]any)
+		for _, tg := range targets {
+			q := tg.(map[string]any)
+			if ref, _ := q["datasource"].(map[string]any); ref["uid"] != dsUID {
+				t.Errorf("%s: a query reads datasource %v, want %s", file, ref["uid"], dsUID)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatalf("GET %s: %v", target, err)
+			body := map[string]any{"from": "now-1h", "to": "now", "queries": []any{q}}
+			if err := g.Admin(context.Background(), http.MethodPost, "/api/ds/query", body, nil); err != nil {
+				t.Errorf("%s: query %v: %v", file, q["expr"], err)
 			}
-			defer resp.Body.Close()
-			body, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, body
 		}
-		if code, body := get(raw, nil); code != http.StatusOK {
-			t.Errorf("tenant %s: GET %s answered %d: %s", tenant, raw, code, body)
-		}
-		folderUID := strings.Split(strings.TrimPrefix(u.Path, "/dashboards/f/"), "/")[0]
-		code, body := get(base+"/api/folders/"+folderUID, http.Header{"X-Grafana-Org-Id": {u.Query().Get("orgId")}})
-		var folder struct {
-			Title string `json:"title"`
-		}
-		if code != http.StatusOK || json.Unmarshal(body, &folder) != nil || folder.Title != tenant {
-			t.Errorf("tenant %s: folder %s in organization %s answered %d: %s", tenant, folderUID, u.Query().Get("orgId"), code, body)
+	}
+}
+
+func readJSON(t *testing.T, path string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the demo did not write %s: %v", path, err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s is not JSON: %v", path, err)
+	}
+}
+
+// checkQuotaUse checks the demo printed each sample Tenant's quota, used
+// against hard, and a line per team.
+func checkQuotaUse(t *testing.T, lines []string) {
+	t.Helper()
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"  tenant payments: pods ", "requests.cpu ", "/40", "    team api (payments-api, payments-api-staging): pods ",
+		"  tenant search: pods ", "/16", "    team index (search-index, search-index-eu, search-index-us): pods ",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("demo's quota use lacks %q:\n%s", want, all)
 		}
 	}
 }

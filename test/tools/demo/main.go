@@ -1,9 +1,12 @@
 // Command demo is what `make demo` runs: a local control plane (etcd,
 // kube-apiserver, kube-controller-manager, built from source), Canopy's
-// CRDs and webhooks, the canopy-manager binary, and the samples from
-// config/samples. It prints what Canopy made and the kubeconfig path, then
-// keeps running until Ctrl-C (or exits at once with -once, as the e2e test
-// runs it).
+// CRDs and webhooks, the canopy-manager binary with its tenant Prometheus
+// proxy, Debian's Prometheus, and the samples from config/samples. It
+// writes each tenant's Grafana dashboards and datasource as JSON under
+// <dir>/dashboards/<tenant>/ (no Grafana server runs), prints each team's
+// quota use and, when OpenCost runs (as root), its month-to-date cost, and
+// the kubeconfig path, then keeps running until Ctrl-C (or exits at once
+// with -once).
 package main
 
 import (
@@ -73,10 +76,15 @@ func run(root, dir string, once bool) error {
 	if err := kubectl("wait", "--for=condition=Ready", "tenants", "--all", "--timeout=120s"); err != nil {
 		return fmt.Errorf("sample Tenants did not become Ready (see %s): %w", mgrLog.Name(), err)
 	}
-	if err := dash.printURLs(ctx); err != nil {
-		return fmt.Errorf("%w (see %s)", err, mgrLog.Name())
+	states, err := dash.exportDashboards(ctx, filepath.Join(dir, "dashboards"))
+	if err != nil {
+		return fmt.Errorf("writing the dashboards: %w", err)
 	}
 	costs.populate(ctx)
+	if err := dash.printQuotaUse(ctx, states); err != nil {
+		return fmt.Errorf("reading quota use: %w", err)
+	}
+	costs.printTeamCost(kubeconfig)
 	fmt.Println("\nCanopy's and HNC's CRDs:")
 	if err := kubectl("get", "crd"); err != nil {
 		return err

@@ -349,6 +349,20 @@ func (s *costStack) printTenantCost(ctx context.Context) {
 	}
 }
 
+// printTeamCost prints each team's month-to-date cost, read through the
+// aggregated cost API by the kubectl plugin, when cost runs.
+func (s *costStack) printTeamCost(kubeconfig string) {
+	if s.off != "" {
+		return
+	}
+	fmt.Println("\nMonth-to-date cost per team (kubectl canopy cost --window mtd --summary):")
+	cmd := exec.Command(filepath.Join(s.root, "bin", "kubectl-canopy"), "--kubeconfig="+kubeconfig, "cost", "--window", "mtd", "--summary")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Printf("The per-team cost is not readable yet (%v): run the command above later.\n", err)
+	}
+}
+
 func (s *costStack) populateErr(ctx context.Context) error {
 	if err := s.createWorkload(ctx); err != nil {
 		return err
