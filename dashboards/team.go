@@ -42,6 +42,8 @@ func (p Params) bargauge(id uint32, title, desc, unit string, pos dashboard.Grid
 }
 
 // workloads: usage against requests, per namespace of the team.
+//
+//nolint:staticcheck // SA1019: the v1 dashboard schema is Grafana 10's; dashboardv2 needs Grafana 12.
 func workloads(p Params) *dashboard.DashboardBuilder {
 	cpuUsed := `rate(container_cpu_usage_seconds_total{` + p.ns() + `, container!=""}[5m])`
 	memUsed := `container_memory_working_set_bytes{` + p.ns() + `, container!=""}`
@@ -64,6 +66,8 @@ func workloads(p Params) *dashboard.DashboardBuilder {
 }
 
 // quota: the team's hierarchical quotas, used against hard.
+//
+//nolint:staticcheck // SA1019: the v1 dashboard schema is Grafana 10's; dashboardv2 needs Grafana 12.
 func quota(p Params) *dashboard.DashboardBuilder {
 	used := "sum by (namespace, quota, resource) (canopy_quota_used{" + p.ns() + "})"
 	hard := "sum by (namespace, quota, resource) (canopy_quota_hard{" + p.ns() + "})"
@@ -80,6 +84,8 @@ func quota(p Params) *dashboard.DashboardBuilder {
 
 // cost: allocation priced at OpenCost's node rates, and Canopy's own
 // month-to-date figures.
+//
+//nolint:staticcheck // SA1019: the v1 dashboard schema is Grafana 10's; dashboardv2 needs Grafana 12.
 func cost(p Params) *dashboard.DashboardBuilder {
 	cpuHourly := "container_cpu_allocation{" + p.ns() + "} * on (node) group_left () avg by (node) (node_cpu_hourly_cost)"
 	memHourly := "container_memory_allocation_bytes{" + p.ns() + "} / 1073741824 * on (node) group_left () avg by (node) (node_ram_hourly_cost)"

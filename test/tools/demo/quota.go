@@ -70,7 +70,8 @@ func (d *dashboards) rootQuota(ctx context.Context, root string) (corev1.Resourc
 	if err := d.client.List(ctx, &hqs, client.InNamespace(root)); err != nil {
 		return nil, nil, fmt.Errorf("listing hierarchicalquotas in %s: %w", root, err)
 	}
-	for _, q := range hqs.Items {
+	if len(hqs.Items) > 0 {
+		q := hqs.Items[0]
 		hard := q.Status.Hard
 		if len(hard) == 0 {
 			hard = q.Spec.Hard
@@ -81,8 +82,8 @@ func (d *dashboards) rootQuota(ctx context.Context, root string) (corev1.Resourc
 	if err := d.client.List(ctx, &hrqs, client.InNamespace(root)); err != nil {
 		return nil, nil, fmt.Errorf("listing hierarchicalresourcequotas in %s: %w", root, err)
 	}
-	for _, q := range hrqs.Items {
-		return q.Spec.Hard, q.Status.Used, nil
+	if len(hrqs.Items) > 0 {
+		return hrqs.Items[0].Spec.Hard, hrqs.Items[0].Status.Used, nil
 	}
 	return nil, nil, nil
 }

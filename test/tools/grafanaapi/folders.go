@@ -98,6 +98,7 @@ func (s *Server) folderFor(q *request, want int64) (*Org, *Folder) {
 
 func (s *Server) folderDTO(q *request, o *Org, f *Folder) models.Folder {
 	perm := s.folderPermission(q, o, f)
+	//nolint:staticcheck // SA1019: Grafana 10 still answers with the numeric id fields.
 	return models.Folder{ID: f.ID, UID: f.UID, Title: f.Title, URL: folderURL(f), OrgID: o.ID, Version: f.Version,
 		HasACL: true, CanSave: perm >= PermissionEdit, CanEdit: perm >= PermissionEdit, CanDelete: perm >= PermissionEdit,
 		CanAdmin: perm >= PermissionAdmin, Created: created, Updated: created, CreatedBy: "Anonymous", UpdatedBy: "Anonymous"}
@@ -197,6 +198,7 @@ func (s *Server) getFolderPermissions(q *request) {
 	}
 	out := []*models.DashboardACLInfoDTO{}
 	for _, p := range f.Permissions {
+		//nolint:staticcheck // SA1019: Grafana 10 still answers with the numeric id fields.
 		dto := &models.DashboardACLInfoDTO{FolderID: f.ID, FolderUID: f.UID, UID: f.UID, Title: f.Title, Slug: slugify(f.Title),
 			URL: folderURL(f), IsFolder: true, Permission: models.PermissionType(p.Permission),
 			PermissionName: permissionNames[p.Permission], Role: p.Role, Created: created, Updated: created}

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -308,5 +307,3 @@ func (q *request) decodeStrict(v any) bool {
 func (s *Server) HealthCheck(ctx context.Context) error {
 	return Do(ctx, s.URL, "", "", 0, http.MethodGet, "/api/health", nil, nil)
 }
-
-func trimSlash(p string) string { return strings.TrimSuffix(p, "/") }
