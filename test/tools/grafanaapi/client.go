@@ -146,3 +146,10 @@ func (s *Server) OrgID(name string) int64 {
 	}
 	return 0
 }
+
+// Objects is State.Objects under the server's lock.
+func (s *Server) Objects() []string {
+	var out []string
+	s.View(func(st *State) { out = st.Objects() })
+	return out
+}

@@ -63,7 +63,9 @@
 // AdminUser and AdminPassword reach it; CreateUser (through the API),
 // AddUsers and AddServiceAccountToken (directly) make identities; View
 // and Edit read and change the State under its lock (Edit is how tests
-// make drift by hand without an API call); Calls, Writes, Mark,
+// make drift by hand without an API call), and Objects lists everything it
+// holds, one line per object, to compare before and after; OrgID and
+// UserID find ids by name; Calls, Writes, Mark,
 // CallsSince and WritesSince count what callers did; FailWhen injects
 // 500s; Down and Up make it refuse connections and come back; Do and
 // Server.Admin call any Grafana, double or real.

@@ -62,8 +62,7 @@ type Call struct {
 }
 
 // Write reports whether the call is a write: any method but GET and HEAD,
-// except the two reads Grafana serves over POST (/api/ds/query, /api/search
-// is a GET).
+// except POST /api/ds/query, which only reads.
 func (c Call) Write() bool {
 	if c.Method == http.MethodGet || c.Method == http.MethodHead {
 		return false

@@ -2,6 +2,7 @@ package grafanaapi
 
 import (
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -222,4 +223,65 @@ func cloneJSON[T any](v T) T {
 		panic(err)
 	}
 	return out
+}
+
+// Objects describes everything the state holds, one sorted line per
+// object: organizations, their members and roles, datasources, folders
+// with their ACLs, teams with their members, and dashboards with their
+// folder and version. Comparing two Objects calls shows whether anything
+// was created, changed or lost in between.
+func (st *State) Objects() []string {
+	var out []string
+	for _, o := range st.Orgs {
+		p := "org " + o.Name
+		out = append(out, p)
+		for id, role := range o.Members {
+			out = append(out, fmt.Sprintf("%s member %s %s", p, st.login(id), role))
+		}
+		for _, ds := range o.Datasources {
+			out = append(out, fmt.Sprintf("%s datasource %s %s %s v%d", p, ds.UID, ds.Type, ds.URL, ds.Version))
+		}
+		for _, f := range o.Folders {
+			var acl []string
+			for _, perm := range f.Permissions {
+				who := "role " + perm.Role
+				switch {
+				case perm.TeamID != 0:
+					who = "team " + o.teamName(perm.TeamID)
+				case perm.UserID != 0:
+					who = "user " + st.login(perm.UserID)
+				}
+				acl = append(acl, fmt.Sprintf("%s=%d", who, perm.Permission))
+			}
+			sort.Strings(acl)
+			out = append(out, fmt.Sprintf("%s folder %s %q acl [%s]", p, f.UID, f.Title, strings.Join(acl, ", ")))
+		}
+		for _, t := range o.Teams {
+			var members []string
+			for _, id := range t.MemberIDs() {
+				members = append(members, st.login(id))
+			}
+			out = append(out, fmt.Sprintf("%s team %s members [%s]", p, t.Name, strings.Join(members, ", ")))
+		}
+		for _, d := range o.Dashboards {
+			t, _ := d.Model["title"].(string)
+			out = append(out, fmt.Sprintf("%s dashboard %s %q in %q v%d", p, d.UID, t, d.FolderUID, d.Version))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (st *State) login(id int64) string {
+	if u := st.Users[id]; u != nil {
+		return u.Login
+	}
+	return fmt.Sprintf("user-%d", id)
+}
+
+func (o *Org) teamName(id int64) string {
+	if t := o.Teams[id]; t != nil {
+		return t.Name
+	}
+	return fmt.Sprintf("team-%d", id)
 }

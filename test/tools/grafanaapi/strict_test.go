@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/grafana/grafana-openapi-client-go/models"
@@ -128,3 +129,33 @@ func TestFolderPermissionsAreEvaluated(t *testing.T) {
 }
 
 func itoa(i int64) string { return strconv.FormatInt(i, 10) }
+
+// TestObjects: the inventory names every object, so a comparison before
+// and after catches a lost dashboard or a changed ACL.
+func TestObjects(t *testing.T) {
+	admin, s := newClient(t)
+	s.AddUsers("alice")
+	var team models.CreateTeamOKBody
+	admin.must("POST", "/api/teams", models.CreateTeamCommand{Name: ptr("web")}, &team)
+	admin.must("POST", "/api/folders", models.CreateFolderCommand{UID: "f", Title: "web"}, nil)
+	admin.must("POST", "/api/folders/f/permissions", models.UpdateDashboardACLCommand{Items: []*models.DashboardACLUpdateItem{
+		{TeamID: team.TeamID, Permission: 2}, {Role: "Admin", Permission: 4}}}, nil)
+	admin.must("POST", "/api/dashboards/db", models.SaveDashboardCommand{
+		Dashboard: map[string]any{"uid": "d", "title": "D"}, FolderUID: "f", Overwrite: true}, nil)
+	want := []string{
+		"org Main Org.",
+		`org Main Org. dashboard d "D" in "f" v1`,
+		`org Main Org. folder f "web" acl [role Admin=4, team web=2]`,
+		"org Main Org. member admin Admin",
+		"org Main Org. member alice Viewer",
+		"org Main Org. team web members [admin]",
+	}
+	before := s.Objects()
+	if !slices.Equal(before, want) {
+		t.Errorf("Objects() =\n%s\nwant\n%s", strings.Join(before, "\n"), strings.Join(want, "\n"))
+	}
+	admin.must("DELETE", "/api/dashboards/uid/d", nil, nil)
+	if after := s.Objects(); slices.Equal(before, after) {
+		t.Error("a deleted dashboard left Objects() unchanged")
+	}
+}
