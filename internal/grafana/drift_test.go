@@ -135,3 +135,28 @@ func TestDriftIsReverted(t *testing.T) {
 		})
 	}
 }
+
+// TestInheritedPermissionsAreNotDrift: entries a parent folder passes
+// down are not the folder's own; Canopy neither counts them as drift nor
+// can remove them, so they cause no write.
+func TestInheritedPermissionsAreNotDrift(t *testing.T) {
+	e, _ := synced(t)
+	webFolder := FolderUID("acme", "web")
+	e.org("acme", func(o *grafanaapi.Org) {
+		f := o.Folders[webFolder]
+		f.Permissions = append(f.Permissions, grafanaapi.Permission{Role: RoleViewer, Permission: PermissionView, Inherited: true})
+	})
+	got, err := e.c.GetFolderPermissions(context.Background(), e.s.OrgID("acme"), webFolder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got {
+		if p.Role == RoleViewer {
+			t.Errorf("GetFolderPermissions returned the inherited entry %+v as the folder's own", p)
+		}
+	}
+	mark := e.s.Mark()
+	if res, err := e.p.Sync(context.Background(), acmeState()); err != nil || res.Writes != 0 {
+		t.Errorf("an inherited entry caused writes %v (err %v)", e.writesSince(mark), err)
+	}
+}

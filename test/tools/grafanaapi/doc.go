@@ -51,7 +51,8 @@
 //     format "table". A failed query answers 400 with its error, as
 //     Grafana does.
 //
-// What it does not model: nested folders and inherited permissions, the
+// What it does not model: nested folders (an ACL entry can be marked
+// inherited through Edit, as a parent's would be), the
 // dashboard-level ACL, folder and dashboard title uniqueness beyond the
 // General level, provisioning, versions history, users' own preferences,
 // quotas, other datasource types and their proxying, alerting, API keys

@@ -200,7 +200,7 @@ func (s *Server) getFolderPermissions(q *request) {
 	for _, p := range f.Permissions {
 		//nolint:staticcheck // SA1019: Grafana 10 still answers with the numeric id fields.
 		dto := &models.DashboardACLInfoDTO{FolderID: f.ID, FolderUID: f.UID, UID: f.UID, Title: f.Title, Slug: slugify(f.Title),
-			URL: folderURL(f), IsFolder: true, Permission: models.PermissionType(p.Permission),
+			URL: folderURL(f), IsFolder: true, Permission: models.PermissionType(p.Permission), Inherited: p.Inherited,
 			PermissionName: permissionNames[p.Permission], Role: p.Role, Created: created, Updated: created}
 		if t := o.Teams[p.TeamID]; t != nil {
 			dto.TeamID, dto.Team, dto.TeamUID = t.ID, t.Name, uidOf("t", t.ID)
@@ -216,7 +216,8 @@ func (s *Server) getFolderPermissions(q *request) {
 }
 
 // setFolderPermissions is POST /api/folders/:uid/permissions: it replaces
-// the whole ACL, and takes the folder's Admin permission.
+// the folder's own ACL entries (inherited ones stay), and takes the
+// folder's Admin permission.
 func (s *Server) setFolderPermissions(q *request) {
 	o, f := s.folderFor(q, PermissionAdmin)
 	if f == nil {
@@ -265,6 +266,11 @@ func (s *Server) setFolderPermissions(q *request) {
 		}
 		seen[key] = true
 		perms = append(perms, p)
+	}
+	for _, p := range f.Permissions {
+		if p.Inherited {
+			perms = append(perms, p)
+		}
 	}
 	f.Permissions = perms
 	writeJSON(q.w, http.StatusOK, models.SuccessResponseBody{Message: "Folder permissions updated"})

@@ -81,11 +81,15 @@ type Folder struct {
 }
 
 // Permission is one ACL entry: exactly one of TeamID, UserID and Role.
+// Inherited marks an entry a parent folder would pass down: it applies,
+// is answered with "inherited": true, and POST permissions keeps it.
+// Only Edit makes one; nested folders themselves are not modelled.
 type Permission struct {
 	TeamID     int64
 	UserID     int64
 	Role       string
 	Permission int64
+	Inherited  bool
 }
 
 // Team is a team; Members maps a user id to its team permission (0 for a
@@ -251,7 +255,11 @@ func (st *State) Objects() []string {
 				case perm.UserID != 0:
 					who = "user " + st.login(perm.UserID)
 				}
-				acl = append(acl, fmt.Sprintf("%s=%d", who, perm.Permission))
+				inherited := ""
+				if perm.Inherited {
+					inherited = " (inherited)"
+				}
+				acl = append(acl, fmt.Sprintf("%s=%d%s", who, perm.Permission, inherited))
 			}
 			sort.Strings(acl)
 			out = append(out, fmt.Sprintf("%s folder %s %q acl [%s]", p, f.UID, f.Title, strings.Join(acl, ", ")))
