@@ -73,6 +73,23 @@ func ReadSingletons(ctx context.Context, r client.Reader, v TreeView) (map[strin
 	return out, nil
 }
 
+// ReadSingletonsLive reads Canopy's singletons straight from the API server
+// (r is not a cache) with one List over all namespaces, and keeps those of
+// the tree. A live List is linearizable: it shows every committed update.
+func ReadSingletonsLive(ctx context.Context, r client.Reader, v TreeView) (map[string][]corev1.ResourceQuota, error) {
+	var list corev1.ResourceQuotaList
+	if err := r.List(ctx, &list, client.MatchingLabels{LabelSingleton: "true"}); err != nil {
+		return nil, fmt.Errorf("listing quota singletons: %w", err)
+	}
+	out := map[string][]corev1.ResourceQuota{}
+	for _, rq := range list.Items {
+		if v.Contains(rq.Namespace) {
+			out[rq.Namespace] = append(out[rq.Namespace], rq)
+		}
+	}
+	return out, nil
+}
+
 // ActualUsage is the usage the singletons report, keyed by namespace and the
 // scope key of each singleton's selector. A singleton whose status the API
 // server has not filled yet reports nothing.
@@ -84,6 +101,22 @@ func ActualUsage(singletons map[string][]corev1.ResourceQuota) quota.Usage {
 				continue
 			}
 			out[quota.Key{Namespace: ns, Scope: quota.ScopeKey(rq.Spec.ScopeSelector)}] = quota.Normalize(rq.Status.Used)
+		}
+	}
+	return out
+}
+
+// ObservedVersions is the resourceVersion of every singleton whose status
+// the API server has filled, keyed like ActualUsage. A singleton with no
+// status yet settles nothing: its usage is not known.
+func ObservedVersions(singletons map[string][]corev1.ResourceQuota) quota.Versions {
+	out := quota.Versions{}
+	for ns, rqs := range singletons {
+		for _, rq := range rqs {
+			if rq.Status.Used == nil {
+				continue
+			}
+			out[quota.Key{Namespace: ns, Scope: quota.ScopeKey(rq.Spec.ScopeSelector)}] = quota.ParseRV(rq.ResourceVersion)
 		}
 	}
 	return out

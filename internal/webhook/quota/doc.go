@@ -8,10 +8,10 @@
 //     the ledger with compare-and-swap, so that two replicas deciding at once
 //     for two namespaces of one tree can never both spend the same headroom
 //     (see internal/quota's package doc for the protocol).
-//   - The same webhook refuses, for a few seconds after an admission, a
-//     recount by kube-controller-manager that would lower a namespace's
-//     usage below what was just admitted: that controller counts from its
-//     cache, and a stale count would let the API server admit on top of it.
+//   - The same webhook refuses a recount by kube-controller-manager that
+//     lowers a namespace's usage below what a live read shows exists: that
+//     controller counts from its cache, and a stale count would let the API
+//     server admit on top of it. A true recount is allowed at once.
 //   - The singleton webhook stops users from editing or deleting the
 //     singletons.
 //   - The validating webhooks check HierarchicalQuota (delegated budgets,

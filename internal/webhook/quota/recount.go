@@ -1,0 +1,119 @@
+package quota
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+// recount judges a status write from outside admission: the quota
+// controller of kube-controller-manager recounting usage from its informer
+// cache.
+//
+//   - Growth (objects it found that admission did not charge, as when a
+//     singleton is new) is allowed and recorded in the ledger without a
+//     decision, so that a replica whose informer still shows the older,
+//     lower usage counts it (quota.Record).
+//   - A lowered name is checked against a live read of what it counts
+//     (quota's recount doc): the recount is refused only if it is below
+//     what exists, and the controller retries with a fresher cache.
+//     Names that cannot be read live (storage, load balancers, node ports,
+//     non-pod names under a scope) are not judged: the recount is trusted
+//     for them, as a plain ResourceQuota trusts it.
+func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev, next *corev1.ResourceQuota) admission.Response {
+	dryRun := req.DryRun != nil && *req.DryRun
+	if Grows(prev.Status.Used, next.Status.Used) && !dryRun {
+		r := quota.Reservation{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector),
+			Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: next.Status.Used}
+		err := h.casLedger(ctx, next.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger) (*quota.Ledger, error) {
+			return quota.Record(l, r), nil
+		})
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
+	lowered := quota.Lowered(prev.Status.Used, next.Status.Used)
+	if len(lowered) == 0 || h.Live == nil {
+		return admission.Allowed("recount does not lower usage")
+	}
+	live, err := h.liveUsage(ctx, next, lowered)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if msg := quota.StaleRecount(lowered, next.Status.Used, live); msg != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Refused a stale quota recount", "namespace", next.Namespace, "reason", msg)
+		return admission.Denied(msg)
+	}
+	return admission.Allowed("")
+}
+
+// liveUsage reads, straight from the API server, what each lowered name
+// counts in the singleton's namespace; names it cannot read are left out.
+func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota, lowered []corev1.ResourceName) (corev1.ResourceList, error) {
+	out := corev1.ResourceList{}
+	var podNames []corev1.ResourceName
+	for _, r := range lowered {
+		if quota.IsPodResource(r) {
+			podNames = append(podNames, r)
+			continue
+		}
+		res, ok := quota.CountedResource(r)
+		if !ok || rq.Spec.ScopeSelector != nil {
+			continue
+		}
+		n, ok, err := h.countObjects(ctx, rq.Namespace, res)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[r] = *resource.NewQuantity(n, resource.DecimalSI)
+		}
+	}
+	if len(podNames) == 0 {
+		return out, nil
+	}
+	var pods corev1.PodList
+	if err := h.Live.List(ctx, &pods, client.InNamespace(rq.Namespace)); err != nil {
+		return nil, fmt.Errorf("listing pods in %q to check a quota recount: %w", rq.Namespace, err)
+	}
+	used, ok := quota.PodUsage(pods.Items, rq.Spec.ScopeSelector, h.now())
+	if !ok {
+		return out, nil
+	}
+	for _, r := range podNames {
+		out[r] = used[r].DeepCopy()
+	}
+	return out, nil
+}
+
+// countObjects counts the objects of an API resource ("secrets",
+// "widgets.example.com") in ns with a metadata-only live List. ok is false
+// when the resource is not known to the API server.
+func (h *StatusHandler) countObjects(ctx context.Context, ns, res string) (int64, bool, error) {
+	if h.Mapper == nil {
+		return 0, false, nil
+	}
+	name, group, _ := strings.Cut(res, ".")
+	gvk, err := h.Mapper.KindFor(schema.GroupVersionResource{Group: group, Resource: name})
+	if err != nil {
+		return 0, false, nil
+	}
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	if err := h.Live.List(ctx, list, client.InNamespace(ns)); err != nil {
+		return 0, false, fmt.Errorf("listing %s in %q to check a quota recount: %w", res, ns, err)
+	}
+	return int64(len(list.Items)), true, nil
+}
