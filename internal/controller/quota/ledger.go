@@ -50,6 +50,9 @@ func (s LedgerStore) Get(ctx context.Context, root string) (StoredLedger, error)
 	return StoredLedger{Ledger: l, object: cm}, nil
 }
 
+// Missing reports whether no ledger existed when it was read.
+func (s StoredLedger) Missing() bool { return s.object == nil }
+
 // Put writes l in place of what prev read, with a precondition on prev's
 // resourceVersion. It returns an error for which IsConflict is true when
 // another writer got there first.

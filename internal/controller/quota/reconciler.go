@@ -89,11 +89,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	// 3. Write.
-	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, r.now()))); err != nil {
+	// 3. Write. The ledger first: it must exist before any singleton does,
+	// or the webhook would have to create it while the API server's quota
+	// admission waits for it, and a ConfigMap create itself waits for the
+	// quota admission's workers (a deadlock until its 10 s timeout).
+	if err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing); err != nil {
+	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, r.now()))); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writeStatuses(ctx, snap, tq); err != nil {
@@ -162,7 +165,7 @@ func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas 
 		return r.Ledgers.Delete(ctx, stored)
 	}
 	next, changed := quota.Prune(stored.Ledger, KeepEntry(v, desired))
-	if changed {
+	if changed || stored.Missing() {
 		if err := r.Ledgers.Put(ctx, stored, next); err != nil {
 			// A conflict means an admission reserved meanwhile: the
 			// returned error requeues, and the next pass reads it.
