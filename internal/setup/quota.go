@@ -36,6 +36,7 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 		Client:    mgr.GetClient(),
 		Reader:    mgr.GetAPIReader(),
 		Namespace: d.Options.Forest.ManagerNamespace,
+		Decoded:   &ctrlquota.DecodeCache{},
 	}
 	r := &ctrlquota.Reconciler{
 		Client:  mgr.GetClient(),
