@@ -51,6 +51,8 @@
 // single object, there is no clamp and the denial names the quota. This
 // second write is part of the same admission decision. The
 // leader keeps a fresh clamp and restores the full hard after ClampTTL. The
-// race tests (200 pods against 100, subtrees of 1, 2 and 10 namespaces, one
-// manager, two replicas, a replica stopped midway) admit exactly 100.
+// race tests (200 pods against 100 over subtrees of 1, 2 and 10 namespaces,
+// 1,000 over 50, each after probe pods were admitted and deleted, with one
+// manager, two replicas, a replica stopped midway) admit exactly 100, and
+// a refill after 20 deletions admits exactly 20.
 package quota
