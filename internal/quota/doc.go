@@ -128,9 +128,15 @@
 // a name is checked against a linearizable live read (PodUsage over a live
 // pod List, with kube's rules for terminal pods, deletion grace and scopes;
 // a metadata-only List for object counts) and refused only when it is below
-// what exists (StaleRecount); the controller retries. Names that cannot be
-// read live are trusted, as a plain ResourceQuota trusts them: storage
-// requests, load balancers and node ports, and non-pod names under a scope.
+// what exists (StaleRecount). Refusing alone would keep the usage the
+// recount rightly lowered (deleted pods) counted until the controller,
+// backing off exponentially, recounts from a cache that has caught up,
+// which under steady creation may be never; so the webhook writes in its
+// place the recount with each name read live raised to the live count
+// (Corrected), at the same singleton version. Names that cannot be read
+// live are trusted, as a plain ResourceQuota trusts them: storage requests,
+// load balancers and node ports, non-pod names under a scope, and objects
+// the manager may not list (secrets).
 // One window is left, as in a plain ResourceQuota: a pod the quota
 // admission charged but the API server has not stored yet is in neither
 // the controller's cache nor the live List.

@@ -271,3 +271,16 @@ func StaleRecount(lowered []corev1.ResourceName, next, live corev1.ResourceList)
 	}
 	return ""
 }
+
+// Corrected is a refused stale recount made right: recounted, with every
+// name that live holds raised to the live count. It is never below the
+// live count of a name read live, nor below the recount for the others.
+func Corrected(recounted, live corev1.ResourceList) corev1.ResourceList {
+	out := recounted.DeepCopy()
+	for r, q := range live {
+		if cur, ok := out[r]; ok && cur.Cmp(q) < 0 {
+			out[r] = q.DeepCopy()
+		}
+	}
+	return out
+}

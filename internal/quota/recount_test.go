@@ -104,3 +104,10 @@ func TestResourceKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestCorrected(t *testing.T) {
+	got := Corrected(rl(t, "pods=2,requests.cpu=1,requests.storage=1Gi"), rl(t, "pods=3,requests.cpu=500m"))
+	if diff := cmp.Diff("pods=3,requests.cpu=1,requests.storage=1Gi", String(got)); diff != "" {
+		t.Errorf("Corrected (-want +got):\n%s", diff)
+	}
+}

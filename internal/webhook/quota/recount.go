@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -15,8 +17,12 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/metrics"
 	"github.com/canopyhq/canopy/internal/quota"
 )
+
+// The manager corrects stale recounts by writing a singleton's status.
+// +kubebuilder:rbac:groups="",resources=resourcequotas/status,verbs=update
 
 // recount judges a status write from outside admission: the quota
 // controller of kube-controller-manager recounting usage from its informer
@@ -30,8 +36,9 @@ import (
 //     (quota's recount doc): the recount is refused only if it is below
 //     what exists, and the controller retries with a fresher cache.
 //     Names that cannot be read live (storage, load balancers, node ports,
-//     non-pod names under a scope) are not judged: the recount is trusted
-//     for them, as a plain ResourceQuota trusts it.
+//     non-pod names under a scope, objects the manager may not list, such
+//     as secrets) are not judged: the recount is trusted for them, as a
+//     plain ResourceQuota trusts it.
 func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev, next *corev1.ResourceQuota) admission.Response {
 	dryRun := req.DryRun != nil && *req.DryRun
 	if Grows(prev.Status.Used, next.Status.Used) && !dryRun {
@@ -54,9 +61,40 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 	}
 	if msg := quota.StaleRecount(lowered, next.Status.Used, live); msg != "" {
 		ctrl.LoggerFrom(ctx).V(1).Info("Refused a stale quota recount", "namespace", next.Namespace, "reason", msg)
+		if !dryRun {
+			h.correct(ctx, prev, next, live)
+		}
 		return admission.Denied(msg)
 	}
 	return admission.Allowed("")
+}
+
+// correct records, in place of a stale recount it refused, the recount with
+// every name it could read live raised to the live count (quota.Corrected),
+// as of the same version of the singleton. Refusing alone would leave the
+// usage the recount rightly lowered (deleted pods) counted until the
+// controller, backing off exponentially, recounts from a cache that has
+// caught up, which in a namespace creating pods without pause may be never.
+// It runs after the response (the API server is waiting for it) and is best
+// effort: on a conflict the singleton changed, and the next recount
+// decides again. The write passes this webhook as a recount, and is checked
+// like any other.
+func (h *StatusHandler) correct(ctx context.Context, prev, next *corev1.ResourceQuota, live corev1.ResourceList) {
+	fixed := prev.DeepCopy()
+	fixed.Status.Used = quota.Corrected(next.Status.Used, live)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
+		defer cancel()
+		log := ctrl.LoggerFrom(ctx).WithValues("namespace", fixed.Namespace, "resourcequota", fixed.Name)
+		if err := h.Ledgers.Client.Status().Update(ctx, fixed); err != nil {
+			if apierrors.IsConflict(err) {
+				metrics.Conflict("quota-status-webhook", "resourcequotas")
+			}
+			log.V(1).Info("Not correcting a stale quota recount", "reason", err.Error())
+			return
+		}
+		log.V(1).Info("Corrected a stale quota recount", "used", quota.String(fixed.Status.Used))
+	}()
 }
 
 // liveUsage reads, straight from the API server, what each lowered name
@@ -113,6 +151,11 @@ func (h *StatusHandler) countObjects(ctx context.Context, ns, res string) (int64
 	list := &metav1.PartialObjectMetadataList{}
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := h.Live.List(ctx, list, client.InNamespace(ns)); err != nil {
+		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
+			// The manager may not list these (least privilege: no
+			// secrets): the recount is trusted for this name.
+			return 0, false, nil
+		}
 		return 0, false, fmt.Errorf("listing %s in %q to check a quota recount: %w", res, ns, err)
 	}
 	return int64(len(list.Items)), true, nil
