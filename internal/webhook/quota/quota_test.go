@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
@@ -340,5 +341,45 @@ func TestRecount(t *testing.T) {
 	}
 	if e := stored.Ledger.Entries[quota.Key{Namespace: "root"}]; quota.String(e.Used) != "pods=3" || e.Base != 7 {
 		t.Errorf("ledger entry after a raising recount = %+v, want pods=3 at base 7", e)
+	}
+}
+
+// A refused stale recount is written in its place corrected to the live
+// count, so the usage it rightly lowered does not stay counted while the
+// controller backs off.
+func TestRecountCorrected(t *testing.T) {
+	ctx := context.Background()
+	pod := func(name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+	}
+	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: quota.UnscopedSingletonName,
+		Labels: map[string]string{ctrlquota.LabelSingleton: "true"}},
+		Spec: corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")}, Status: corev1.ResourceQuotaStatus{Used: rl(t, "pods=4")}}
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(pod("a"), pod("b"), pod("c"), rq).
+		WithStatusSubresource(&corev1.ResourceQuota{}).Build()
+	cur := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(rq), cur); err != nil {
+		t.Fatal(err)
+	}
+	h := &StatusHandler{Forest: chain("root"), Cache: c, Live: c, Decoder: admission.NewDecoder(testScheme()),
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	req := statusRequestAt(t, "root", quota.ParseRV(cur.ResourceVersion), 4, 2)
+	req.UserInfo.Username = "system:kube-controller-manager"
+	if resp := h.Handle(ctx, req); resp.Allowed {
+		t.Fatal("stale recount allowed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(rq), cur); err != nil {
+			t.Fatal(err)
+		}
+		if quota.String(cur.Status.Used) == "pods=3" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("singleton used = %s, want the corrected pods=3", quota.String(cur.Status.Used))
+		}
+		time.Sleep(10 * time.Millisecond) // polling a fake client's state with a deadline
 	}
 }

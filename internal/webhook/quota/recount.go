@@ -42,6 +42,10 @@ import (
 func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev, next *corev1.ResourceQuota) admission.Response {
 	dryRun := req.DryRun != nil && *req.DryRun
 	if Grows(prev.Status.Used, next.Status.Used) && !dryRun {
+		if h.Loaded != nil && !h.Loaded() {
+			// The tree, and so the ledger to record in, is not known yet.
+			return admission.Denied("Canopy is starting: the namespace hierarchy has not finished loading; retry in a few seconds")
+		}
 		r := quota.Reservation{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector),
 			Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: next.Status.Used}
 		err := h.casLedger(ctx, next.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger) (*quota.Ledger, error) {
