@@ -117,8 +117,8 @@ hnc-e2e: k8s-bins hnc-bins build ## HNC's own e2e suite against Canopy (about 20
 	go run ./test/tools/hnce2e -root . -dir .hnc-e2e
 
 .PHONY: test-quota-race
-test-quota-race: k8s-bins ## Only the hierarchical quota race tests (200 pods against a limit of 100); make test runs them too.
-	go test -count=1 -run 'TestRace' -v -timeout 20m ./test/integration/quota/
+test-quota-race: k8s-bins ## Only the hierarchical quota race and churn tests (probes, 200 or 1,000 pods against 100, refill; a minute of churn); make test runs them too.
+	go test -count=1 -run 'TestRace|TestChurn' -v -timeout 20m ./test/integration/quota/
 
 .PHONY: bench
 bench: k8s-bins ## Benchmarks on a real control plane (test/bench; not part of make test).

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"testing"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -50,14 +49,17 @@ func BenchmarkDecide(b *testing.B) {
 func BenchmarkAdmit(b *testing.B) {
 	for _, n := range []int{10, 100, 1000} {
 		s, leaf := benchTree(b, n)
+		// Every namespace has a settled entry: the informer is past it.
 		l := &Ledger{Root: "ns0", Entries: map[Key]Entry{}}
+		vs := Versions{}
 		for k, u := range s.usage {
-			l.Entries[k] = Entry{Used: u}
+			l.Entries[k] = Entry{Used: u, Base: 10}
+			vs[k] = 11
 		}
-		grow := rl(b, "pods=2,requests.cpu=200m")
+		req := Reservation{Namespace: leaf, Base: 11, Old: s.usage[Key{Namespace: leaf}], New: rl(b, "pods=2,requests.cpu=200m")}
 		b.Run(fmt.Sprintf("namespaces=%d", n), func(b *testing.B) {
 			for b.Loop() {
-				if _, err := Admit(l, s, leaf, "", grow, time.Time{}); err != nil {
+				if _, err := Admit(l, s, vs, req); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -56,24 +56,90 @@
 // namespace. Because two manager replicas may serve that webhook at once, the
 // decision is reserved with compare-and-swap on one shared ledger object per
 // tree, a ConfigMap keyed by the tree's root namespace whose data is
-// EncodeLedger's output:
+// EncodeLedger's output.
+//
+// # Reservations settled by what the API server committed
+//
+// No reservation is held for a time. Each is settled by a fact the API
+// server establishes:
+//
+//   - The webhook sees the singleton's old object at its committed
+//     resourceVersion r (the Reservation's Base). The API server commits a
+//     status update only while the stored object is still at r: its
+//     registry compares the update's resourceVersion with the stored one and
+//     etcd's transaction compares the revision, and on a conflict the
+//     quota admission reads the singleton again and asks the webhook again,
+//     at the new version. So a reservation at base r is resolved, committed
+//     or dead, as soon as any later version of that singleton exists.
+//     resourceVersions are etcd revisions, compared as unsigned integers
+//     (ParseRV); a singleton deleted and created again has a later one too.
+//   - The ledger keeps one Entry per (namespace, scope): the larger, per
+//     resource, of the old and new used of the latest admitted increase,
+//     with its Base. A second admission at the same base (the API server
+//     retrying, or two API servers) takes the larger of the two; an
+//     admission at a later base replaces the entry, whose reservation is
+//     resolved; an admission at an earlier base than the entry's cannot
+//     commit (a later version exists) and is allowed without a write.
+//   - Readers combine the ledger with the singletons their informer holds
+//     (Effective, Pending): a key whose informer version is past the entry's
+//     base counts the informer's status.used, the committed truth, and any
+//     other key counts the entry. A singleton whose status the API server
+//     has not filled yet settles nothing. The namespace being decided
+//     counts its old used at base r, or the entry at the same base if
+//     larger (Admit). Freed usage is therefore reusable as soon as the
+//     informer shows the commit that freed it, and the webhook, before
+//     denying on its cache, decides once more on the singletons read live.
+//   - Pure decreases write nothing: any reader that has not seen one counts
+//     the older, higher usage, which errs on the safe side. Every increase,
+//     in contrast, is in the ledger, including a recount that raises usage
+//     (Record), because a lagging informer would count the older, lower
+//     usage.
+//   - Entries are never pruned because one replica's informer shows them
+//     settled: another replica's informer may lag, and would then count
+//     the lower usage it still shows. An entry is one small line per
+//     namespace; the leader drops only entries whose namespace left the
+//     tree or that no quota covers (Prune), and deletes the ledgers of
+//     former roots.
+//   - A reservation whose status update never commits (the API server gave
+//     up after the webhook admitted it) stays unsettled while its namespace
+//     sees no later write. The leader settles it by writing the singleton
+//     (Unsettled): after the write the old base can never commit. Time only
+//     picks when the leader writes (an entry seen unsettled over a whole
+//     resync), never what counts.
+//
+// The protocol of one admission:
 //
 //  1. read the ledger ConfigMap and DecodeLedger it (outside any lock);
-//  2. lock the model, take a Snapshot, and call Admit, which decides with the
-//     ledger's usage for the other namespaces and the new usage for this one;
-//  3. unlock and write the updated ledger with the resourceVersion
-//     precondition; on a conflict start again at 1, on a denial return the
-//     ExceededError's message to the API server.
+//  2. lock the model, take a Snapshot with the informer's usage, and call
+//     Admit with the informer's singleton versions;
+//  3. unlock and, if Admit returned a ledger, write it with the
+//     resourceVersion precondition; on a conflict start again at 1, on a
+//     denial return the ExceededError's message to the API server.
 //
 // This is the one place where a webhook writes to the API. Decide costs
 // O(depth) on a snapshot, whose subtree totals are computed once when it is
-// built; Admit adds a pass over the ledger's entries. The leader
-// periodically Reconciles the ledger with the actual ResourceQuota usage:
-// reservations that never became real (the status update failed after the
-// webhook admitted it) shrink back once they are older than a grace period,
-// and usage that grew without the webhook (it was unavailable) is taken in.
-// The grace period should exceed the API server's request timeout, so that a
-// reservation whose status update is still in flight is never shrunk.
+// built; Admit adds a pass over the ledger's entries.
+//
+// # Recounts
+//
+// kube-controller-manager's resourcequota controller rewrites status.used
+// from its informer cache, which may miss an object created a moment ago; a
+// recount below the truth would let the tree go over. A recount that lowers
+// a name is checked against a linearizable live read (PodUsage over a live
+// pod List, with kube's rules for terminal pods, deletion grace and scopes;
+// a metadata-only List for object counts) and refused only when it is below
+// what exists (StaleRecount). Refusing alone would keep the usage the
+// recount rightly lowered (deleted pods) counted until the controller,
+// backing off exponentially, recounts from a cache that has caught up,
+// which under steady creation may be never; so the webhook writes in its
+// place the recount with each name read live raised to the live count
+// (Corrected), at the same singleton version. Names that cannot be read
+// live are trusted, as a plain ResourceQuota trusts them: storage requests,
+// load balancers and node ports, non-pod names under a scope, and objects
+// the manager may not list (secrets).
+// One window is left, as in a plain ResourceQuota: a pod the quota
+// admission charged but the API server has not stored yet is in neither
+// the controller's cache nor the live List.
 //
 // Validation of HierarchicalQuota objects at admission is
 // ValidateHierarchicalQuota: the sum of allocations fits hard, and a child

@@ -3,8 +3,8 @@ package quota
 import (
 	"fmt"
 	"maps"
+	"strconv"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 )
@@ -14,26 +14,59 @@ import (
 const (
 	ledgerRootKey     = "_root"
 	ledgerScopePrefix = "_scope."
-	reservedAtSep     = ";reservedAt="
+	baseSep           = ";base="
+	// legacyReservedAtSep marks entries written before reservations were
+	// settled by resourceVersion; their time is ignored (see DecodeLedger).
+	legacyReservedAtSep = ";reservedAt="
 )
 
-// Ledger is the shared record of usage for one tree, the basis of every
-// admission by every replica. It is stored as the data of one ConfigMap per
-// tree (EncodeLedger) and updated only with compare-and-swap.
+// Ledger is the shared record of admitted reservations for one tree, the
+// basis of every admission by every replica. It is stored as the data of one
+// ConfigMap per tree (EncodeLedger) and updated only with compare-and-swap.
 type Ledger struct {
 	// Root is the tree's root namespace, which keys the ledger.
 	Root string
-	// Entries is the usage per namespace and scope key.
+	// Entries is the latest reservation per namespace and scope key.
 	Entries map[Key]Entry
 }
 
-// Entry is the recorded usage of one namespace under one scope key.
+// Entry is the latest reservation of one namespace under one scope key.
 type Entry struct {
-	// Used is normalised usage.
+	// Used is normalised usage: at least the committed usage at Base, and
+	// at least every usage admitted at Base.
 	Used corev1.ResourceList
-	// ReservedAt is when an admission last set Used; zero once the leader has
-	// matched it with the actual usage.
-	ReservedAt time.Time
+	// Base is the resourceVersion of the singleton the admissions saw as
+	// their old object. The API server commits a status update only while
+	// the singleton is still at that version, so once any later version
+	// exists the reservation is resolved: committed, or dead.
+	Base uint64
+}
+
+// Observed is what one replica's informer shows of a singleton: its
+// committed status.used and its resourceVersion.
+type Observed struct {
+	Used corev1.ResourceList
+	RV   uint64
+}
+
+// Versions gives the resourceVersion of each singleton an informer holds.
+type Versions map[Key]uint64
+
+// Settled reports whether a reservation at base is resolved by the
+// singleton version an informer shows (ok false when it shows none).
+func Settled(base, observed uint64, ok bool) bool {
+	return ok && observed > base
+}
+
+// ParseRV reads a resourceVersion as the etcd revision it is. The API
+// server's resourceVersions are decimal revisions; anything else reads as
+// 0, the oldest, which settles nothing and so is safe.
+func ParseRV(rv string) uint64 {
+	n, err := strconv.ParseUint(rv, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // Usage returns the ledger's usage.
@@ -56,9 +89,9 @@ func (l *Ledger) clone() *Ledger {
 // EncodeLedger renders a ledger as ConfigMap data:
 //
 //	_root: <root namespace>
-//	<namespace>: pods=3,requests.cpu=2                unscoped usage
-//	<namespace>.<scope id>: pods=1;reservedAt=<RFC3339> scoped, reserved
-//	_scope.<scope id>: PriorityClass In (high)        the scope key of an id
+//	<namespace>: pods=3,requests.cpu=2;base=812     unscoped, reserved at RV 812
+//	<namespace>.<scope id>: pods=1;base=815         scoped
+//	_scope.<scope id>: PriorityClass In (high)      the scope key of an id
 //
 // where a scope id is ScopeID of the key.
 func EncodeLedger(l *Ledger) map[string]string {
@@ -70,16 +103,14 @@ func EncodeLedger(l *Ledger) map[string]string {
 			key += "." + id
 			out[ledgerScopePrefix+id] = k.Scope
 		}
-		val := String(e.Used)
-		if !e.ReservedAt.IsZero() {
-			val += reservedAtSep + e.ReservedAt.UTC().Format(time.RFC3339Nano)
-		}
-		out[key] = val
+		out[key] = String(e.Used) + baseSep + strconv.FormatUint(e.Base, 10)
 	}
 	return out
 }
 
-// DecodeLedger parses EncodeLedger's output.
+// DecodeLedger parses EncodeLedger's output. An entry without a base (one
+// written by a release that settled reservations by time) has base 0, so
+// any version of its singleton settles it.
 func DecodeLedger(data map[string]string) (*Ledger, error) {
 	l := &Ledger{Root: data[ledgerRootKey], Entries: map[Key]Entry{}}
 	scopes := map[string]string{}
@@ -104,15 +135,16 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 			}
 			key.Scope = scope
 		}
-		used, at, hasAt := strings.Cut(v, reservedAtSep)
+		used, base, hasBase := strings.Cut(v, baseSep)
+		used, _, _ = strings.Cut(used, legacyReservedAtSep)
 		list, err := ParseList(used)
 		if err != nil {
 			return nil, fmt.Errorf("decoding ledger key %q: %w", k, err)
 		}
 		e := Entry{Used: Normalize(list)}
-		if hasAt {
-			if e.ReservedAt, err = time.Parse(time.RFC3339Nano, at); err != nil {
-				return nil, fmt.Errorf("decoding reservation time of ledger key %q: %w", k, err)
+		if hasBase {
+			if e.Base, err = strconv.ParseUint(base, 10, 64); err != nil {
+				return nil, fmt.Errorf("decoding base resourceVersion of ledger key %q: %w", k, err)
 			}
 		}
 		l.Entries[key] = e
@@ -120,65 +152,141 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 	return l, nil
 }
 
-// Admit decides whether ns may change its usage under scopeKey to newUsed,
-// with the ledger's usage for every (namespace, scope) it records and the
-// snapshot's usage for the rest, and returns the ledger with the new usage
-// of ns reserved at now. The input ledger is not modified. On a denial the
-// error is the *ExceededError from Decide and no ledger is returned.
-//
-// The caller writes the returned ledger with the resourceVersion it read it
-// at, and on a conflict reads it again and calls Admit again.
-func Admit(l *Ledger, s *Snapshot, ns, scopeKey string, newUsed corev1.ResourceList, now time.Time) (*Ledger, error) {
+// Reservation is one admission request: the API server's quota admission
+// updating a singleton's status.used from Old (committed at resourceVersion
+// Base) to New.
+type Reservation struct {
+	Namespace, Scope string
+	Base             uint64
+	Old, New         corev1.ResourceList
+}
+
+// Pending returns the usage the ledger holds for keys whose reservation the
+// versions do not show settled, where it differs from the snapshot's: what a
+// reader must use instead of the informer's committed usage. The key skip
+// is left out.
+func Pending(l *Ledger, s *Snapshot, versions Versions, skip Key) Usage {
 	over := Usage{}
 	for k, e := range l.Entries {
+		if k == skip {
+			continue
+		}
+		if rv, ok := versions[k]; Settled(e.Base, rv, ok) {
+			continue
+		}
 		if !Equal(e.Used, s.usage[k]) {
 			over[k] = e.Used
 		}
 	}
-	if err := Decide(s.patched(over), ns, scopeKey, newUsed); err != nil {
-		return nil, err
-	}
-	out := l.clone()
-	out.Entries[Key{Namespace: ns, Scope: scopeKey}] = Entry{Used: Normalize(newUsed), ReservedAt: now}
-	return out, nil
+	return over
 }
 
-// Reconcile brings the ledger to the actual usage the ResourceQuota
-// singletons report, and says whether anything changed, so the leader writes
-// only then. An entry that differs from the actual usage but was reserved less
-// than grace ago is still in flight: it keeps the larger of the two per
-// resource. Any other entry becomes the actual usage, which shrinks
-// reservations that never became real and takes in growth the webhook did not
-// see; entries with no actual usage are dropped once their grace has passed.
-func Reconcile(l *Ledger, actual Usage, now time.Time, grace time.Duration) (*Ledger, bool) {
-	out := &Ledger{Root: l.Root, Entries: make(map[Key]Entry, len(actual))}
-	changed := false
+// Effective is the usage readers decide with: per key, the informer's
+// committed usage (the snapshot's) when its singleton's version is past the
+// ledger entry's base, and the entry otherwise.
+func Effective(l *Ledger, s *Snapshot, versions Versions) *Snapshot {
+	return s.patched(Pending(l, s, versions, Key{}))
+}
+
+// Admit decides a reservation. The snapshot holds the informer's committed
+// usage and versions its singletons' resourceVersions; the ledger's
+// unsettled entries override it (Effective). The namespace being decided
+// counts at its committed usage at Base, or the ledger's reservation at the
+// same Base if larger, and may grow to New.
+//
+// It returns the ledger to write, or nil when nothing needs writing: the
+// reservation is already held at this base, or the request is stale (its
+// base is older than the entry's, so a later version of the singleton exists
+// and the API server cannot commit it). The input ledger is not modified.
+// On a denial the error is the *ExceededError from Decide.
+//
+// The caller writes the returned ledger with the resourceVersion it read it
+// at, and on a conflict reads it again and calls Admit again.
+func Admit(l *Ledger, s *Snapshot, versions Versions, r Reservation) (*Ledger, error) {
+	key, cur, next, stale := r.resolve(l)
+	if stale || !grows(cur, next) {
+		return nil, nil
+	}
+	over := Pending(l, s, versions, key)
+	over[key] = cur
+	if err := Decide(s.patched(over), r.Namespace, r.Scope, next); err != nil {
+		return nil, err
+	}
+	return r.record(l, key, next), nil
+}
+
+// Record notes growth that is not judged, a recount by kube-controller-
+// manager that raises usage (objects it found that admission did not
+// charge), so that a replica whose informer still shows the singleton's
+// older, lower usage counts the higher one. It returns nil when nothing
+// needs writing, as Admit does.
+func Record(l *Ledger, r Reservation) *Ledger {
+	key, cur, next, stale := r.resolve(l)
+	if stale || !grows(cur, next) {
+		return nil
+	}
+	return r.record(l, key, next)
+}
+
+// resolve returns the entry key, the namespace's usage before the
+// reservation (the committed usage at Base, or the ledger's reservation at
+// the same Base if larger) and after it (the larger of that and New, per
+// resource), and whether the request is stale.
+func (r Reservation) resolve(l *Ledger) (key Key, cur, next corev1.ResourceList, stale bool) {
+	key = Key{Namespace: r.Namespace, Scope: r.Scope}
+	e, has := l.Entries[key]
+	if has && r.Base < e.Base {
+		return key, nil, nil, true
+	}
+	cur = Normalize(r.Old)
+	if has && e.Base == r.Base {
+		cur = Max(cur, e.Used)
+	}
+	return key, cur, Max(cur, Normalize(r.New)), false
+}
+
+func (r Reservation) record(l *Ledger, key Key, next corev1.ResourceList) *Ledger {
+	out := l.clone()
+	out.Entries[key] = Entry{Used: next, Base: r.Base}
+	return out
+}
+
+// grows reports whether some resource of next is above cur.
+func grows(cur, next corev1.ResourceList) bool {
+	for n, q := range next {
+		if q.Cmp(cur[n]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Prune drops the entries the tree no longer needs and says whether any
+// was dropped: those of namespaces that left the tree (keep reports false)
+// and those of keys no quota covers any more. It never drops an entry
+// because some informer shows it settled: another replica's informer may
+// lag, and without the entry it would count the older, lower usage.
+func Prune(l *Ledger, keep func(Key) bool) (*Ledger, bool) {
+	out := &Ledger{Root: l.Root, Entries: make(map[Key]Entry, len(l.Entries))}
 	for k, e := range l.Entries {
-		inFlight := !e.ReservedAt.IsZero() && now.Sub(e.ReservedAt) < grace
-		a, ok := actual[k]
-		switch {
-		case ok && Equal(e.Used, Normalize(a)):
-			out.Entries[k] = Entry{Used: e.Used.DeepCopy()}
-			changed = changed || !e.ReservedAt.IsZero()
-		case inFlight:
-			used := e.Used.DeepCopy()
-			if ok {
-				used = Max(used, Normalize(a))
-			}
-			out.Entries[k] = Entry{Used: used, ReservedAt: e.ReservedAt}
-			changed = changed || !Equal(used, e.Used)
-		case ok:
-			out.Entries[k] = Entry{Used: Normalize(a)}
-			changed = true
-		default:
-			changed = true
+		if keep(k) {
+			out.Entries[k] = e
 		}
 	}
-	for k, a := range actual {
-		if _, ok := l.Entries[k]; !ok {
-			out.Entries[k] = Entry{Used: Normalize(a)}
-			changed = true
+	return out, len(out.Entries) != len(l.Entries)
+}
+
+// Unsettled lists the keys whose reservation the versions do not show
+// settled. The leader settles such a reservation by writing its singleton
+// (any write makes a later version exist), so a reservation whose status
+// update never committed and whose namespace sees no further admissions
+// stops counting.
+func Unsettled(l *Ledger, versions Versions) []Key {
+	var out []Key
+	for k, e := range l.Entries {
+		if rv, ok := versions[k]; ok && !Settled(e.Base, rv, ok) {
+			out = append(out, k)
 		}
 	}
-	return out, changed
+	return out
 }

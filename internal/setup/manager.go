@@ -49,6 +49,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	syncPeriod := opts.SyncPeriod
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  NewScheme(),
+		Logger:                  QuietConflicts(ctrl.Log),
 		Controller:              config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
 		HealthProbeBindAddress:  opts.ProbeAddr,

@@ -19,10 +19,6 @@ type QuotaOptions struct {
 	// Resync is how often the leader reconciles each tree with a quota
 	// without an event.
 	Resync time.Duration
-	// Grace is how long a ledger reservation may differ from actual usage
-	// before the leader matches it; it must exceed the time an admitted
-	// status update may still be in flight.
-	Grace time.Duration
 	// LedgerGCInterval is how often ledgers of trees that no longer exist
 	// (a root moved under another tree, or deleted) are removed.
 	LedgerGCInterval time.Duration
@@ -30,7 +26,6 @@ type QuotaOptions struct {
 
 func (o *QuotaOptions) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Resync, "quota-resync-period", ctrlquota.DefaultResync, "How often each tree with a hierarchical quota is reconciled without an event.")
-	fs.DurationVar(&o.Grace, "quota-reservation-grace", ctrlquota.DefaultGrace, "How long an admitted quota reservation may differ from actual usage before the ledger is matched to it.")
 	fs.DurationVar(&o.LedgerGCInterval, "quota-ledger-gc-period", ctrlquota.DefaultLedgerGCInterval, "How often the quota ledgers of trees that no longer exist are deleted.")
 }
 
@@ -41,13 +36,13 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 		Client:    mgr.GetClient(),
 		Reader:    mgr.GetAPIReader(),
 		Namespace: d.Options.Forest.ManagerNamespace,
+		Decoded:   &ctrlquota.DecodeCache{},
 	}
 	r := &ctrlquota.Reconciler{
 		Client:  mgr.GetClient(),
 		Forest:  d.Forest,
 		Ledgers: ledgers,
 		Resync:  d.Options.Quota.Resync,
-		Grace:   d.Options.Quota.Grace,
 	}
 	var loaded func() bool
 	if d.Sync != nil {

@@ -16,7 +16,7 @@
 //  1. read: lock the forest only to copy the tree (TreeOf), then read the
 //     quotas, the singletons and the ledger from the cache and the API;
 //  2. decide with pure functions (DesiredSingletons, the status builders,
-//     quota.Reconcile for the ledger);
+//     quota.Prune and quota.Unsettled for the ledger);
 //  3. write only what changed: singletons, the ledger with its
 //     resourceVersion precondition, and each quota's status.
 //
@@ -24,16 +24,16 @@
 // (which removes singletons no quota requires any more); the old tree's
 // ledger keeps a stale entry until its next reconcile drops it, which is
 // harmless because admission counts only namespaces in the current tree.
-// Every tree with a quota is requeued periodically, so reservations that never
-// became real are released after quota.Reconcile's grace period and usage
-// that grew while the webhook was unavailable is taken in.
+// Every tree with a quota is requeued periodically, so that a reservation
+// whose status update never committed is settled by a write to its
+// singleton (see internal/quota's package doc).
 //
 // # Who writes what
 //
 // Only the elected leader runs this reconciler. The singletons' status.used
 // belongs to the API server's quota admission and kube-controller-manager.
 // The ledger's data is written by the admission webhook (reservations, on
-// every replica) and by this reconciler (matching it to actual usage), both
+// every replica) and by this reconciler (pruning entries), both
 // with compare-and-swap, so neither loses the other's update. HRQ status is
 // written with a plain Update (HNC's CRDs have no status subresource);
 // HierarchicalQuota status through its status subresource; both only when

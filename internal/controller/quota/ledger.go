@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"fmt"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,6 +23,46 @@ type LedgerStore struct {
 	Client    client.Client
 	Reader    client.Reader
 	Namespace string
+	// Decoded, if set, keeps the last decoded ledger of each tree by
+	// resourceVersion, so that a ledger read again unchanged is not
+	// decoded again. Decoded ledgers are never modified (quota.Admit and
+	// quota.Prune return new ones), so they can be shared.
+	Decoded *DecodeCache
+}
+
+// DecodeCache holds decoded ledgers by name and resourceVersion.
+type DecodeCache struct {
+	mu sync.Mutex
+	m  map[string]decoded
+}
+
+type decoded struct {
+	rv     string
+	ledger *quota.Ledger
+}
+
+func (c *DecodeCache) get(name, rv string) *quota.Ledger {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.m[name]; ok && d.rv == rv {
+		return d.ledger
+	}
+	return nil
+}
+
+func (c *DecodeCache) put(name, rv string, l *quota.Ledger) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]decoded{}
+	}
+	c.m[name] = decoded{rv: rv, ledger: l}
 }
 
 // StoredLedger is a ledger with the object version it was read at.
@@ -42,13 +83,20 @@ func (s LedgerStore) Get(ctx context.Context, root string) (StoredLedger, error)
 	if err != nil {
 		return StoredLedger{}, fmt.Errorf("reading quota ledger of tree %q: %w", root, err)
 	}
+	if l := s.Decoded.get(cm.Name, cm.ResourceVersion); l != nil && l.Root == root {
+		return StoredLedger{Ledger: l, object: cm}, nil
+	}
 	l, err := quota.DecodeLedger(cm.Data)
 	if err != nil {
 		return StoredLedger{}, fmt.Errorf("decoding quota ledger of tree %q: %w", root, err)
 	}
 	l.Root = root
+	s.Decoded.put(cm.Name, cm.ResourceVersion, l)
 	return StoredLedger{Ledger: l, object: cm}, nil
 }
+
+// Missing reports whether no ledger existed when it was read.
+func (s StoredLedger) Missing() bool { return s.object == nil }
 
 // Put writes l in place of what prev read, with a precondition on prev's
 // resourceVersion. It returns an error for which IsConflict is true when

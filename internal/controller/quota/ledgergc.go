@@ -23,7 +23,7 @@ const DefaultLedgerGCInterval = time.Minute
 // that was moved under another tree, or a root namespace that was deleted.
 // The reconciler only ever sees current roots, so without it such ledgers
 // would stay behind (and a former root that became a root again would start
-// from stale entries until the grace period passed).
+// from stale entries until each was settled).
 //
 // It runs on the leader only. Each deletion carries the resourceVersion it
 // read, so a ledger that an admission wrote to meanwhile (a replica whose

@@ -3,7 +3,8 @@ package quota
 import (
 	"context"
 	"fmt"
-	"maps"
+	"strconv"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,13 +22,12 @@ import (
 // Defaults for Reconciler.
 const (
 	// DefaultResync is how often a tree with quotas is reconciled without
-	// an event, to release stale reservations and take in usage the
-	// webhook did not see.
+	// an event, to settle reservations whose status update never
+	// committed (see settle).
 	DefaultResync = 15 * time.Second
-	// DefaultGrace is how long a reservation may differ from the actual
-	// usage before the ledger is matched to it. It exceeds the webhook's
-	// 10 s timeout plus the API server's quota-status retries.
-	DefaultGrace = 30 * time.Second
+	// AnnotationSettled is written on a singleton to settle the ledger
+	// reservation made at the base it names (see settle).
+	AnnotationSettled = "canopy.dev/settled-base"
 )
 
 // +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create;update;patch;delete
@@ -45,7 +45,6 @@ type Reconciler struct {
 	Forest  *forest.Forest
 	Ledgers LedgerStore
 	Resync  time.Duration
-	Grace   time.Duration
 	// Loaded reports whether the forest has loaded; nil means it has.
 	// Until it has, every namespace would look like a tree of its own, and
 	// reconciling would delete the singletons of every descendant.
@@ -55,6 +54,12 @@ type Reconciler struct {
 	Subscribe func(ctx context.Context, fn func(names []string))
 	// Now is time.Now unless a test replaces it.
 	Now func() time.Time
+
+	// unsettled remembers, per tree, the reservations the last reconcile
+	// found unsettled, so that only one still unsettled a whole resync
+	// later is settled by a write (a busy namespace settles by itself).
+	mu        sync.Mutex
+	unsettled map[string]map[quota.Key]uint64
 }
 
 // Reconcile brings one tree to its desired state.
@@ -84,11 +89,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	// 3. Write.
-	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, r.now()))); err != nil {
+	// 3. Write. The ledger first: it must exist before any singleton does,
+	// or the webhook would have to create it while the API server's quota
+	// admission waits for it, and a ConfigMap create itself waits for the
+	// quota admission's workers (a deadlock until its 10 s timeout).
+	if err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.reconcileLedger(ctx, v.Root, len(quotas) > 0, actual); err != nil {
+	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, r.now()))); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writeStatuses(ctx, snap, tq); err != nil {
@@ -145,44 +153,97 @@ func isTerminating(err error) bool {
 	return apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
 }
 
-// reconcileLedger matches the tree's ledger to the actual usage, or deletes
-// it once the tree has no quota.
-func (r *Reconciler) reconcileLedger(ctx context.Context, root string, hasQuotas bool, actual quota.Usage) error {
-	stored, err := r.Ledgers.Get(ctx, root)
+// reconcileLedger prunes the tree's ledger and settles reservations left
+// unsettled, or deletes the ledger once the tree has no quota.
+func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas bool, desired, existing map[string][]corev1.ResourceQuota) error {
+	stored, err := r.Ledgers.Get(ctx, v.Root)
 	if err != nil {
 		return err
 	}
 	if !hasQuotas {
+		r.remember(v.Root, nil)
 		return r.Ledgers.Delete(ctx, stored)
 	}
-	next := KeepReservations(stored.Ledger, actual, r.now(), r.grace())
-	if stored.object != nil && maps.Equal(quota.EncodeLedger(next), quota.EncodeLedger(stored.Ledger)) {
-		return nil
+	next, changed := quota.Prune(stored.Ledger, KeepEntry(v, desired))
+	if changed || stored.Missing() {
+		if err := r.Ledgers.Put(ctx, stored, next); err != nil {
+			// A conflict means an admission reserved meanwhile: the
+			// returned error requeues, and the next pass reads it.
+			return err
+		}
+		ctrl.LoggerFrom(ctx).V(1).Info("Pruned quota ledger")
 	}
-	if err := r.Ledgers.Put(ctx, stored, next); err != nil {
-		// A conflict means an admission reserved meanwhile: the returned
-		// error requeues, and the next pass reads its reservation.
-		return err
+	return r.settle(ctx, v.Root, next, existing)
+}
+
+// KeepEntry says which ledger entries a tree still needs: those of its
+// existing namespaces under a scope some quota covers there (the desired
+// singletons). It depends on the leader's forest, never on whether an
+// informer shows an entry settled.
+func KeepEntry(v TreeView, desired map[string][]corev1.ResourceQuota) func(quota.Key) bool {
+	return func(k quota.Key) bool {
+		for _, rq := range desired[k.Namespace] {
+			if rq.Name == quota.SingletonName(k.Scope) {
+				return true
+			}
+		}
+		return false
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("Reconciled quota ledger")
+}
+
+// settle writes the singleton of every reservation that this reconcile and
+// the previous one both found unsettled at the same base. A reservation
+// stays unsettled only while no later version of its singleton exists:
+// usually its status update is in flight and commits in milliseconds, but if
+// it never commits (the API server gave up after the webhook admitted it)
+// and the namespace sees no further admission, it would count forever. Any
+// write creates a later version, after which the API server can no longer
+// commit an update made at the old base, so the write settles it whatever
+// the timing; the resync only decides when to write, never what counts.
+func (r *Reconciler) settle(ctx context.Context, root string, l *quota.Ledger, existing map[string][]corev1.ResourceQuota) error {
+	vs := ObservedVersions(existing)
+	now := map[quota.Key]uint64{}
+	for _, k := range quota.Unsettled(l, vs) {
+		now[k] = l.Entries[k].Base
+	}
+	prev := r.remember(root, now)
+	for k, base := range now {
+		if prev[k] != base {
+			continue
+		}
+		for _, rq := range existing[k.Namespace] {
+			if rq.Name != quota.SingletonName(k.Scope) || quota.ParseRV(rq.ResourceVersion) != base {
+				continue
+			}
+			upd := rq.DeepCopy()
+			if upd.Annotations == nil {
+				upd.Annotations = map[string]string{}
+			}
+			upd.Annotations[AnnotationSettled] = strconv.FormatUint(base, 10)
+			if err := r.Client.Update(ctx, upd); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				return fmt.Errorf("settling the quota reservation of %s: %w", klog.KObj(upd), err)
+			}
+			ctrl.LoggerFrom(ctx).V(1).Info("Settled a quota reservation that never committed", "resourcequota", klog.KObj(upd), "base", base)
+		}
+	}
 	return nil
 }
 
-// KeepReservations is quota.Reconcile, except that an entry reserved less
-// than grace ago keeps its reservation time even once the actual usage
-// matches it. The status webhook refuses recounts below such an entry
-// (kube-controller-manager may recount from a stale cache), so the mark must
-// last the whole grace period, not only until the first match.
-func KeepReservations(l *quota.Ledger, actual quota.Usage, now time.Time, grace time.Duration) *quota.Ledger {
-	next, _ := quota.Reconcile(l, actual, now, grace)
-	for k, e := range next.Entries {
-		old, ok := l.Entries[k]
-		if ok && e.ReservedAt.IsZero() && !old.ReservedAt.IsZero() && now.Sub(old.ReservedAt) < grace {
-			e.ReservedAt = old.ReservedAt
-			next.Entries[k] = e
-		}
+// remember stores the unsettled reservations of a tree and returns those of
+// the previous reconcile.
+func (r *Reconciler) remember(root string, now map[quota.Key]uint64) map[quota.Key]uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.unsettled == nil {
+		r.unsettled = map[string]map[quota.Key]uint64{}
 	}
-	return next
+	prev := r.unsettled[root]
+	if len(now) == 0 {
+		delete(r.unsettled, root)
+	} else {
+		r.unsettled[root] = now
+	}
+	return prev
 }
 
 // writeStatuses writes each quota's status when it changed.
@@ -234,11 +295,4 @@ func (r *Reconciler) resync() time.Duration {
 		return r.Resync
 	}
 	return DefaultResync
-}
-
-func (r *Reconciler) grace() time.Duration {
-	if r.Grace > 0 {
-		return r.Grace
-	}
-	return DefaultGrace
 }

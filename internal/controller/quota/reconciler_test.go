@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -72,7 +73,9 @@ func TestReconcileTree(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantLedger := map[quota.Key]string{{Namespace: "a1"}: "pods=1", {Namespace: "b"}: "pods=2"}
+	// The ledger holds only admitted reservations; committed usage is read
+	// from the singletons, so a reconcile writes no entry for it.
+	wantLedger := map[quota.Key]string{}
 	gotLedger := map[quota.Key]string{}
 	for k, e := range stored.Ledger.Entries {
 		gotLedger[k] = quota.String(e.Used)
@@ -122,30 +125,56 @@ func TestReconcileWaitsForTheForest(t *testing.T) {
 	}
 }
 
-func TestKeepReservations(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	grace := 30 * time.Second
-	l := &quota.Ledger{Root: "r", Entries: map[quota.Key]quota.Entry{
-		{Namespace: "fresh"}:   {Used: rl(t, "pods=3"), ReservedAt: now.Add(-time.Second)},
-		{Namespace: "old"}:     {Used: rl(t, "pods=3"), ReservedAt: now.Add(-time.Minute)},
-		{Namespace: "phantom"}: {Used: rl(t, "pods=5"), ReservedAt: now.Add(-time.Minute)},
-	}}
-	actual := quota.Usage{{Namespace: "fresh"}: rl(t, "pods=3"), {Namespace: "old"}: rl(t, "pods=3"), {Namespace: "phantom"}: rl(t, "pods=4")}
-	got := KeepReservations(l, actual, now, grace)
-	want := map[string]string{
-		"fresh":   "pods=3 reserved",
-		"old":     "pods=3",
-		"phantom": "pods=4",
-	}
-	gotS := map[string]string{}
-	for k, e := range got.Entries {
-		v := quota.String(e.Used)
-		if !e.ReservedAt.IsZero() {
-			v += " reserved"
+func TestKeepEntry(t *testing.T) {
+	v := TreeView{Root: "a", Namespaces: []string{"a", "a1"}, Tree: quota.Tree{"a": "", "a1": "a", "gone": "a"}}
+	desired := map[string][]corev1.ResourceQuota{"a": {singleton("a", "", rl(t, "pods=4"))}, "a1": {singleton("a1", "", rl(t, "pods=4"))}}
+	keep := KeepEntry(v, desired)
+	for k, want := range map[quota.Key]bool{
+		{Namespace: "a"}:     true,
+		{Namespace: "a1"}:    true,
+		{Namespace: "gone"}:  false,
+		{Namespace: "other"}: false,
+		{Namespace: "a1", Scope: "PriorityClass In (high)"}: false,
+	} {
+		if got := keep(k); got != want {
+			t.Errorf("KeepEntry(%v) = %v, want %v", k, got, want)
 		}
-		gotS[k.Namespace] = v
 	}
-	if diff := cmp.Diff(want, gotS); diff != "" {
-		t.Errorf("KeepReservations (-want +got):\n%s", diff)
+}
+
+// A reservation that never committed stays unsettled while no later
+// version of its singleton exists; the leader settles it by writing the
+// singleton once it has seen it unsettled for a whole resync.
+func TestSettle(t *testing.T) {
+	ctx := context.Background()
+	rq := singleton("a1", "", rl(t, "pods=4"))
+	rq.Status.Used = rl(t, "pods=1")
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(&rq).Build()
+	cur := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(&rq), cur); err != nil {
+		t.Fatal(err)
+	}
+	base := quota.ParseRV(cur.ResourceVersion)
+	l := &quota.Ledger{Root: "a", Entries: map[quota.Key]quota.Entry{{Namespace: "a1"}: {Used: rl(t, "pods=2"), Base: base}}}
+	existing := map[string][]corev1.ResourceQuota{"a1": {*cur}}
+	r := &Reconciler{Client: c}
+	if err := r.settle(ctx, "a", l, existing); err != nil {
+		t.Fatal(err)
+	}
+	after := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(&rq), after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != cur.ResourceVersion {
+		t.Fatal("settled on the first sight of an unsettled reservation")
+	}
+	if err := r.settle(ctx, "a", l, existing); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(&rq), after); err != nil {
+		t.Fatal(err)
+	}
+	if !quota.Settled(base, quota.ParseRV(after.ResourceVersion), true) || after.Annotations[AnnotationSettled] != strconv.FormatUint(base, 10) {
+		t.Errorf("singleton not settled: rv %s, annotations %v", after.ResourceVersion, after.Annotations)
 	}
 }

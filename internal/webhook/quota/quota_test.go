@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -171,13 +173,19 @@ func TestValidateHQ(t *testing.T) {
 // statusRequest is the API server's quota admission updating the status of
 // the singleton in ns from prev to next pods.
 func statusRequest(t *testing.T, ns string, prev, next int) admission.Request {
+	return statusRequestAt(t, ns, 1, prev, next)
+}
+
+// statusRequestAt is statusRequest with the old object at resourceVersion rv.
+func statusRequestAt(t *testing.T, ns string, rv uint64, prev, next int) admission.Request {
 	t.Helper()
 	mk := func(n int) []byte {
 		rq := &corev1.ResourceQuota{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ResourceQuota"},
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: quota.UnscopedSingletonName, Labels: map[string]string{ctrlquota.LabelSingleton: "true"}},
-			Spec:       corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")},
-			Status:     corev1.ResourceQuotaStatus{Used: rl(t, fmt.Sprintf("pods=%d", n))},
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ResourceQuota"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: quota.UnscopedSingletonName, Labels: map[string]string{ctrlquota.LabelSingleton: "true"},
+				ResourceVersion: strconv.FormatUint(rv, 10)},
+			Spec:   corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")},
+			Status: corev1.ResourceQuotaStatus{Used: rl(t, fmt.Sprintf("pods=%d", n))},
 		}
 		raw, err := json.Marshal(rq)
 		if err != nil {
@@ -219,7 +227,9 @@ func TestStatusHandlerConcurrentReservations(t *testing.T) {
 	type nsState struct {
 		sync.Mutex
 		used int
+		rv   uint64
 	}
+	var rev atomic.Uint64
 	states := map[string]*nsState{}
 	for _, n := range names {
 		states[n] = &nsState{}
@@ -238,11 +248,12 @@ func TestStatusHandlerConcurrentReservations(t *testing.T) {
 			st := states[ns]
 			st.Lock()
 			defer st.Unlock()
-			resp := h.Handle(ctx, statusRequest(t, ns, st.used, st.used+1))
+			resp := h.Handle(ctx, statusRequestAt(t, ns, st.rv, st.used, st.used+1))
 			mu.Lock()
 			defer mu.Unlock()
 			if resp.Allowed {
 				st.used++
+				st.rv = rev.Add(1)
 				admitted++
 				return
 			}
@@ -277,10 +288,10 @@ func TestStatusHandlerAllowsWithoutReserving(t *testing.T) {
 	c := fake.NewClientBuilder().WithScheme(testScheme()).Build()
 	h := &StatusHandler{Forest: f, Cache: c, Decoder: admission.NewDecoder(testScheme()),
 		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
-	recalc := statusRequest(t, "root", 0, 5)
+	recalc := statusRequest(t, "root", 5, 5)
 	recalc.UserInfo.Username = "system:kube-controller-manager"
 	shrink := statusRequest(t, "root", 5, 4)
-	for name, req := range map[string]admission.Request{"recalculation": recalc, "shrink": shrink} {
+	for name, req := range map[string]admission.Request{"unchanged recount": recalc, "shrink": shrink} {
 		if resp := h.Handle(ctx, req); !resp.Allowed {
 			t.Errorf("%s denied: %+v", name, resp.Result)
 		}
@@ -295,28 +306,80 @@ func TestStatusHandlerAllowsWithoutReserving(t *testing.T) {
 	}
 }
 
-func TestStaleRecount(t *testing.T) {
-	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	grace := 30 * time.Second
-	tests := []struct {
-		name     string
-		entry    quota.Entry
-		used     string
-		wantWait bool
-	}{
-		{"below a fresh reservation", quota.Entry{Used: rl(t, "pods=10"), ReservedAt: now.Add(-time.Second)}, "pods=8", true},
-		{"at a fresh reservation", quota.Entry{Used: rl(t, "pods=10"), ReservedAt: now.Add(-time.Second)}, "pods=10", false},
-		{"below an old reservation", quota.Entry{Used: rl(t, "pods=10"), ReservedAt: now.Add(-time.Minute)}, "pods=8", false},
-		{"no reservation", quota.Entry{Used: rl(t, "pods=10")}, "pods=8", false},
+func TestRecount(t *testing.T) {
+	ctx := context.Background()
+	f := chain("root")
+	pod := func(name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := StaleRecount(tc.entry, rl(t, tc.used), now, grace); (got != "") != tc.wantWait {
-				t.Errorf("StaleRecount = %q, want wait=%v", got, tc.wantWait)
-			}
-		})
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(pod("a"), pod("b"), pod("c")).Build()
+	h := &StatusHandler{Forest: f, Cache: c, Live: c, Decoder: admission.NewDecoder(testScheme()),
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	recount := func(prev, next int) admission.Response {
+		req := statusRequestAt(t, "root", 7, prev, next)
+		req.UserInfo.Username = "system:kube-controller-manager"
+		return h.Handle(ctx, req)
 	}
-	if !Shrinks(rl(t, "pods=2"), rl(t, "pods=1")) || Shrinks(rl(t, "pods=1"), rl(t, "pods=2")) {
-		t.Error("Shrinks compares the wrong way")
+	// Three pods exist: a recount from a cache that misses one is stale.
+	if resp := recount(4, 2); resp.Allowed || !strings.Contains(resp.Result.Message, "recounted pods=2 is below the 3 that exist") {
+		t.Errorf("stale recount: %+v", resp.Result)
+	}
+	// A recount to what exists is allowed at once, however recent the
+	// admissions.
+	if resp := recount(4, 3); !resp.Allowed {
+		t.Errorf("true recount denied: %+v", resp.Result)
+	}
+	// A recount that raises usage is allowed and recorded at its base, so
+	// that replicas whose informer lags still count it.
+	if resp := recount(0, 3); !resp.Allowed {
+		t.Errorf("raising recount denied: %+v", resp.Result)
+	}
+	stored, err := h.Ledgers.Get(ctx, "root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := stored.Ledger.Entries[quota.Key{Namespace: "root"}]; quota.String(e.Used) != "pods=3" || e.Base != 7 {
+		t.Errorf("ledger entry after a raising recount = %+v, want pods=3 at base 7", e)
+	}
+}
+
+// A refused stale recount is written in its place corrected to the live
+// count, so the usage it rightly lowered does not stay counted while the
+// controller backs off.
+func TestRecountCorrected(t *testing.T) {
+	ctx := context.Background()
+	pod := func(name string) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
+	}
+	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: quota.UnscopedSingletonName,
+		Labels: map[string]string{ctrlquota.LabelSingleton: "true"}},
+		Spec: corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")}, Status: corev1.ResourceQuotaStatus{Used: rl(t, "pods=4")}}
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(pod("a"), pod("b"), pod("c"), rq).
+		WithStatusSubresource(&corev1.ResourceQuota{}).Build()
+	cur := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(rq), cur); err != nil {
+		t.Fatal(err)
+	}
+	h := &StatusHandler{Forest: chain("root"), Cache: c, Live: c, Decoder: admission.NewDecoder(testScheme()),
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	req := statusRequestAt(t, "root", quota.ParseRV(cur.ResourceVersion), 4, 2)
+	req.UserInfo.Username = "system:kube-controller-manager"
+	if resp := h.Handle(ctx, req); resp.Allowed {
+		t.Fatal("stale recount allowed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(rq), cur); err != nil {
+			t.Fatal(err)
+		}
+		if quota.String(cur.Status.Used) == "pods=3" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("singleton used = %s, want the corrected pods=3", quota.String(cur.Status.Used))
+		}
+		time.Sleep(10 * time.Millisecond) // polling a fake client's state with a deadline
 	}
 }

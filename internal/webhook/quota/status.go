@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apiserver/pkg/authentication/user"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -15,15 +16,12 @@ import (
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/metrics"
 	"github.com/canopyhq/canopy/internal/quota"
 )
 
 // StatusPath is where the singleton status webhook is served.
 const StatusPath = "/validate-quota-singleton-status"
-
-// RecountWindow is how long after an admission in a namespace a recount
-// below the admitted usage is refused as stale; see recount.
-const RecountWindow = 5 * time.Second
 
 // reserveTimeout bounds one admission's reservation.
 const reserveTimeout = 8 * time.Second
@@ -41,7 +39,13 @@ const DefaultMaxAttempts = 20
 type StatusHandler struct {
 	Forest *forest.Forest
 	// Cache reads quotas and singletons.
-	Cache   client.Reader
+	Cache client.Reader
+	// Live reads straight from the API server: singletons when a decision
+	// on the cache would deny (the cache may not show a deletion yet), and
+	// the objects a recount counts.
+	Live client.Reader
+	// Mapper resolves the resource an object-count name counts.
+	Mapper  meta.RESTMapper
 	Ledgers ctrlquota.LedgerStore
 	// Loaded reports whether the forest has loaded; nil means it has.
 	Loaded      func() bool
@@ -84,7 +88,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	case !ctrlquota.IsSingleton(next.Labels):
 		return admission.Allowed("not a quota singleton")
 	case !IsAdmission(req.UserInfo.Username):
-		return h.recount(ctx, prev, next)
+		return h.recount(ctx, req, prev, next)
 	case !Grows(prev.Status.Used, next.Status.Used):
 		return admission.Allowed("usage does not grow")
 	case h.Loaded != nil && !h.Loaded():
@@ -97,7 +101,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	// request. The bound stays below the webhook's 10 s timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
-	if err := h.reserve(ctx, next, dryRun); err != nil {
+	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
 			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) {
@@ -147,92 +151,64 @@ func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e
 	}
 }
 
-// recount judges a status write from outside admission: the quota
-// controller of kube-controller-manager recounting usage. It records usage
-// that exists, so it is allowed, except for one case: a recount below what
-// this namespace was admitted within RecountWindow. The controller counts
-// from its informer cache, which can lag behind pods just admitted; the API
-// server would then add new growth to a count that misses them, and the
-// tree could exceed its limit. Refusing the stale recount makes the
-// controller retry later with a fresher cache. The window is short so that
-// a busy namespace's real decreases (deletions) are delayed, not starved:
-// the controller's cache lags by well under a second.
-func (h *StatusHandler) recount(ctx context.Context, prev, next *corev1.ResourceQuota) admission.Response {
-	if !Shrinks(prev.Status.Used, next.Status.Used) {
-		return admission.Allowed("recount does not lower usage")
-	}
-	root := ctrlquota.RootOf(h.Forest, next.Namespace)
-	stored, err := h.Ledgers.Get(ctx, root)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
-	}
-	e := stored.Ledger.Entries[quota.Key{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector)}]
-	if msg := StaleRecount(e, next.Status.Used, h.now(), RecountWindow); msg != "" {
-		return admission.Denied(msg)
-	}
-	return admission.Allowed("")
-}
-
-// Shrinks reports whether any resource of next is below its value in prev.
-func Shrinks(prev, next corev1.ResourceList) bool {
-	for r, p := range prev {
-		if n := next[r]; n.Cmp(p) < 0 {
-			return true
+// reserve runs the ledger protocol (see internal/quota's package doc): in a
+// compare-and-swap loop on the tree's ledger, decide the reservation made at
+// the old object's resourceVersion with quota.Admit and record it.
+func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQuota, dryRun bool) error {
+	log := ctrl.LoggerFrom(ctx).WithValues("namespace", rq.Namespace)
+	r := quota.Reservation{Namespace: rq.Namespace, Scope: quota.ScopeKey(rq.Spec.ScopeSelector),
+		Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: rq.Status.Used}
+	live := false
+	return h.casLedger(ctx, rq.Namespace, func(v ctrlquota.TreeView, l *quota.Ledger) (*quota.Ledger, error) {
+		for {
+			// The tree and its quotas are copied under the forest's lock
+			// (TreeOf); the decision below runs on that immutable snapshot.
+			snap, vs, err := h.snapshot(ctx, v, live)
+			if err != nil {
+				return nil, err
+			}
+			next, err := quota.Admit(l, snap, vs, r)
+			var exceeded *quota.ExceededError
+			if errors.As(err, &exceeded) && !live && h.Live != nil {
+				// The cache may not show a committed decrease yet: never
+				// deny on it, decide again on the singletons as stored.
+				live = true
+				continue
+			}
+			if err != nil {
+				log.V(1).Info("Denied quota growth", "reason", err.Error())
+				return nil, err
+			}
+			if dryRun {
+				return nil, nil
+			}
+			return next, nil
 		}
-	}
-	return false
+	})
 }
 
-// StaleRecount returns why a recount to used must wait, or "" if it may be
-// recorded: it must wait while the ledger entry was reserved less than
-// grace ago and records more than used for some resource.
-func StaleRecount(e quota.Entry, used corev1.ResourceList, now time.Time, grace time.Duration) string {
-	if e.ReservedAt.IsZero() || now.Sub(e.ReservedAt) >= grace {
-		return ""
-	}
-	n := quota.Normalize(used)
-	for r, admitted := range e.Used {
-		if got := n[r]; got.Cmp(admitted) < 0 {
-			return fmt.Sprintf("recounted %s=%s is below the %s admitted at %s; the count may be stale, retry later",
-				r, got.String(), admitted.String(), e.ReservedAt.UTC().Format(time.RFC3339))
-		}
-	}
-	return ""
-}
-
-// reserve runs the ledger protocol: read the ledger, decide on a snapshot of
-// the tree, write the ledger with a precondition; on a conflict start again.
+// casLedger runs the compare-and-swap loop on the ledger of ns's tree:
+// read, let fn decide the ledger to write (nil for none), write with the
+// read resourceVersion as precondition; on a conflict start again.
 //
 // This is the one place a Canopy webhook writes to the API. The write is what
 // makes the decision hold across replicas: every replica's reservation goes
 // through one object per tree, so the compare-and-swap serialises them.
-func (h *StatusHandler) reserve(ctx context.Context, rq *corev1.ResourceQuota, dryRun bool) error {
-	log := ctrl.LoggerFrom(ctx).WithValues("namespace", rq.Namespace)
-	scope := quota.ScopeKey(rq.Spec.ScopeSelector)
+func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(ctrlquota.TreeView, *quota.Ledger) (*quota.Ledger, error)) error {
 	attempts := h.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
 	var last error
 	for range attempts {
-		// The tree and its quotas are copied under the forest's lock
-		// (TreeOf); the decision below runs on that immutable snapshot.
-		v := ctrlquota.TreeOf(h.Forest, rq.Namespace)
-		snap, err := h.snapshot(ctx, v)
-		if err != nil {
-			return err
-		}
+		v := ctrlquota.TreeOf(h.Forest, ns)
 		stored, err := h.Ledgers.Get(ctx, v.Root)
 		if err != nil {
 			return err
 		}
-		next, err := quota.Admit(stored.Ledger, snap, rq.Namespace, scope, rq.Status.Used, h.now())
-		if err != nil {
-			log.V(1).Info("Denied quota growth", "reason", err.Error())
+		next, err := fn(v, stored.Ledger)
+		if err != nil || next == nil {
 			return err
-		}
-		if dryRun {
-			return nil
 		}
 		err = h.Ledgers.Put(ctx, stored, next)
 		if err == nil {
@@ -241,21 +217,29 @@ func (h *StatusHandler) reserve(ctx context.Context, rq *corev1.ResourceQuota, d
 		if !ctrlquota.IsConflict(err) {
 			return err
 		}
+		metrics.Conflict("quota-status-webhook", "ConfigMap")
 		last = err
 	}
-	return fmt.Errorf("reserving quota usage in namespace %q: gave up after %d conflicting attempts: %w", rq.Namespace, attempts, last)
+	return fmt.Errorf("reserving quota usage in namespace %q: gave up after %d conflicting attempts: %w", ns, attempts, last)
 }
 
-func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView) (*quota.Snapshot, error) {
+// snapshot builds the tree's snapshot and singleton versions from the cache,
+// or with live true from singletons read straight from the API server.
+func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live bool) (*quota.Snapshot, quota.Versions, error) {
 	tq, err := ctrlquota.ReadQuotas(ctx, h.Cache, v)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	singletons, err := ctrlquota.ReadSingletons(ctx, h.Cache, v)
+	var singletons map[string][]corev1.ResourceQuota
+	if live {
+		singletons, err = ctrlquota.ReadSingletonsLive(ctx, h.Live, v)
+	} else {
+		singletons, err = ctrlquota.ReadSingletons(ctx, h.Cache, v)
+	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return quota.NewSnapshot(v.Tree, tq.Engine(), ctrlquota.ActualUsage(singletons)), nil
+	return quota.NewSnapshot(v.Tree, tq.Engine(), ctrlquota.ActualUsage(singletons)), ctrlquota.ObservedVersions(singletons), nil
 }
 
 func (h *StatusHandler) now() time.Time {

@@ -1,9 +1,11 @@
 // Package quota tests hierarchical quota on a real API server: limits at
 // several depths, the strictest ancestor, delegated budgets, moves,
-// deletions, scopes, manager restarts, and a race of 200 concurrent pod
-// creations against a quota admitting exactly 100, with one manager, with
-// two replicas behind a round-robin proxy, and with a replica stopped in the
-// middle of the race.
+// deletions, scopes, manager restarts; races of 200 (or 1,000) concurrent
+// pod creations against a quota admitting exactly 100, right after probe
+// pods were admitted and deleted, then a refill once 20 are deleted, with
+// one manager, with two replicas behind a round-robin proxy, and with a
+// replica stopped in the middle of the race; and a minute of churn beside a
+// plain ResourceQuota.
 //
 // Tests act through admin(), a cluster administrator who is not Canopy's
 // manager (env.Client authenticates as the manager itself).

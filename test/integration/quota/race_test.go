@@ -15,23 +15,27 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/internal/quota"
+	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
 const (
 	racePods        = 200
 	raceLimit       = 100
 	raceConcurrency = 50
+	// refillFreed pods are deleted after the race, and refillPods
+	// creations are fired once the HRQ shows the deletions.
+	refillFreed = 20
+	refillPods  = 100
 )
 
 // raceTree builds a subtree of size namespaces under a root carrying an HRQ
-// of raceLimit pods, and returns the subtree's namespaces (the root
+// "race" of raceLimit pods. It returns the subtree's namespaces (the root
 // included when size is 1, so a subtree of one namespace is the quota's
-// own).
-func raceTree(t *testing.T, prefix string, size int) []string {
+// own) and every namespace of the tree.
+func raceTree(t *testing.T, prefix string, size int) (subtree, all []string) {
 	t.Helper()
 	root := prefix + "-root"
 	specs := []string{root}
-	var subtree []string
 	if size == 1 {
 		// The root needs a child to be in a tree; the child holds no pods.
 		specs = append(specs, prefix+"-idle="+root)
@@ -45,27 +49,36 @@ func raceTree(t *testing.T, prefix string, size int) []string {
 		}
 	}
 	tree(t, specs...)
-	all := append([]string{}, subtree...)
+	all = append([]string{}, subtree...)
 	if size == 1 {
 		all = append(all, prefix+"-idle")
 	}
 	hrq(t, root, "race", "pods="+strconv.Itoa(raceLimit), all...)
-	return subtree
+	return subtree, all
 }
 
-// raceResult is what a race observed.
+// raceResult is what a burst of creations observed.
 type raceResult struct {
 	admitted, denied int
+	// names are the admitted pods, as namespace/name.
+	names []client.ObjectKey
 	// others are refusals that were not quota denials.
 	others []error
 	// maxUsed is the largest subtree usage seen while racing.
 	maxUsed int64
 }
 
-// race creates racePods pods round-robin over the namespaces, raceConcurrency
-// at a time, while sampling the subtree's usage from the singletons. mid,
-// if set, runs once half of the pods have been attempted.
+// race creates racePods pods round-robin over the namespaces; see burst.
 func race(t *testing.T, namespaces []string, mid func()) raceResult {
+	t.Helper()
+	return burst(t, namespaces, racePods, "race", mid)
+}
+
+// burst creates n pods named prefix-<i> round-robin over the namespaces
+// from raceConcurrency workers released together, while sampling the
+// subtree's usage from the singletons. mid, if set, runs once half of the
+// pods have been attempted.
+func burst(t *testing.T, namespaces []string, n int, prefix string, mid func()) raceResult {
 	t.Helper()
 	var res raceResult
 	var mu sync.Mutex
@@ -89,31 +102,40 @@ func race(t *testing.T, namespaces []string, mid func()) raceResult {
 			}
 		}
 	}()
-	sem := make(chan struct{}, raceConcurrency)
+	work := make(chan int, n)
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	start := make(chan struct{})
 	var wg sync.WaitGroup
-	for i := range racePods {
-		sem <- struct{}{}
+	for range raceConcurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer func() { <-sem }()
-			ns := namespaces[i%len(namespaces)]
-			err := createPod(ns, fmt.Sprintf("race-%d", i))
-			if n := attempted.Add(1); n == racePods/2 && mid != nil {
-				midOnce.Do(mid)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				res.admitted++
-			case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
-				res.denied++
-			default:
-				res.others = append(res.others, err)
+			<-start
+			for i := range work {
+				ns := namespaces[i%len(namespaces)]
+				name := fmt.Sprintf("%s-%d", prefix, i)
+				err := createPod(ns, name)
+				if a := attempted.Add(1); a == int64(n/2) && mid != nil {
+					midOnce.Do(mid)
+				}
+				mu.Lock()
+				switch {
+				case err == nil:
+					res.admitted++
+					res.names = append(res.names, client.ObjectKey{Namespace: ns, Name: name})
+				case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
+					res.denied++
+				default:
+					res.others = append(res.others, err)
+				}
+				mu.Unlock()
 			}
 		}()
 	}
+	close(start)
 	wg.Wait()
 	close(stopSampling)
 	res.maxUsed = <-sampled
@@ -141,41 +163,95 @@ func subtreeUsed(namespaces []string) int64 {
 
 func checkRace(t *testing.T, namespaces []string, res raceResult) {
 	t.Helper()
+	checkBurst(t, "race", namespaces, res, raceLimit)
+}
+
+// checkBurst asserts that exactly want creations were admitted, only for
+// quota reasons were the others refused, usage never went above the limit,
+// and exactly raceLimit pods exist at the end.
+func checkBurst(t *testing.T, what string, namespaces []string, res raceResult, want int) {
+	t.Helper()
 	for _, err := range res.others {
-		t.Errorf("refused for a reason other than quota: %v", err)
+		t.Errorf("%s: refused for a reason other than quota: %v", what, err)
 	}
-	if res.admitted != raceLimit {
-		t.Errorf("admitted %d pods, want exactly %d (denied %d)", res.admitted, raceLimit, res.denied)
+	if res.admitted != want {
+		t.Errorf("%s: admitted %d pods, want exactly %d (denied %d)", what, res.admitted, want, res.denied)
 	}
 	if res.maxUsed > raceLimit {
-		t.Errorf("subtree usage reached %d, above hard %d", res.maxUsed, raceLimit)
+		t.Errorf("%s: subtree usage reached %d, above hard %d", what, res.maxUsed, raceLimit)
 	}
 	if n := countPods(t, namespaces...); n != raceLimit {
-		t.Errorf("%d pods exist in the subtree, want %d", n, raceLimit)
+		t.Errorf("%s: %d pods exist in the subtree, want %d", what, n, raceLimit)
 	}
 }
 
+// probe admits and deletes a pod in every namespace, as a readiness check
+// would, right before the race: the deletions are not yet recounted when
+// the race starts.
+func probe(t *testing.T, namespaces []string) {
+	t.Helper()
+	for _, ns := range namespaces {
+		mustCreatePods(t, ns, "probe")
+	}
+	for _, ns := range namespaces {
+		if err := adminClient.Delete(context.Background(), pod(ns, "probe")); err != nil {
+			t.Fatalf("deleting probe pod in %q: %v", ns, err)
+		}
+	}
+}
+
+// refill deletes refillFreed of the admitted pods, waits until the HRQ's
+// status.used shows the deletions, and fires refillPods creations at once:
+// exactly the freed room must be admitted again.
+func refill(t *testing.T, root string, namespaces []string, res raceResult) {
+	t.Helper()
+	for _, k := range res.names[:refillFreed] {
+		if err := adminClient.Delete(context.Background(), pod(k.Namespace, k.Name)); err != nil {
+			t.Fatalf("deleting pod %s: %v", k, err)
+		}
+	}
+	waitHRQUsed(t, root, "race", corev1.ResourcePods, raceLimit-refillFreed)
+	checkBurst(t, "refill", namespaces, burst(t, namespaces, refillPods, "refill", nil), refillFreed)
+}
+
+// scenario is the whole program: a tree of size namespaces, probes, a race
+// of attempts creations against raceLimit, and a refill. With replicas 2 it
+// runs against two leader-elected replicas behind a round-robin proxy.
+func scenario(t *testing.T, prefix string, size, attempts, replicas int) {
+	subtree, all := raceTree(t, prefix, size)
+	var proxy *framework.Proxy
+	if replicas > 1 {
+		_, proxy = env.Replicas(t, replicas, "canopy-quota-race")
+	}
+	probe(t, all)
+	res := burst(t, subtree, attempts, "race", nil)
+	checkRace(t, subtree, res)
+	if res.admitted >= refillFreed {
+		refill(t, prefix+"-root", subtree, res)
+	}
+	if proxy != nil && size > 1 && (proxy.Served(0) == 0 || proxy.Served(1) == 0) {
+		t.Errorf("the proxy served %d and %d requests: both replicas must decide", proxy.Served(0), proxy.Served(1))
+	}
+}
+
+// scenarioSizes are the subtrees and attempts: K=1, 2 and 10 with
+// 200 creations, and K=50 with 1,000.
+var scenarioSizes = []struct{ size, attempts int }{{1, racePods}, {2, racePods}, {10, racePods}, {50, 1000}}
+
 func TestRaceOneManager(t *testing.T) {
 	admin(t)
-	for _, size := range []int{1, 2, 10} {
-		t.Run(fmt.Sprintf("subtree of %d", size), func(t *testing.T) {
-			namespaces := raceTree(t, fmt.Sprintf("race1-%d", size), size)
-			checkRace(t, namespaces, race(t, namespaces, nil))
+	for _, c := range scenarioSizes {
+		t.Run(fmt.Sprintf("subtree of %d, %d pods", c.size, c.attempts), func(t *testing.T) {
+			scenario(t, fmt.Sprintf("race1-%d", c.size), c.size, c.attempts, 1)
 		})
 	}
 }
 
 func TestRaceTwoReplicas(t *testing.T) {
 	admin(t)
-	for _, size := range []int{1, 2, 10} {
-		t.Run(fmt.Sprintf("subtree of %d", size), func(t *testing.T) {
-			namespaces := raceTree(t, fmt.Sprintf("race2-%d", size), size)
-			_, proxy := env.Replicas(t, 2, "canopy-quota-race")
-			res := race(t, namespaces, nil)
-			checkRace(t, namespaces, res)
-			if size > 1 && (proxy.Served(0) == 0 || proxy.Served(1) == 0) {
-				t.Errorf("the proxy served %d and %d requests: both replicas must decide", proxy.Served(0), proxy.Served(1))
-			}
+	for _, c := range scenarioSizes {
+		t.Run(fmt.Sprintf("subtree of %d, %d pods", c.size, c.attempts), func(t *testing.T) {
+			scenario(t, fmt.Sprintf("race2-%d", c.size), c.size, c.attempts, 2)
 		})
 	}
 }
@@ -184,8 +260,9 @@ func TestRaceReplicaStoppedMidway(t *testing.T) {
 	admin(t)
 	for _, size := range []int{1, 2, 10} {
 		t.Run(fmt.Sprintf("subtree of %d", size), func(t *testing.T) {
-			namespaces := raceTree(t, fmt.Sprintf("racek-%d", size), size)
+			namespaces, all := raceTree(t, fmt.Sprintf("racek-%d", size), size)
 			stops, _ := env.Replicas(t, 2, "canopy-quota-race")
+			probe(t, all)
 			// The first replica started is the leader (it took the lease
 			// first); stop it halfway through.
 			res := race(t, namespaces, func() { go stops[0]() })
