@@ -16,6 +16,7 @@ import (
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
+	"github.com/canopyhq/canopy/internal/crdstate"
 )
 
 // The anchor validator fails closed (Fail). It is selected on every
@@ -29,14 +30,25 @@ import (
 // Under a cap it reserves the new namespace's slot in the tenant's ledger
 // (see reserveSlot).
 //
-// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// On delete it keeps the anchors of the namespaces the platform team
+// declared in spec.namespaces: deleting one would delete the namespace and
+// everything in it, and the Tenant would recreate it empty. The manager's
+// own deletions, the namespace controller emptying a terminating namespace
+// and the API server deleting every anchor with their CRD (an uninstall)
+// are allowed, so neither a Tenant's teardown nor an uninstall wedges.
+//
+// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create;delete,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 type anchorValidator struct{ d Deps }
 
-// Handle enforces spec.subnamespaces on anchors users create.
+// Handle enforces spec.subnamespaces on anchors users create, and keeps
+// declared namespaces' anchors from users' deletes.
 func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if v.d.IsManager(ctx, req.UserInfo.Username) {
 		return admission.Allowed("")
+	}
+	if req.Operation == admissionv1.Delete {
+		return v.handleDelete(ctx, req)
 	}
 	t, resp := v.d.treeTenant(ctx, req.Namespace)
 	if t == nil {
@@ -57,6 +69,36 @@ func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) adm
 		return admission.Denied(why)
 	}
 	return admission.Allowed("")
+}
+
+// handleDelete denies a user's delete of the anchor of a namespace the
+// Tenant declares.
+func (v *anchorValidator) handleDelete(ctx context.Context, req admission.Request) admission.Response {
+	if v.d.terminating(ctx, req.Namespace) {
+		return admission.Allowed("")
+	}
+	uninstall, err := v.d.crdDeleting(ctx, crdstate.Anchors)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if uninstall {
+		return admission.Allowed("the SubnamespaceAnchor CRD is being deleted")
+	}
+	t, resp := v.d.treeTenant(ctx, req.Namespace)
+	if t == nil {
+		return resp
+	}
+	if why := DecideAnchorDelete(t, req.Name); why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied anchor deletion", "anchor", req.Namespace+"/"+req.Name, "reason", why)
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// crdDeleting reports whether the CRD named name is being deleted, read
+// from the API server.
+func (d Deps) crdDeleting(ctx context.Context, name string) (bool, error) {
+	return crdstate.Deleting(ctx, d.API, name)
 }
 
 // The protector fails closed (Fail): it is selected only on namespaces
@@ -111,6 +153,13 @@ func (p *protector) Handle(ctx context.Context, req admission.Request) admission
 			p.d.Forest.Unlock()
 		}
 		why = DecideHierarchy(c)
+		if why == "" && nw.Spec.AllowCascadingDeletion && !old.Spec.AllowCascadingDeletion {
+			t, resp := p.d.tenantFor(ctx, req.Namespace)
+			if t == nil {
+				return resp
+			}
+			why = DecideCascading(t, req.Namespace, old.Spec.AllowCascadingDeletion, nw.Spec.AllowCascadingDeletion)
+		}
 	case "HierarchicalQuota":
 		t, resp := p.d.tenantFor(ctx, req.Namespace)
 		if t == nil {
