@@ -85,6 +85,18 @@ func DecideHierarchy(c HierarchyChange) string {
 	return ""
 }
 
+// DecideHierarchyDelete decides a user's delete of the
+// HierarchyConfiguration of c.Namespace, whose parent is c.OldParent:
+// deleting it makes the namespace a root, outside the tenant's tree and
+// its quota, so it is refused while the namespace has a parent. The root's
+// own (no parent) may go. It returns the reason for a denial, or "".
+func DecideHierarchyDelete(c HierarchyChange) string {
+	if c.Tenant == "" || c.OldParent == "" {
+		return ""
+	}
+	return fmt.Sprintf("namespace %q belongs to tenant %q: deleting its HierarchyConfiguration would make it a root, outside the tenant's tree; only the Tenant may change its place", c.Namespace, c.Tenant)
+}
+
 // DecideQuota decides a user's write to a HierarchicalQuota in a tenant's
 // tree: the tenant quota is the manager's alone, and any other quota may
 // not exceed the tenant's on a resource both limit. t may be nil (the

@@ -55,3 +55,18 @@ func TestDecideCascading(t *testing.T) {
 		t.Errorf("without a Tenant: %q, want allowed", got)
 	}
 }
+
+func TestDecideHierarchyDelete(t *testing.T) {
+	for _, tc := range []struct {
+		c      HierarchyChange
+		denied bool
+	}{
+		{HierarchyChange{Namespace: "pay-full", Tenant: "pay", OldParent: "pay"}, true},
+		{HierarchyChange{Namespace: "pay", Tenant: "pay"}, false},           // the root has no parent to lose
+		{HierarchyChange{Namespace: "lone", OldParent: "elsewhere"}, false}, // not a tenant's
+	} {
+		if got := DecideHierarchyDelete(tc.c); (got != "") != tc.denied {
+			t.Errorf("DecideHierarchyDelete(%+v) = %q, want denied %t", tc.c, got, tc.denied)
+		}
+	}
+}

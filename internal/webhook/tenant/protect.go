@@ -17,6 +17,7 @@ import (
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/internal/crdstate"
+	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
 // The anchor validator fails closed (Fail). It is selected on every
@@ -107,7 +108,7 @@ func (d Deps) crdDeleting(ctx context.Context, name string) (bool, error) {
 // outage blocks only edits to what a Tenant controls, while failing open
 // would let a team lead raise the tenant quota or drop its guardrails.
 //
-// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update,versions=v1alpha2,name=tenant-hierarchy.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
+// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=tenant-hierarchy.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
 // +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.canopy.dev,resources=hierarchicalquotas,verbs=create;update;delete,versions=v1alpha1,name=tenant-quota.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
 // +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=rbac.authorization.k8s.io;networking.k8s.io;"",resources=rolebindings;networkpolicies;limitranges,verbs=create;update;delete,versions=v1,name=tenant-generated.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]},"objectSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/generated-by","operator":"Exists"}]}}`
 
@@ -128,6 +129,9 @@ func (p *protector) Handle(ctx context.Context, req admission.Request) admission
 	var why string
 	switch req.Kind.Kind {
 	case "HierarchyConfiguration":
+		if req.Operation == admissionv1.Delete {
+			return p.hierarchyDelete(ctx, req)
+		}
 		nw, old := &hncv1.HierarchyConfiguration{}, &hncv1.HierarchyConfiguration{}
 		if err := p.decoder.DecodeRaw(req.Object, nw); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
@@ -194,6 +198,34 @@ func (p *protector) Handle(ctx context.Context, req admission.Request) admission
 	}
 	if why != "" {
 		ctrl.LoggerFrom(ctx).V(1).Info("Denied write to tenant-controlled object", "kind", req.Kind.Kind, "object", req.Namespace+"/"+req.Name, "reason", why)
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// hierarchyDelete judges a user's delete of a HierarchyConfiguration in a
+// tenant's tree: it would make the namespace a root, so it is the move to
+// no parent that DecideHierarchy refuses. The API server deleting every
+// HierarchyConfiguration with their CRD (an uninstall) passes.
+func (p *protector) hierarchyDelete(ctx context.Context, req admission.Request) admission.Response {
+	uninstall, err := p.d.crdDeleting(ctx, crdstate.HierarchyConfigurations)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if uninstall {
+		return admission.Allowed("the HierarchyConfiguration CRD is being deleted")
+	}
+	if !p.d.Sync.Loaded() {
+		return admission.Denied(forestsync.ErrNotLoaded.Error())
+	}
+	p.d.Forest.Lock()
+	c := HierarchyChange{Namespace: req.Namespace, Tenant: tenantOf(p.d.Forest, req.Namespace)}
+	if n := p.d.Forest.Lookup(req.Namespace); n.Parent() != nil {
+		c.OldParent = n.Parent().Name()
+	}
+	p.d.Forest.Unlock()
+	if why := DecideHierarchyDelete(c); why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied HierarchyConfiguration deletion", "namespace", req.Namespace, "reason", why)
 		return admission.Denied(why)
 	}
 	return admission.Allowed("")
