@@ -1,10 +1,12 @@
-// Package crdstate tells whether one of HNC's CRDs is being deleted. When
-// it is, the API server is deleting every object of that kind: Canopy (or
-// HNC before it) is being uninstalled, and nothing may be destroyed as if
-// a user had deleted those objects one by one. HNC v1.1.0 had the same
-// rule; the anchor reconciler, the anchor webhook and the forest syncer
-// (which halts everything while the HierarchyConfiguration CRD goes)
-// follow it.
+// Package crdstate tells whether one of the CRDs Canopy serves (HNC's or
+// its own) is being deleted. When it is, the API server is deleting every
+// object of that kind: Canopy (or HNC before it) is being uninstalled, and
+// nothing may be destroyed as if a user had deleted those objects one by
+// one. HNC v1.1.0 had the same rule; the anchor reconciler, the anchor
+// webhook and the forest syncer (which halts everything while the
+// HierarchyConfiguration CRD goes) follow it, and so do the Tenant's
+// finalizers (the tenant teardown and the Grafana teardown), which release
+// a Tenant without tearing anything down while the Tenant CRD goes.
 package crdstate
 
 import (
@@ -20,8 +22,15 @@ import (
 
 // +kubebuilder:rbac:groups=apiextensions.k8s.io,resources=customresourcedefinitions,verbs=get
 
-// Anchors is the SubnamespaceAnchor CRD's name.
-const Anchors = api.Anchors + "." + api.MetaGroup
+// The CRDs whose deletion means an uninstall.
+const (
+	// Anchors is the SubnamespaceAnchor CRD's name.
+	Anchors = api.Anchors + "." + api.MetaGroup
+	// HierarchyConfigurations is the HierarchyConfiguration CRD's name.
+	HierarchyConfigurations = api.HierarchyConfigurations + "." + api.MetaGroup
+	// Tenants is the Tenant CRD's name.
+	Tenants = "tenants.tenancy.canopy.dev"
+)
 
 var crdGVK = schema.GroupVersionKind{Group: "apiextensions.k8s.io", Version: "v1", Kind: "CustomResourceDefinition"}
 

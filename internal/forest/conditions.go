@@ -77,13 +77,20 @@ func (ns *Namespace) HasLocalCondition(r Reason) bool {
 }
 
 // IsHalted reports whether this namespace itself has an ActivitiesHalted
-// condition. Use HaltedRoot to include halted ancestors.
+// condition, or SubnamespaceAnchorMissing. Use HaltedRoot to include halted
+// ancestors.
+//
+// A missing anchor is reported as BadConfiguration, as HNC reports it, but
+// it halts: the subnamespace-of annotation alone is no proof that the
+// parent's owners made the namespace (one set while Canopy was down was
+// never checked), so nothing is propagated into it, its tree labels stop
+// at it and no Tenant labels it until a matching anchor exists.
 func (ns *Namespace) IsHalted() bool {
 	if ns == nil {
 		return false
 	}
 	for r := range ns.conditions {
-		if r.ConditionType() == api.ConditionActivitiesHalted {
+		if r.ConditionType() == api.ConditionActivitiesHalted || r == ReasonAnchorMissing {
 			return true
 		}
 	}
@@ -95,6 +102,25 @@ func (ns *Namespace) IsHalted() bool {
 // namespace whose HaltedRoot is not "".
 func (ns *Namespace) HaltedRoot() string {
 	for _, anc := range ns.selfAndAncestors() {
+		if anc.IsHalted() {
+			return anc.name
+		}
+	}
+	return ""
+}
+
+// haltedAncestor is the ancestor whose halt ns reports as
+// AncestorHaltActivities: none when ns has an ActivitiesHalted condition of
+// its own (HNC's rule), else the nearest halted strict ancestor, so a
+// namespace halted only by a missing anchor still reports a halted
+// ancestor.
+func (ns *Namespace) haltedAncestor() string {
+	for r := range ns.conditions {
+		if r.ConditionType() == api.ConditionActivitiesHalted {
+			return ""
+		}
+	}
+	for _, anc := range ns.selfAndAncestors()[1:] {
 		if anc.IsHalted() {
 			return anc.name
 		}
@@ -117,7 +143,7 @@ func (ns *Namespace) Conditions() []metav1.Condition {
 			Message: msg,
 		})
 	}
-	if root := ns.HaltedRoot(); root != "" && root != ns.name {
+	if root := ns.haltedAncestor(); root != "" {
 		out = append(out, metav1.Condition{
 			Type:    api.ConditionActivitiesHalted,
 			Status:  metav1.ConditionTrue,

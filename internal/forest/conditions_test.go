@@ -42,6 +42,7 @@ func TestHalted(t *testing.T) {
 	}{
 		{name: "nothing halted", ns: "d"},
 		{name: "bad configuration does not halt", conds: map[string]Reason{"b": ReasonIllegalManagedLabel}, ns: "d"},
+		{name: "a missing anchor halts", conds: map[string]Reason{"b": ReasonAnchorMissing}, ns: "d", wantRoot: "b"},
 		{name: "halted itself", conds: map[string]Reason{"d": ReasonParentMissing}, ns: "d", wantHalted: true, wantRoot: "d"},
 		{name: "halted ancestor", conds: map[string]Reason{"b": ReasonDeletingCRD}, ns: "d", wantRoot: "b"},
 		{name: "nearest halted ancestor", conds: map[string]Reason{"a": ReasonIllegalParent, "c": ReasonDeletingCRD}, ns: "d", wantRoot: "c"},

@@ -112,6 +112,7 @@ func registerDashboard(mgr ctrl.Manager, d Deps) error {
 	r := &dashboardctrl.Reconciler{
 		Client:    mgr.GetClient(),
 		Reader:    mgr.GetAPIReader(),
+		CRDReader: mgr.GetAPIReader(),
 		Forest:    d.Forest,
 		Recorder:  recorder,
 		Config:    cfg,

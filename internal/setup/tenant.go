@@ -61,6 +61,7 @@ func registerTenant(mgr ctrl.Manager, d Deps) error {
 		Forest:    d.Forest,
 		Recorder:  mgr.GetEventRecorder("canopy-tenant"),
 		Subscribe: d.Sync.Subscribe,
+		Loaded:    d.Sync.Loaded,
 	}).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up tenant reconciler: %w", err)
 	}

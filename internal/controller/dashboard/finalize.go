@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/grafana"
 )
 
@@ -19,12 +20,27 @@ import (
 // policy, then removes the finalizer. While Grafana fails it retries with
 // backoff, until TeardownTimeout after the deletion began: then it gives
 // up, records a Warning event and removes the finalizer anyway.
+//
+// While the Tenant CRD is being deleted (an uninstall) it removes the
+// finalizer without reaching Grafana, whatever the policy: the tenant's
+// organization (or its folders, teams and datasource) stays.
 func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(t, Finalizer) {
 		return ctrl.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx)
-	err := r.teardown(ctx, t)
+	uninstall, err := r.uninstalling(ctx)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if uninstall {
+		err = nil
+		log.Info("Released Grafana finalizer without teardown; the Tenant CRD is being deleted")
+		r.event(t, corev1.EventTypeNormal, "GrafanaReleasedForUninstall",
+			"Released without teardown: the Tenant CRD is being deleted; %s stays in Grafana", leftovers(t, r.Config.OrgID))
+	} else {
+		err = r.teardown(ctx, t)
+	}
 	if err != nil {
 		waited := r.now().Sub(t.DeletionTimestamp.Time)
 		if waited < r.Config.teardownTimeout() {
@@ -44,10 +60,18 @@ func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Re
 	} else if client.IgnoreNotFound(perr) != nil {
 		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", perr)
 	}
-	if err == nil {
+	if err == nil && !uninstall {
 		log.Info("Grafana torn down", "deletionPolicy", t.Spec.DeletionPolicy)
 	}
 	return ctrl.Result{}, nil
+}
+
+// uninstalling reports whether the Tenant CRD is being deleted.
+func (r *Reconciler) uninstalling(ctx context.Context) (bool, error) {
+	if r.CRDReader == nil {
+		return false, nil
+	}
+	return crdstate.Deleting(ctx, r.CRDReader, crdstate.Tenants)
 }
 
 func (r *Reconciler) teardown(ctx context.Context, t *tenancyv1.Tenant) error {

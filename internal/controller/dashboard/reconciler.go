@@ -39,10 +39,13 @@ type Reconciler struct {
 	// Client is the manager's cached client, for Tenants.
 	Client client.Client
 	// Reader reads the credentials Secret without a cache.
-	Reader   client.Reader
-	Forest   *forest.Forest
-	Recorder events.EventRecorder
-	Config   Config
+	Reader client.Reader
+	// CRDReader reads the Tenant CRD without a cache, to tell an uninstall
+	// (see finalize); nil never sees one.
+	CRDReader client.Reader
+	Forest    *forest.Forest
+	Recorder  events.EventRecorder
+	Config    Config
 	// NewClient builds a Grafana client; nil means grafana.NewOpenAPIClient.
 	NewClient func(grafana.Config) (grafana.Client, error)
 	// Subscribe is told which namespaces changed (forestsync.Syncer).

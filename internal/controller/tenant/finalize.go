@@ -14,15 +14,32 @@ import (
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/crdstate"
 )
 
 // finalize tears the Tenant down following its deletion policy, then
-// removes the finalizer.
+// removes the finalizer. While the Tenant CRD is being deleted (an
+// uninstall) it removes the finalizer and tears nothing down, whatever the
+// policy: the API server deletes every Tenant then, and the platform did
+// not ask for any tree to go.
 func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Result, error) {
 	if !controllerutil.ContainsFinalizer(t, tenancyv1.FinalizerTenant) {
 		return ctrl.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx)
+	uninstall, err := crdstate.Deleting(ctx, r.Reader, crdstate.Tenants)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if uninstall {
+		if err := r.removeFinalizer(ctx, t); err != nil {
+			return ctrl.Result{}, err
+		}
+		r.event(t, nil, corev1.EventTypeNormal, ReasonReleased, "Release",
+			"Released without teardown: the Tenant CRD is being deleted; namespaces, their contents and the generated guardrails stay")
+		log.Info("Tenant released without teardown; its CRD is being deleted", "deletionPolicy", t.Spec.DeletionPolicy)
+		return ctrl.Result{}, nil
+	}
 	r.Forest.Lock()
 	tree := ReadTree(r.Forest, t.Name)
 	r.Forest.Unlock()
@@ -38,13 +55,20 @@ func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Re
 	if err := r.removeGuardrails(ctx, t, Names(tree)); err != nil {
 		return ctrl.Result{}, err
 	}
-	patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{}) // finalizers are a list other controllers share
-	controllerutil.RemoveFinalizer(t, tenancyv1.FinalizerTenant)
-	if err := r.Client.Patch(ctx, t, patch); err != nil {
-		return ctrl.Result{}, fmt.Errorf("removing finalizer: %w", client.IgnoreNotFound(err))
+	if err := r.removeFinalizer(ctx, t); err != nil {
+		return ctrl.Result{}, err
 	}
 	log.Info("Tenant torn down", "deletionPolicy", t.Spec.DeletionPolicy, "namespaces", len(tree))
 	return ctrl.Result{}, nil
+}
+
+func (r *Reconciler) removeFinalizer(ctx context.Context, t *tenancyv1.Tenant) error {
+	patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{}) // finalizers are a list other controllers share
+	controllerutil.RemoveFinalizer(t, tenancyv1.FinalizerTenant)
+	if err := r.Client.Patch(ctx, t, patch); client.IgnoreNotFound(err) != nil {
+		return fmt.Errorf("removing finalizer: %w", err)
+	}
+	return nil
 }
 
 // removeGuardrails deletes the generated policy objects and the owners'

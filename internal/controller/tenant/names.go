@@ -64,6 +64,9 @@ const (
 	// deleted.
 	ReasonCreated = "Created"
 	ReasonDeleted = "Deleted"
+	// ReasonReleased: the finalizer was removed without teardown because
+	// the Tenant CRD is being deleted (an uninstall).
+	ReasonReleased = "ReleasedForUninstall"
 )
 
 // generatedLabels are the labels every generated object carries.

@@ -50,11 +50,19 @@ type Reconciler struct {
 	Recorder events.EventRecorder
 	// Subscribe is told which namespaces changed (forestsync.Syncer).
 	Subscribe func(ctx context.Context, fn func(names []string))
+	// Loaded reports whether the forest has loaded; until then nothing is
+	// decided, so a half-loaded tree (a subnamespace seen before its
+	// anchor, a child before its parent) never prunes nor deletes. Nil
+	// means loaded.
+	Loaded func() bool
 }
 
 // waitRequeue paces re-checks of things only time resolves: namespaces
 // emptying of workloads, and bottom-up deletion.
 const waitRequeue = 5 * time.Second
+
+// loadingRequeue paces reconciles that wait for the forest to load.
+const loadingRequeue = time.Second
 
 // SetupWithManager watches Tenants; every namespace change in a tree,
 // mapped to the tree's root (which is the Tenant's name); and every object
@@ -75,6 +83,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("tenant", klog.KObj(t)))
+	if r.Loaded != nil && !r.Loaded() {
+		return ctrl.Result{RequeueAfter: loadingRequeue}, nil
+	}
 	if t.DeletionTimestamp != nil {
 		return r.finalize(ctx, t)
 	}

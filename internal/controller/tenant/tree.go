@@ -25,8 +25,12 @@ type TreeNode struct {
 }
 
 // ReadTree returns every existing namespace of the tree rooted at root, the
-// root first, then the descendants in name order. The caller must hold the
-// forest's lock.
+// root first, then the descendants in name order. A subnamespace whose
+// anchor is missing is left out with everything below it: only its
+// subnamespace-of annotation puts it in the tree, and that may have been
+// forged while Canopy was down, so the Tenant neither labels nor governs
+// (nor, under Delete, deletes) it until a matching anchor exists. The
+// caller must hold the forest's lock.
 func ReadTree(f *forest.Forest, root string) []TreeNode {
 	r := f.Lookup(root)
 	if !r.Exists() {
@@ -45,11 +49,22 @@ func ReadTree(f *forest.Forest, root string) []TreeNode {
 	desc := r.DescendantNames()
 	slices.Sort(desc)
 	for _, d := range desc {
-		if ns := f.Lookup(d); ns.Exists() {
+		if ns := f.Lookup(d); ns.Exists() && !unanchored(ns, r) {
 			out = append(out, node(ns))
 		}
 	}
 	return out
+}
+
+// unanchored reports whether ns, or an ancestor of it below root, is a
+// subnamespace whose parent holds no anchor for it.
+func unanchored(ns, root *forest.Namespace) bool {
+	for cur := ns; cur != nil && cur != root; cur = cur.Parent() {
+		if p := cur.Parent(); cur.IsSub() && p != nil && !p.HasAnchor(cur.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 // Names returns the nodes' names.

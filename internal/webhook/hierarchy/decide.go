@@ -75,6 +75,24 @@ func Decide(f *forest.Forest, r Request) string {
 	return ""
 }
 
+// DecideDelete decides a user's delete of namespace nm's
+// HierarchyConfiguration, which would make nm a root: a subnamespace's
+// parent cannot change, and a full namespace leaving its tree needs what a
+// move to no parent needs. It returns the reason for a denial, or "", and
+// the namespaces AuthzNamespaces asks permission in. The caller holds the
+// forest's lock.
+func DecideDelete(f *forest.Forest, nm string) (string, []string) {
+	ns := f.Lookup(nm)
+	p := ns.Parent()
+	if p == nil {
+		return "", nil
+	}
+	if ns.IsSub() {
+		return fmt.Sprintf("namespace %q is a subnamespace of %q; deleting its HierarchyConfiguration would change its parent (delete its anchor instead)", nm, p.Name()), nil
+	}
+	return "", AuthzNamespaces(f, nm, p.Name(), "")
+}
+
 func cycleWhy(nm, parent string) string {
 	if nm == parent {
 		return "the namespace itself"

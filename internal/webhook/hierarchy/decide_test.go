@@ -99,3 +99,28 @@ func TestAuthzNamespaces(t *testing.T) {
 		})
 	}
 }
+
+func TestDecideDelete(t *testing.T) {
+	f := newForest(t)
+	f.Lock()
+	defer f.Unlock()
+	tests := []struct {
+		ns         string
+		wantWhy    string
+		wantChecks []string
+	}{
+		{"lone", "", nil},               // a root: nothing changes
+		{"a", "", nil},                  // a root with children
+		{"c", "", []string{"a"}},        // leaving the tree needs the old root
+		{"s", "is a subnamespace", nil}, // a subnamespace's parent is its anchor's
+	}
+	for _, tc := range tests {
+		why, checks := DecideDelete(f, tc.ns)
+		if (tc.wantWhy == "") != (why == "") || !strings.Contains(why, tc.wantWhy) {
+			t.Errorf("DecideDelete(%q) = %q, want %q", tc.ns, why, tc.wantWhy)
+		}
+		if diff := cmp.Diff(tc.wantChecks, checks); diff != "" {
+			t.Errorf("DecideDelete(%q) checks (-want +got):\n%s", tc.ns, diff)
+		}
+	}
+}

@@ -9,12 +9,15 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	authzv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/forestsync"
 	policy "github.com/canopyhq/canopy/internal/propagation"
@@ -29,7 +32,7 @@ const Path = "/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations"
 // cycle or an unauthorized move through would be worse. No
 // namespaceSelector is needed since the object itself is Canopy's.
 //
-// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
@@ -42,6 +45,8 @@ type validator struct {
 	client    client.Client
 	isManager IsManager
 	decoder   admission.Decoder
+	// reader reads the HierarchyConfiguration CRD on deletions (uncached).
+	reader client.Reader
 	// kinds lists the propagated kinds for the overwrite check of moves;
 	// propagation is the policy deciding which sources propagate.
 	kinds       func(ctx context.Context) ([]PropagatedKind, error)
@@ -59,8 +64,11 @@ func WithPropagationConfig(cfg policy.Config) Option {
 	return func(v *validator) { v.propagation = cfg }
 }
 
-// Handle validates a create or update.
+// Handle validates a create, update or delete.
 func (v *validator) Handle(ctx context.Context, req admission.Request) admission.Response {
+	if req.Operation == admissionv1.Delete {
+		return v.handleDelete(ctx, req)
+	}
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
 	}
@@ -123,6 +131,52 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	return admission.Allowed("")
 }
 
+// handleDelete validates a delete, which makes the namespace a root (see
+// DecideDelete). The manager, the namespace controller emptying a
+// terminating namespace and the API server deleting every
+// HierarchyConfiguration with their CRD (an uninstall) pass.
+func (v *validator) handleDelete(ctx context.Context, req admission.Request) admission.Response {
+	if v.isManager(ctx, req.UserInfo.Username) {
+		return admission.Allowed("")
+	}
+	ns := &corev1.Namespace{}
+	if err := v.client.Get(ctx, client.ObjectKey{Name: req.Namespace}, ns); apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil) {
+		return admission.Allowed("")
+	}
+	if v.reader != nil {
+		uninstall, err := crdstate.Deleting(ctx, v.reader, crdstate.HierarchyConfigurations)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if uninstall {
+			return admission.Allowed("the HierarchyConfiguration CRD is being deleted")
+		}
+	}
+	if !v.sync.Loaded() {
+		return admission.Denied(forestsync.ErrNotLoaded.Error())
+	}
+	v.forest.Lock()
+	why, checks := DecideDelete(v.forest, req.Namespace)
+	v.forest.Unlock()
+	if why != "" {
+		return admission.Denied(why)
+	}
+	var denied []string
+	for _, nm := range checks {
+		ok, err := v.allowed(ctx, req.UserInfo, nm)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if !ok {
+			denied = append(denied, nm)
+		}
+	}
+	if len(denied) > 0 {
+		return admission.Denied(fmt.Sprintf("user %q may not delete the HierarchyConfiguration of %q, which makes it a root: it needs permission to update the HierarchyConfiguration in %s", req.UserInfo.Username, req.Namespace, quoteAll(denied)))
+	}
+	return admission.Allowed("")
+}
+
 // allowed asks the API server whether user may update the
 // HierarchyConfiguration in nm. The review is not stored; it is the only
 // API call this webhook makes.
@@ -157,7 +211,7 @@ func quoteAll(names []string) string {
 func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManager IsManager, opts ...Option) {
 	v := &validator{
 		forest: f, sync: s, client: mgr.GetClient(), isManager: isManager, decoder: admission.NewDecoder(mgr.GetScheme()),
-		propagation: policy.DefaultConfig(),
+		reader: mgr.GetAPIReader(), propagation: policy.DefaultConfig(),
 	}
 	v.kinds = func(ctx context.Context) ([]PropagatedKind, error) {
 		return configKinds(ctx, mgr.GetClient(), mgr.GetRESTMapper())

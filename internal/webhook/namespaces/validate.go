@@ -8,6 +8,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/forest"
 )
 
@@ -29,7 +30,8 @@ type Request struct {
 // caller holds the forest's lock.
 //
 //   - Only the manager may add, change or remove tree labels and
-//     canopy.dev/in-tree, or the subnamespace-of annotation.
+//     canopy.dev/in-tree, the tenant label tenancy.canopy.dev/tenant, or
+//     the subnamespace-of annotation.
 //   - A subnamespace whose anchor exists may not be deleted directly; the
 //     message tells the user to delete the anchor.
 //   - A namespace with subnamespaces may not be deleted unless it or an
@@ -42,6 +44,9 @@ func Decide(f *forest.Forest, r Request) string {
 	case admissionv1.Create, admissionv1.Update:
 		if keys := changedTreeLabels(r.OldLabels, r.NewLabels); len(keys) > 0 {
 			return fmt.Sprintf("only Canopy's manager may set or remove the labels %s on namespace %q; they describe the hierarchy, which you change through HierarchyConfigurations and SubnamespaceAnchors", strings.Join(keys, ", "), r.Name)
+		}
+		if ov, oo := r.OldLabels[tenancyv1.LabelTenant]; oo != hasKey(r.NewLabels, tenancyv1.LabelTenant) || ov != r.NewLabels[tenancyv1.LabelTenant] {
+			return fmt.Sprintf("only Canopy's manager may set, change or remove the label %s on namespace %q; it places the namespace in a tenant (network isolation, cost, policies), which the platform team changes through Tenants", tenancyv1.LabelTenant, r.Name)
 		}
 		if r.OldAnnotations[api.SubnamespaceOf] != r.NewAnnot[api.SubnamespaceOf] {
 			return fmt.Sprintf("the annotation %s on namespace %q is managed by Canopy and cannot be added, changed or removed", api.SubnamespaceOf, r.Name)
@@ -56,6 +61,11 @@ func Decide(f *forest.Forest, r Request) string {
 		}
 	}
 	return ""
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // subnamespaces returns the existing subnamespaces of ns: namespaces its

@@ -7,6 +7,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/forest"
 )
 
@@ -47,6 +48,13 @@ func TestDecide(t *testing.T) {
 		{"user creates with a tree label", Request{Op: admissionv1.Create, Name: "new", NewLabels: map[string]string{depth("x"): "0"}}, "only Canopy's manager"},
 		{"manager sets tree labels", Request{Op: admissionv1.Update, Name: "plain", NewLabels: map[string]string{depth("root"): "1"}, FromManager: true}, ""},
 		{"user keeps tree labels and changes others", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{depth("root"): "1"}, NewLabels: map[string]string{depth("root"): "1", "x": "y"}}, ""},
+		{"user sets the tenant label", Request{Op: admissionv1.Update, Name: "plain", NewLabels: map[string]string{tenancyv1.LabelTenant: "pay"}}, "only Canopy's manager may set, change or remove the label tenancy.canopy.dev/tenant"},
+		{"user creates with the tenant label", Request{Op: admissionv1.Create, Name: "new", NewLabels: map[string]string{tenancyv1.LabelTenant: "pay"}}, "tenancy.canopy.dev/tenant"},
+		{"user changes the tenant label", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, NewLabels: map[string]string{tenancyv1.LabelTenant: "other"}}, "tenancy.canopy.dev/tenant"},
+		{"user removes the tenant label", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{tenancyv1.LabelTenant: "pay"}}, "tenancy.canopy.dev/tenant"},
+		{"user empties the tenant label", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, NewLabels: map[string]string{tenancyv1.LabelTenant: ""}}, "tenancy.canopy.dev/tenant"},
+		{"user keeps the tenant label", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, NewLabels: map[string]string{tenancyv1.LabelTenant: "pay", "x": "y"}}, ""},
+		{"manager sets the tenant label", Request{Op: admissionv1.Update, Name: "plain", NewLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, FromManager: true}, ""},
 		{"user changes the subnamespace-of annotation", Request{Op: admissionv1.Update, Name: "sub", OldAnnotations: subOf("root"), NewAnnot: subOf("open")}, "cannot be added, changed or removed"},
 		{"user creates a fake subnamespace", Request{Op: admissionv1.Create, Name: "fake", NewAnnot: subOf("root")}, "cannot be added"},
 		{"deleting a subnamespace points at the anchor", Request{Op: admissionv1.Delete, Name: "leaf", OldAnnotations: subOf("sub")}, "delete its anchor instead"},

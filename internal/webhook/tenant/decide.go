@@ -26,6 +26,38 @@ func DecideAnchor(t *tenancyv1.Tenant, treeSize int) string {
 	return ""
 }
 
+// DecideAnchorDelete decides a user's delete of the anchor of subnamespace
+// name in tenant t's tree: the namespaces listed in spec.namespaces are the
+// platform team's, and only the Tenant removes them. It returns the reason
+// for a denial, or "".
+func DecideAnchorDelete(t *tenancyv1.Tenant, name string) string {
+	if !declared(t, name) {
+		return ""
+	}
+	return fmt.Sprintf("subnamespace %q is declared in Tenant %q's spec.namespaces and belongs to the platform team: deleting its anchor would delete it and everything in it; ask the platform team to remove it from the Tenant", name, t.Name)
+}
+
+// DecideCascading decides a user's change of allowCascadingDeletion on
+// namespace ns of tenant t: turning it on at the root or at a declared
+// namespace would let a delete take declared namespaces with it. It
+// returns the reason for a denial, or "".
+func DecideCascading(t *tenancyv1.Tenant, ns string, was, now bool) string {
+	if t == nil || was || !now || (ns != t.Name && !declared(t, ns)) {
+		return ""
+	}
+	return fmt.Sprintf("spec.allowCascadingDeletion: namespace %q holds namespaces Tenant %q declares in spec.namespaces, which only the platform team may delete; it cannot allow cascading deletion", ns, t.Name)
+}
+
+// declared reports whether name is listed in t's spec.namespaces.
+func declared(t *tenancyv1.Tenant, name string) bool {
+	for _, n := range t.Spec.Namespaces {
+		if n.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
 // HierarchyChange is an update to a HierarchyConfiguration in a tenant's
 // tree.
 type HierarchyChange struct {
@@ -51,6 +83,18 @@ func DecideHierarchy(c HierarchyChange) string {
 		return fmt.Sprintf("spec.parent: namespace %q belongs to tenant %q and cannot be moved under %q, outside the tenant's tree", c.Namespace, c.Tenant, c.NewParent)
 	}
 	return ""
+}
+
+// DecideHierarchyDelete decides a user's delete of the
+// HierarchyConfiguration of c.Namespace, whose parent is c.OldParent:
+// deleting it makes the namespace a root, outside the tenant's tree and
+// its quota, so it is refused while the namespace has a parent. The root's
+// own (no parent) may go. It returns the reason for a denial, or "".
+func DecideHierarchyDelete(c HierarchyChange) string {
+	if c.Tenant == "" || c.OldParent == "" {
+		return ""
+	}
+	return fmt.Sprintf("namespace %q belongs to tenant %q: deleting its HierarchyConfiguration would make it a root, outside the tenant's tree; only the Tenant may change its place", c.Namespace, c.Tenant)
 }
 
 // DecideQuota decides a user's write to a HierarchicalQuota in a tenant's

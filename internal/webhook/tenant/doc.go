@@ -12,6 +12,11 @@
 //     annotation of a subnamespace the forest has not linked yet) to a
 //     namespace with the tenant label, so a subnamespace created a moment
 //     ago, not yet labelled, is inside the cap too.
+//   - DecideAnchorDelete keeps the anchors of the namespaces declared in
+//     spec.namespaces from users' deletes, and DecideCascading keeps users
+//     from allowing cascading deletion at the root or a declared
+//     namespace: those namespaces are the platform team's. The manager,
+//     the namespace controller and a CRD deletion (an uninstall) pass.
 //   - DecideProtect keeps what a Tenant generates (the root's parent, the
 //     tenant quota, generated RoleBindings, NetworkPolicies and
 //     LimitRanges) under the manager's control inside the tree, while

@@ -16,6 +16,8 @@ import (
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
+	"github.com/canopyhq/canopy/internal/crdstate"
+	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
 // The anchor validator fails closed (Fail). It is selected on every
@@ -29,14 +31,25 @@ import (
 // Under a cap it reserves the new namespace's slot in the tenant's ledger
 // (see reserveSlot).
 //
-// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// On delete it keeps the anchors of the namespaces the platform team
+// declared in spec.namespaces: deleting one would delete the namespace and
+// everything in it, and the Tenant would recreate it empty. The manager's
+// own deletions, the namespace controller emptying a terminating namespace
+// and the API server deleting every anchor with their CRD (an uninstall)
+// are allowed, so neither a Tenant's teardown nor an uninstall wedges.
+//
+// +kubebuilder:webhook:path=/validate-tenant-anchors,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=create;delete,versions=v1alpha2,name=tenant-anchors.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
 
 type anchorValidator struct{ d Deps }
 
-// Handle enforces spec.subnamespaces on anchors users create.
+// Handle enforces spec.subnamespaces on anchors users create, and keeps
+// declared namespaces' anchors from users' deletes.
 func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if v.d.IsManager(ctx, req.UserInfo.Username) {
 		return admission.Allowed("")
+	}
+	if req.Operation == admissionv1.Delete {
+		return v.handleDelete(ctx, req)
 	}
 	t, resp := v.d.treeTenant(ctx, req.Namespace)
 	if t == nil {
@@ -59,13 +72,43 @@ func (v *anchorValidator) Handle(ctx context.Context, req admission.Request) adm
 	return admission.Allowed("")
 }
 
+// handleDelete denies a user's delete of the anchor of a namespace the
+// Tenant declares.
+func (v *anchorValidator) handleDelete(ctx context.Context, req admission.Request) admission.Response {
+	if v.d.terminating(ctx, req.Namespace) {
+		return admission.Allowed("")
+	}
+	uninstall, err := v.d.crdDeleting(ctx, crdstate.Anchors)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if uninstall {
+		return admission.Allowed("the SubnamespaceAnchor CRD is being deleted")
+	}
+	t, resp := v.d.treeTenant(ctx, req.Namespace)
+	if t == nil {
+		return resp
+	}
+	if why := DecideAnchorDelete(t, req.Name); why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied anchor deletion", "anchor", req.Namespace+"/"+req.Name, "reason", why)
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// crdDeleting reports whether the CRD named name is being deleted, read
+// from the API server.
+func (d Deps) crdDeleting(ctx context.Context, name string) (bool, error) {
+	return crdstate.Deleting(ctx, d.API, name)
+}
+
 // The protector fails closed (Fail): it is selected only on namespaces
 // carrying the tenant label (and, for RoleBindings, NetworkPolicies and
 // LimitRanges, only on objects carrying the generated-by label), so an
 // outage blocks only edits to what a Tenant controls, while failing open
 // would let a team lead raise the tenant quota or drop its guardrails.
 //
-// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update,versions=v1alpha2,name=tenant-hierarchy.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
+// +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=tenant-hierarchy.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
 // +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=tenancy.canopy.dev,resources=hierarchicalquotas,verbs=create;update;delete,versions=v1alpha1,name=tenant-quota.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]}}`
 // +kubebuilder:webhook:path=/validate-tenant-protect,mutating=false,failurePolicy=fail,sideEffects=None,groups=rbac.authorization.k8s.io;networking.k8s.io;"",resources=rolebindings;networkpolicies;limitranges,verbs=create;update;delete,versions=v1,name=tenant-generated.tenancy.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/tenant","operator":"Exists"}]},"objectSelector":{"matchExpressions":[{"key":"tenancy.canopy.dev/generated-by","operator":"Exists"}]}}`
 
@@ -86,6 +129,9 @@ func (p *protector) Handle(ctx context.Context, req admission.Request) admission
 	var why string
 	switch req.Kind.Kind {
 	case "HierarchyConfiguration":
+		if req.Operation == admissionv1.Delete {
+			return p.hierarchyDelete(ctx, req)
+		}
 		nw, old := &hncv1.HierarchyConfiguration{}, &hncv1.HierarchyConfiguration{}
 		if err := p.decoder.DecodeRaw(req.Object, nw); err != nil {
 			return admission.Errored(http.StatusBadRequest, err)
@@ -111,6 +157,13 @@ func (p *protector) Handle(ctx context.Context, req admission.Request) admission
 			p.d.Forest.Unlock()
 		}
 		why = DecideHierarchy(c)
+		if why == "" && nw.Spec.AllowCascadingDeletion && !old.Spec.AllowCascadingDeletion {
+			t, resp := p.d.tenantFor(ctx, req.Namespace)
+			if t == nil {
+				return resp
+			}
+			why = DecideCascading(t, req.Namespace, old.Spec.AllowCascadingDeletion, nw.Spec.AllowCascadingDeletion)
+		}
 	case "HierarchicalQuota":
 		t, resp := p.d.tenantFor(ctx, req.Namespace)
 		if t == nil {
@@ -145,6 +198,34 @@ func (p *protector) Handle(ctx context.Context, req admission.Request) admission
 	}
 	if why != "" {
 		ctrl.LoggerFrom(ctx).V(1).Info("Denied write to tenant-controlled object", "kind", req.Kind.Kind, "object", req.Namespace+"/"+req.Name, "reason", why)
+		return admission.Denied(why)
+	}
+	return admission.Allowed("")
+}
+
+// hierarchyDelete judges a user's delete of a HierarchyConfiguration in a
+// tenant's tree: it would make the namespace a root, so it is the move to
+// no parent that DecideHierarchy refuses. The API server deleting every
+// HierarchyConfiguration with their CRD (an uninstall) passes.
+func (p *protector) hierarchyDelete(ctx context.Context, req admission.Request) admission.Response {
+	uninstall, err := p.d.crdDeleting(ctx, crdstate.HierarchyConfigurations)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if uninstall {
+		return admission.Allowed("the HierarchyConfiguration CRD is being deleted")
+	}
+	if !p.d.Sync.Loaded() {
+		return admission.Denied(forestsync.ErrNotLoaded.Error())
+	}
+	p.d.Forest.Lock()
+	c := HierarchyChange{Namespace: req.Namespace, Tenant: tenantOf(p.d.Forest, req.Namespace)}
+	if n := p.d.Forest.Lookup(req.Namespace); n.Parent() != nil {
+		c.OldParent = n.Parent().Name()
+	}
+	p.d.Forest.Unlock()
+	if why := DecideHierarchyDelete(c); why != "" {
+		ctrl.LoggerFrom(ctx).V(1).Info("Denied HierarchyConfiguration deletion", "namespace", req.Namespace, "reason", why)
 		return admission.Denied(why)
 	}
 	return admission.Allowed("")
