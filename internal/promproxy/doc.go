@@ -42,7 +42,12 @@
 //     answered, empty). The metadata endpoints (/api/v1/series, /labels,
 //     /label/<name>/values, /federate) get the same matcher in every
 //     match[], through injectproxy's own routes; /api/v1/rules and
-//     /api/v1/alerts are filtered by it too.
+//     /api/v1/alerts are filtered by it too. injectproxy filters those two
+//     responses on their exact paths only, though it routes
+//     /api/v1/rules/ and /api/v1/alerts/ (and below) to the same
+//     handlers: a path ending in a slash, holding an empty segment, or
+//     below either endpoint is refused with 404 before it reaches
+//     Prometheus, whatever the backend would do with it.
 //
 // # What prom-label-proxy does and does not do
 //

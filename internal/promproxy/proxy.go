@@ -146,16 +146,45 @@ func (h *handler) tenant(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no namespaces", tenant))
 		return
 	}
+	rest := "/" + r.PathValue("rest")
+	if why := uncoveredPath(rest); why != "" {
+		h.count(OutcomeForbidden)
+		apiError(w, http.StatusNotFound, "not_found", fmt.Sprintf("path %q is not served: %s", rest, why))
+		return
+	}
 	h.count(OutcomeAllowed)
 
 	ctx := context.WithValue(r.Context(), scopeKey{}, Scope{Tenant: tenant, Namespaces: namespaces})
 	ctx = injectproxy.WithLabelValues(ctx, namespaces)
 	out := r.Clone(ctx)
 	out.Header.Del("Authorization") // Prometheus never sees a tenant's token
-	out.URL.Path = "/" + r.PathValue("rest")
+	out.URL.Path = rest
 	out.URL.RawPath = ""
 	out.RequestURI = ""
 	h.inner.ServeHTTP(w, out)
+}
+
+// filteredPaths are the endpoints whose responses injectproxy filters, on
+// these exact paths only.
+var filteredPaths = []string{"/api/v1/rules", "/api/v1/alerts"}
+
+// uncoveredPath says why a path must be refused, or "" to serve it.
+// injectproxy routes /api/v1/rules/ and /api/v1/alerts/ (and anything below
+// them) to the same handlers, but filters responses by exact path only:
+// Prometheus redirects those spellings, another backend may answer them
+// whole. No endpoint served here ends in a slash or holds an empty segment,
+// so such paths are refused outright, as is anything below a filtered
+// endpoint.
+func uncoveredPath(p string) string {
+	if strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+		return "no endpoint ends in a slash or has an empty path segment"
+	}
+	for _, f := range filteredPaths {
+		if strings.HasPrefix(p, f+"/") {
+			return "only " + f + " itself is served"
+		}
+	}
+	return ""
 }
 
 func bearerToken(r *http.Request) (string, bool) {
