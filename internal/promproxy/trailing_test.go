@@ -49,7 +49,7 @@ func TestRulesAndAlertsNeverUnfiltered(t *testing.T) {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	token := Token(testKey, "a")
+	token := Token(testKey, "a", fixtureUID("a"))
 	for _, path := range []string{
 		"/api/v1/rules", "/api/v1/alerts",
 		"/api/v1/rules/", "/api/v1/alerts/",
