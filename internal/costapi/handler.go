@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -49,7 +50,20 @@ type Handler struct {
 	// Now is the clock relative windows are computed from; nil means
 	// time.Now.
 	Now func() time.Time
-	Log logr.Logger
+	// MaxConcurrent and MaxConcurrentPerUser bound the chargebacks this
+	// server computes at once, in total and for one user; more are refused
+	// with 429 Too Many Requests. Zero means DefaultMaxConcurrent and
+	// DefaultMaxConcurrentPerUser. Set them before the first request.
+	MaxConcurrent, MaxConcurrentPerUser int
+	Log                                 logr.Logger
+
+	limitOnce sync.Once
+	limits    *limiter
+}
+
+func (h *Handler) limiter() *limiter {
+	h.limitOnce.Do(func() { h.limits = newLimiter(h.MaxConcurrent, h.MaxConcurrentPerUser) })
+	return h.limits
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -192,6 +206,11 @@ func ParseQuery(v map[string][]string, now time.Time) (period.Window, Format, bo
 	if err != nil {
 		return period.Window{}, "", false, fmt.Errorf("query parameter window: %w", err)
 	}
+	if d := wnd.Duration(); d > MaxWindow {
+		days := (d + 24*time.Hour - 1) / (24 * time.Hour)
+		return period.Window{}, "", false, fmt.Errorf("query parameter window: %q spans %d days, more than the maximum of %d days; ask for several shorter windows",
+			win, days, MaxWindowDays)
+	}
 	f, err := ParseFormat(get("format"))
 	if err != nil {
 		return period.Window{}, "", false, fmt.Errorf("query parameter format: %w", err)
@@ -223,6 +242,13 @@ func (h *Handler) chargeback(w http.ResponseWriter, r *http.Request, u user.Info
 		writeError(w, apierrors.NewBadRequest(err.Error()))
 		return
 	}
+	release, refused := h.limiter().acquire(u.GetName())
+	if refused != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
+		writeError(w, refused)
+		return
+	}
+	defer release()
 	cb, err := Compute(r.Context(), h.OpenCost, dir, h.Rollup, h.Currency, Query{Window: win, Tenant: name, Summary: summary})
 	if err != nil {
 		var (

@@ -24,6 +24,11 @@ const (
 	ReasonDeletingCRD              Reason = Reason(api.ReasonDeletingCRD)
 	ReasonAnchorMissing            Reason = Reason(api.ReasonAnchorMissing)
 	ReasonAncestor                 Reason = Reason(api.ReasonAncestor)
+	// ReasonRoleConflict is Canopy's own: a RoleBinding is not propagated
+	// into the namespace because there its roleRef would resolve to a Role
+	// that is not the propagated copy of the source's (set and cleared by
+	// the propagation controller; it halts nothing).
+	ReasonRoleConflict Reason = "RoleConflict"
 )
 
 // ConditionType is the HierarchyConfiguration condition type a reason is
@@ -33,7 +38,7 @@ const (
 // halts for them); everything else halts activities.
 func (r Reason) ConditionType() string {
 	switch r {
-	case ReasonIllegalManagedLabel, ReasonIllegalManagedAnnotation, ReasonAnchorMissing:
+	case ReasonIllegalManagedLabel, ReasonIllegalManagedAnnotation, ReasonAnchorMissing, ReasonRoleConflict:
 		return api.ConditionBadConfiguration
 	default:
 		return api.ConditionActivitiesHalted

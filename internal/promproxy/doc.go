@@ -21,19 +21,26 @@
 //     second ago is covered without any reconfiguration, and a deleted one
 //     stops being readable at once. Until the forest has loaded, requests
 //     get 503 rather than a partial view.
-//   - Authenticated per tenant. The bearer token of tenant T is
-//     HMAC-SHA256(key, T), where the key is a manager secret shared by all
-//     replicas (--tenant-prometheus-proxy-key-file). Canopy writes the token
+//   - Authenticated per Tenant object. The bearer token of tenant T is
+//     HMAC-SHA256(key, T's name and UID), where the key is a manager secret
+//     shared by all replicas (--tenant-prometheus-proxy-key-file), and it is
+//     honoured only while a Tenant named T with that UID exists and is not
+//     being deleted (read from the manager's cache at each request). A
+//     deleted tenant's token therefore opens nothing, not even a namespace
+//     later given the tenant's name in another tenant's tree, and a tenant
+//     deleted and created again gets a new token. Canopy writes the token
 //     into the datasource's secureJsonData, which Grafana encrypts and never
 //     returns through its API, so Viewers and Editors can use the
 //     datasource but cannot read the token. A request for /tenants/A/ with
-//     no token gets 401, and with B's token (or any other) gets 403: holding
-//     one tenant's token opens no other tenant's data. No state is kept:
-//     any replica can check any token. The key is read at start, so
-//     rotating it means a rolling restart; the new leader's dashboard
-//     controller then sees each datasource's token fingerprint differ and
-//     rewrites it, while replicas still on the old key refuse the new
-//     tokens until they restart too.
+//     no token gets 401, and with B's token (or any other, or when A is no
+//     live Tenant) gets 403: holding one tenant's token opens no other
+//     tenant's data. No state is kept beyond the Tenants themselves: any
+//     replica can check any token. The key is read at start, so rotating it
+//     means a rolling restart; the new leader's dashboard controller then
+//     sees each datasource's token fingerprint differ and rewrites it,
+//     while replicas still on the old key refuse the new tokens until they
+//     restart too. (Tokens of Canopy versions that signed the name alone
+//     are replaced the same way.)
 //   - Enforced with github.com/prometheus-community/prom-label-proxy's
 //     injectproxy package. Every vector and matrix selector of a query gets
 //     namespace=~"ns1|ns2|..." (the names regexp-quoted) appended; a
@@ -42,7 +49,12 @@
 //     answered, empty). The metadata endpoints (/api/v1/series, /labels,
 //     /label/<name>/values, /federate) get the same matcher in every
 //     match[], through injectproxy's own routes; /api/v1/rules and
-//     /api/v1/alerts are filtered by it too.
+//     /api/v1/alerts are filtered by it too. injectproxy filters those two
+//     responses on their exact paths only, though it routes
+//     /api/v1/rules/ and /api/v1/alerts/ (and below) to the same
+//     handlers: a path ending in a slash, holding an empty segment, or
+//     below either endpoint is refused with 404 before it reaches
+//     Prometheus, whatever the backend would do with it.
 //
 // # What prom-label-proxy does and does not do
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/prometheus-community/prom-label-proxy/injectproxy"
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -39,6 +40,10 @@ type Config struct {
 	Upstream *url.URL
 	// Key signs the tenants' tokens (see Token).
 	Key []byte
+	// Tenant returns the UID of the live Tenant of that name (one that
+	// exists and is not being deleted); ok is false when there is none, and
+	// every token for the name is refused.
+	Tenant func(name string) (uid types.UID, ok bool)
 	// Namespaces returns a tenant's namespaces, read live (from the
 	// forest); none means the tenant has no data to show.
 	Namespaces func(tenant string) []string
@@ -77,6 +82,9 @@ func NewHandler(cfg Config) (http.Handler, error) {
 	}
 	if cfg.Namespaces == nil {
 		return nil, fmt.Errorf("no namespace source")
+	}
+	if cfg.Tenant == nil {
+		return nil, fmt.Errorf("no tenant source")
 	}
 	// The metadata, rules and alerts endpoints: injectproxy's own routes,
 	// with the namespace values this package put in the context.
@@ -129,15 +137,19 @@ func (h *handler) tenant(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusUnauthorized, "unauthorized", "a bearer token is required")
 		return
 	}
-	if !validToken(h.cfg.Key, tenant, token) {
-		h.count(OutcomeForbidden)
-		apiError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("the token is not tenant %q's", tenant))
-		return
-	}
 	if h.cfg.Ready != nil && !h.cfg.Ready() {
 		h.count(OutcomeUnavailable)
 		w.Header().Set("Retry-After", "5")
 		apiError(w, http.StatusServiceUnavailable, "unavailable", "the namespace tree has not loaded yet")
+		return
+	}
+	// A token is good only for the Tenant object it was made for, and
+	// only while that object lives. The same answer for a wrong token and
+	// for no such Tenant tells a caller nothing about which tenants exist.
+	uid, live := h.cfg.Tenant(tenant)
+	if !live || !validToken(h.cfg.Key, tenant, uid, token) {
+		h.count(OutcomeForbidden)
+		apiError(w, http.StatusForbidden, "forbidden", fmt.Sprintf("the token is not that of the live tenant %q", tenant))
 		return
 	}
 	namespaces := h.cfg.Namespaces(tenant)
@@ -146,16 +158,45 @@ func (h *handler) tenant(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusNotFound, "not_found", fmt.Sprintf("tenant %q has no namespaces", tenant))
 		return
 	}
+	rest := "/" + r.PathValue("rest")
+	if why := uncoveredPath(rest); why != "" {
+		h.count(OutcomeForbidden)
+		apiError(w, http.StatusNotFound, "not_found", fmt.Sprintf("path %q is not served: %s", rest, why))
+		return
+	}
 	h.count(OutcomeAllowed)
 
 	ctx := context.WithValue(r.Context(), scopeKey{}, Scope{Tenant: tenant, Namespaces: namespaces})
 	ctx = injectproxy.WithLabelValues(ctx, namespaces)
 	out := r.Clone(ctx)
 	out.Header.Del("Authorization") // Prometheus never sees a tenant's token
-	out.URL.Path = "/" + r.PathValue("rest")
+	out.URL.Path = rest
 	out.URL.RawPath = ""
 	out.RequestURI = ""
 	h.inner.ServeHTTP(w, out)
+}
+
+// filteredPaths are the endpoints whose responses injectproxy filters, on
+// these exact paths only.
+var filteredPaths = []string{"/api/v1/rules", "/api/v1/alerts"}
+
+// uncoveredPath says why a path must be refused, or "" to serve it.
+// injectproxy routes /api/v1/rules/ and /api/v1/alerts/ (and anything below
+// them) to the same handlers, but filters responses by exact path only:
+// Prometheus redirects those spellings, another backend may answer them
+// whole. No endpoint served here ends in a slash or holds an empty segment,
+// so such paths are refused outright, as is anything below a filtered
+// endpoint.
+func uncoveredPath(p string) string {
+	if strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+		return "no endpoint ends in a slash or has an empty path segment"
+	}
+	for _, f := range filteredPaths {
+		if strings.HasPrefix(p, f+"/") {
+			return "only " + f + " itself is served"
+		}
+	}
+	return ""
 }
 
 func bearerToken(r *http.Request) (string, bool) {

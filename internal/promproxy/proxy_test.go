@@ -2,6 +2,7 @@ package promproxy
 
 import (
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/canopyhq/canopy/internal/forest"
 )
@@ -42,7 +44,20 @@ func (u *upstream) got() (*http.Request, url.Values) {
 	return r, f
 }
 
+// fixtureTenants are the live Tenants of the fixture and their UIDs.
+var fixtureTenants = map[string]types.UID{"a": "uid-a", "b": "uid-b", "gone": "uid-gone"}
+
+// fixtureUID is a fixture tenant's UID, or a made-up one for names that
+// are no live Tenant.
+func fixtureUID(name string) types.UID {
+	if uid, ok := fixtureTenants[name]; ok {
+		return uid
+	}
+	return types.UID("uid-of-no-tenant-" + name)
+}
+
 type fixture struct {
+	tenants map[string]types.UID
 	forest  *forest.Forest
 	up      *upstream
 	srv     *httptest.Server
@@ -55,7 +70,7 @@ type fixture struct {
 // namespace c exists but is nobody's tenant root with a subtree.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{forest: forest.New(), up: &upstream{}, ready: true}
+	f := &fixture{tenants: maps.Clone(fixtureTenants), forest: forest.New(), up: &upstream{}, ready: true}
 	f.forest.Lock()
 	for _, ns := range []string{"a", "a-dev", "b"} {
 		f.forest.Get(ns).SetExists(true)
@@ -66,8 +81,12 @@ func newFixture(t *testing.T) *fixture {
 	t.Cleanup(f.srv.Close)
 	u, _ := url.Parse(f.srv.URL)
 	f.cfg = Config{
-		Upstream:   u,
-		Key:        testKey,
+		Upstream: u,
+		Key:      testKey,
+		Tenant: func(name string) (types.UID, bool) {
+			uid, ok := f.tenants[name]
+			return uid, ok
+		},
 		Namespaces: ForestNamespaces(f.forest),
 		Ready:      func() bool { return f.ready },
 		Requests:   NewRequestsMetric(),
@@ -99,13 +118,13 @@ func (f *fixture) do(t *testing.T, method, target, token string, form url.Values
 }
 
 func TestTokens(t *testing.T) {
-	if Token(testKey, "a") == Token(testKey, "b") {
+	if Token(testKey, "a", fixtureUID("a")) == Token(testKey, "b", fixtureUID("b")) {
 		t.Error("tenants a and b got the same token")
 	}
-	if Token(testKey, "a") == Token([]byte("another key, also 32 bytes long!"), "a") {
+	if Token(testKey, "a", fixtureUID("a")) == Token([]byte("another key, also 32 bytes long!"), "a", fixtureUID("a")) {
 		t.Error("two keys gave tenant a the same token")
 	}
-	if first, again := Token(testKey, "a"), Token(testKey, "a"); first != again {
+	if first, again := Token(testKey, "a", fixtureUID("a")), Token(testKey, "a", fixtureUID("a")); first != again {
 		t.Error("token is not deterministic")
 	}
 	if err := ValidateKey([]byte("short")); err == nil {
@@ -124,14 +143,14 @@ func TestAuthentication(t *testing.T) {
 	}{
 		{"no token", q, "", http.StatusUnauthorized},
 		{"basic auth is not a token", q, "Basic YTpi", http.StatusUnauthorized},
-		{"other tenant's token", q, "Bearer " + Token(testKey, "b"), http.StatusForbidden},
+		{"other tenant's token", q, "Bearer " + Token(testKey, "b", fixtureUID("b")), http.StatusForbidden},
 		{"garbage", q, "Bearer nope", http.StatusForbidden},
-		{"token of another key", q, "Bearer " + Token([]byte("another key, also 32 bytes long!"), "a"), http.StatusForbidden},
-		{"token in the query string", q + "&token=" + Token(testKey, "a"), "", http.StatusUnauthorized},
-		{"own token", q, "Bearer " + Token(testKey, "a"), http.StatusOK},
-		{"b with b's token", "/tenants/b/api/v1/query?query=up", "Bearer " + Token(testKey, "b"), http.StatusOK},
-		{"invalid tenant name", "/tenants/A_B/api/v1/query?query=up", "Bearer " + Token(testKey, "A_B"), http.StatusForbidden},
-		{"no tenant route", "/api/v1/query?query=up", "Bearer " + Token(testKey, "a"), http.StatusNotFound},
+		{"token of another key", q, "Bearer " + Token([]byte("another key, also 32 bytes long!"), "a", fixtureUID("a")), http.StatusForbidden},
+		{"token in the query string", q + "&token=" + Token(testKey, "a", fixtureUID("a")), "", http.StatusUnauthorized},
+		{"own token", q, "Bearer " + Token(testKey, "a", fixtureUID("a")), http.StatusOK},
+		{"b with b's token", "/tenants/b/api/v1/query?query=up", "Bearer " + Token(testKey, "b", fixtureUID("b")), http.StatusOK},
+		{"invalid tenant name", "/tenants/A_B/api/v1/query?query=up", "Bearer " + Token(testKey, "A_B", fixtureUID("A_B")), http.StatusForbidden},
+		{"no tenant route", "/api/v1/query?query=up", "Bearer " + Token(testKey, "a", fixtureUID("a")), http.StatusNotFound},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,7 +179,7 @@ func TestAuthentication(t *testing.T) {
 
 func TestQueryEndpointsEnforced(t *testing.T) {
 	f := newFixture(t)
-	token := Token(testKey, "a")
+	token := Token(testKey, "a", fixtureUID("a"))
 	want := `up{namespace="b",namespace=~"a|a-dev"}`
 	for _, path := range []string{"/api/v1/query", "/api/v1/query_range", "/api/v1/query_exemplars"} {
 		t.Run(path+" GET", func(t *testing.T) {
@@ -227,7 +246,7 @@ func TestQueryEndpointsEnforced(t *testing.T) {
 
 func TestMetadataEndpointsEnforced(t *testing.T) {
 	f := newFixture(t)
-	token := Token(testKey, "a")
+	token := Token(testKey, "a", fixtureUID("a"))
 	tests := []struct {
 		target string
 		want   []string
@@ -279,7 +298,7 @@ func TestMetadataEndpointsEnforced(t *testing.T) {
 
 func TestNamespacesAreReadLive(t *testing.T) {
 	f := newFixture(t)
-	token := Token(testKey, "a")
+	token := Token(testKey, "a", fixtureUID("a"))
 	f.forest.Lock()
 	f.forest.Get("a-new").SetExists(true)
 	f.forest.Get("a-new").SetParent(f.forest.Get("a-dev"))
@@ -303,11 +322,11 @@ func TestNamespacesAreReadLive(t *testing.T) {
 func TestUnavailableAndEmpty(t *testing.T) {
 	f := newFixture(t)
 	f.ready = false
-	if w := f.do(t, http.MethodGet, "/tenants/a/api/v1/query?query=up", Token(testKey, "a"), nil); w.Code != http.StatusServiceUnavailable {
+	if w := f.do(t, http.MethodGet, "/tenants/a/api/v1/query?query=up", Token(testKey, "a", fixtureUID("a")), nil); w.Code != http.StatusServiceUnavailable {
 		t.Errorf("forest not loaded: status %d, want 503", w.Code)
 	}
 	f.ready = true
-	if w := f.do(t, http.MethodGet, "/tenants/gone/api/v1/query?query=up", Token(testKey, "gone"), nil); w.Code != http.StatusNotFound {
+	if w := f.do(t, http.MethodGet, "/tenants/gone/api/v1/query?query=up", Token(testKey, "gone", fixtureUID("gone")), nil); w.Code != http.StatusNotFound {
 		t.Errorf("tenant without namespaces: status %d, want 404", w.Code)
 	}
 	if r, _ := f.up.got(); r != nil {
@@ -321,11 +340,44 @@ func TestNewHandlerValidates(t *testing.T) {
 	for name, cfg := range map[string]Config{
 		"no upstream":     {Key: testKey, Namespaces: ns},
 		"short key":       {Upstream: u, Key: []byte("x"), Namespaces: ns},
-		"no namespaces":   {Upstream: u, Key: testKey},
+		"no namespaces":   {Upstream: u, Key: testKey, Tenant: func(string) (types.UID, bool) { return "", false }},
+		"no tenants":      {Upstream: u, Key: testKey, Namespaces: ns},
 		"relative target": {Upstream: &url.URL{Path: "/x"}, Key: testKey, Namespaces: ns},
 	} {
 		if _, err := NewHandler(cfg); err == nil {
 			t.Errorf("%s: NewHandler accepted it", name)
 		}
+	}
+}
+
+// TestTokenBoundToLiveTenant: a token opens only the Tenant object it was
+// made for, while it lives; a Tenant recreated under the same name (a new
+// UID) does not honour its predecessor's token.
+func TestTokenBoundToLiveTenant(t *testing.T) {
+	f := newFixture(t)
+	q := "/tenants/a/api/v1/query?query=up"
+	old := Token(testKey, "a", fixtureUID("a"))
+	if w := f.do(t, http.MethodGet, q, old, nil); w.Code != http.StatusOK {
+		t.Fatalf("live tenant's token: status %d: %s", w.Code, w.Body.String())
+	}
+	delete(f.tenants, "a")
+	if w := f.do(t, http.MethodGet, q, old, nil); w.Code != http.StatusForbidden {
+		t.Errorf("deleted tenant's token: status %d, want 403", w.Code)
+	}
+	f.tenants["a"] = "uid-a-again"
+	if w := f.do(t, http.MethodGet, q, old, nil); w.Code != http.StatusForbidden {
+		t.Errorf("recreated tenant, old token: status %d, want 403", w.Code)
+	}
+	if w := f.do(t, http.MethodGet, q, Token(testKey, "a", "uid-a-again"), nil); w.Code != http.StatusOK {
+		t.Errorf("recreated tenant, its own token: status %d, want 200", w.Code)
+	}
+	if r, _ := f.up.got(); r == nil {
+		t.Error("the last, allowed request did not reach Prometheus")
+	}
+	if Token(testKey, "a", "u1") == Token(testKey, "a", "u2") {
+		t.Error("two UIDs gave the same token")
+	}
+	if Token(testKey, "ab", "c") == Token(testKey, "a", "bc") {
+		t.Error("name and UID are not separated in the signed text")
 	}
 }

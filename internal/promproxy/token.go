@@ -7,24 +7,30 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // MinKeyLength is the shortest key accepted, in bytes.
 const MinKeyLength = 32
 
-// tokenContext separates these tokens from any other use of the key.
-const tokenContext = "canopy tenant prometheus proxy v1\x00"
+// tokenContext separates these tokens from any other use of the key (v1
+// tokens signed the name alone).
+const tokenContext = "canopy tenant prometheus proxy v2\x00"
 
-// Token is tenant's bearer token: HMAC-SHA256 of its name under key, hex.
-func Token(key []byte, tenant string) string {
+// Token is the bearer token of one Tenant object: HMAC-SHA256, under key,
+// of its name and UID, hex. A Tenant deleted and created again under the
+// same name has a new UID, so the old object's token is worthless, as is
+// any token once its Tenant is gone.
+func Token(key []byte, tenant string, uid types.UID) string {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(tokenContext + tenant))
+	m.Write([]byte(tokenContext + tenant + "\x00" + string(uid)))
 	return hex.EncodeToString(m.Sum(nil))
 }
 
 // validToken compares in constant time.
-func validToken(key []byte, tenant, token string) bool {
-	return hmac.Equal([]byte(Token(key, tenant)), []byte(token))
+func validToken(key []byte, tenant string, uid types.UID, token string) bool {
+	return hmac.Equal([]byte(Token(key, tenant, uid)), []byte(token))
 }
 
 // ValidateKey rejects a key too short to resist guessing.

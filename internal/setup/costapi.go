@@ -28,11 +28,17 @@ type CostAPIOptions struct {
 	BindAddress string
 	// CertDir holds tls.crt and tls.key; empty means the webhook's.
 	CertDir string
+	// MaxConcurrent and MaxConcurrentPerUser bound the chargebacks one
+	// replica computes at once, in total and per user (429 beyond); zero
+	// means costapi's defaults.
+	MaxConcurrent, MaxConcurrentPerUser int
 }
 
 func (o *CostAPIOptions) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.BindAddress, "cost-api-bind-address", ":8443", "Address the aggregated API cost.canopy.dev binds to (with --opencost-url); 0 disables it.")
 	fs.StringVar(&o.CertDir, "cost-api-cert-dir", o.CertDir, "Directory holding tls.crt and tls.key for the cost API (default: --webhook-cert-dir).")
+	fs.IntVar(&o.MaxConcurrent, "cost-api-max-concurrent", costapi.DefaultMaxConcurrent, "Chargebacks one replica computes at once; more are refused with 429.")
+	fs.IntVar(&o.MaxConcurrentPerUser, "cost-api-max-concurrent-per-user", costapi.DefaultMaxConcurrentPerUser, "Chargebacks one user may have in progress on one replica at once; more are refused with 429.")
 }
 
 // certDir is where the API's serving certificate is: its own directory,
@@ -101,6 +107,9 @@ func registerCostAPI(mgr ctrl.Manager, d Deps) error {
 			Currency:      cfg.Currency,
 			Loaded:        d.Sync.Loaded,
 			Log:           log,
+
+			MaxConcurrent:        o.API.MaxConcurrent,
+			MaxConcurrentPerUser: o.API.MaxConcurrentPerUser,
 		},
 	}
 	if err := mgr.Add(srv); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	dashboardctrl "github.com/canopyhq/canopy/internal/controller/dashboard"
@@ -107,7 +108,7 @@ func registerDashboard(mgr ctrl.Manager, d Deps) error {
 		return err
 	}
 	if key != nil {
-		cfg.DatasourceToken = func(tenant string) string { return promproxy.Token(key, tenant) }
+		cfg.DatasourceToken = func(tenant string, uid types.UID) string { return promproxy.Token(key, tenant, uid) }
 	}
 	r := &dashboardctrl.Reconciler{
 		Client:    mgr.GetClient(),

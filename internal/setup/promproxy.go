@@ -12,9 +12,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/internal/promproxy"
 )
 
@@ -113,6 +116,7 @@ func registerPromProxy(mgr ctrl.Manager, d Deps) error {
 	cfg := promproxy.Config{
 		Upstream:   upstream,
 		Key:        key,
+		Tenant:     liveTenant(mgr.GetCache()),
 		Namespaces: promproxy.ForestNamespaces(d.Forest),
 		Requests:   promProxyRequests,
 		Log:        mgr.GetLogger().WithName("tenant-prometheus-proxy"),
@@ -128,6 +132,23 @@ func registerPromProxy(mgr ctrl.Manager, d Deps) error {
 		return fmt.Errorf("adding the tenant Prometheus proxy: %w", err)
 	}
 	return nil
+}
+
+// liveTenant looks a Tenant up in the manager's cache: its UID, and whether
+// it exists and is not being deleted.
+func liveTenant(reader client.Reader) func(name string) (types.UID, bool) {
+	return func(name string) (types.UID, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		t := &tenancyv1.Tenant{}
+		if err := reader.Get(ctx, client.ObjectKey{Name: name}, t); err != nil {
+			return "", false
+		}
+		if t.DeletionTimestamp != nil {
+			return "", false
+		}
+		return t.UID, true
+	}
 }
 
 // httpRunnable serves a handler for as long as the manager runs, on every

@@ -104,6 +104,7 @@ func registerPropagation(mgr ctrl.Manager, d Deps) error {
 		ForestReady: d.Sync.WaitLoaded,
 		Elected:     mgr.Elected(),
 		Subscribe:   d.Sync.Subscribe,
+		Notify:      d.Sync.Notify,
 	})
 	ctrlprop.RegisterMetrics(p)
 	if err := mgr.Add(p); err != nil {

@@ -156,7 +156,15 @@ type TenantPolicies struct {
 	// namespace.
 	// +optional
 	PodSecurity PodSecurityLevel `json:"podSecurity,omitempty"`
-	// AllowedRegistries are image prefixes every container must use.
+	// AllowedRegistries are the registries or repositories every container
+	// image must come from. Entries and images are compared as normalised
+	// image names (tag and digest dropped; a name whose first component has
+	// no '.' or ':' and is not "localhost" is on Docker Hub, so "nginx" is
+	// docker.io/library/nginx and "bitnami/" is docker.io/bitnami/). An
+	// entry allows its own name and everything below it at a '/' boundary
+	// ("registry.example.com" allows registry.example.com/app, not
+	// registry.example.com.evil.io/app); an entry ending in '/' allows only
+	// what is below it. No scheme, tag or digest.
 	// +optional
 	// +listType=set
 	AllowedRegistries []string `json:"allowedRegistries,omitempty"`

@@ -60,8 +60,8 @@ type Config struct {
 	DatasourceURLTemplate string
 	// DatasourceToken, when set, gives the bearer token each tenant's
 	// datasource sends to that URL (promproxy.Token under the manager's
-	// key); nil sends none.
-	DatasourceToken func(tenant string) string
+	// key, bound to the Tenant object's UID); nil sends none.
+	DatasourceToken func(tenant string, uid types.UID) string
 }
 
 // Validate checks the configuration for mistakes a user can fix.

@@ -166,7 +166,7 @@ func (r *Reconciler) desired(t *tenancyv1.Tenant) (grafana.TenantState, []string
 
 	st := grafana.FromTenant(t, func(root string) []string { return subtrees[root] }, r.Config.datasourceURL(t.Name))
 	if r.Config.DatasourceToken != nil {
-		st.DatasourceToken = r.Config.DatasourceToken(t.Name)
+		st.DatasourceToken = r.Config.DatasourceToken(t.Name, t.UID)
 	}
 	var pending []string
 	if len(subtrees[t.Name]) == 0 {

@@ -46,6 +46,10 @@ type Input struct {
 	// included), as forest.Namespace.SelectorLabels returns them.
 	DestLabels map[string]string
 	Config     policy.Config
+	// DestRoles, for RoleBindings only (nil for every other type), holds
+	// the destination's Role of each name the candidates' roleRefs name;
+	// a nil value means the destination has none of that name.
+	DestRoles map[string]*unstructured.Unstructured
 }
 
 // Decision is Decide's answer.
@@ -59,6 +63,11 @@ type Decision struct {
 	// ExceptionErr joins the unparsable exception annotations met among the
 	// candidates; those candidates were skipped.
 	ExceptionErr error
+	// RoleConflict is set when the selected RoleBinding is not copied
+	// because its copy would resolve to a Role that is not the copy of the
+	// source namespace's own (policy.RoleRefConflict): the message for
+	// the destination's condition.
+	RoleConflict string
 }
 
 // Decide computes what one work item must do. It is pure.
@@ -68,12 +77,15 @@ func Decide(in Input) Decision {
 	}
 	src, exErr := policy.SelectSource(in.Candidates, in.Mode, in.Namespace, in.DestLabels, in.Config)
 	d := Decision{Source: src, ExceptionErr: exErr}
+	if src != nil && in.DestRoles != nil {
+		d.RoleConflict = policy.RoleRefConflict(src, in.DestRoles[policy.BindingRoleRef(src)])
+	}
 	switch {
 	case in.Existing != nil && !policy.IsCopy(in.Existing):
 		if src != nil {
 			d.Action = Conflict
 		}
-	case src == nil:
+	case src == nil || d.RoleConflict != "":
 		if in.Existing != nil {
 			d.Action, d.Object = Delete, in.Existing
 		}

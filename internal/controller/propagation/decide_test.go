@@ -106,3 +106,36 @@ func TestDecide(t *testing.T) {
 		})
 	}
 }
+
+func TestDecideHoldsBackRoleBindingsOnAForeignRole(t *testing.T) {
+	rb := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+		"roleRef":  map[string]any{"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+		"subjects": []any{map[string]any{"kind": "Group", "apiGroup": "rbac.authorization.k8s.io", "name": "devs"}},
+	}}
+	rb.SetNamespace("root")
+	rb.SetName("readers")
+	own := role("child", "reader", nil, nil, "get")
+	copied := copyOf(role("root", "reader", nil, nil, "get"), "child", "1")
+	existing := copyOf(rb, "child", "7")
+	base := Input{Namespace: "child", Candidates: []*unstructured.Unstructured{rb}, Mode: api.Propagate, Config: policy.DefaultConfig()}
+
+	in := base
+	in.DestRoles = map[string]*unstructured.Unstructured{"reader": own}
+	if d := Decide(in); d.Action != None || d.RoleConflict == "" {
+		t.Errorf("own Role, no copy yet: %v %q, want None with a conflict", d.Action, d.RoleConflict)
+	}
+	in.Existing = existing
+	if d := Decide(in); d.Action != Delete || d.Object != existing || d.RoleConflict == "" {
+		t.Errorf("own Role, copy present: %v %q, want Delete of the copy", d.Action, d.RoleConflict)
+	}
+	in = base
+	in.DestRoles = map[string]*unstructured.Unstructured{"reader": copied}
+	if d := Decide(in); d.Action != Create || d.RoleConflict != "" {
+		t.Errorf("the source's Role copied: %v %q, want Create", d.Action, d.RoleConflict)
+	}
+	in.DestRoles = map[string]*unstructured.Unstructured{"reader": nil}
+	if d := Decide(in); d.Action != Create || d.RoleConflict != "" {
+		t.Errorf("no Role of that name: %v %q, want Create", d.Action, d.RoleConflict)
+	}
+}

@@ -35,4 +35,14 @@
 // A descendant's own object with a source's name is a conflict: it is never
 // overwritten, and the source gets a CannotPropagateObject event. Halted
 // namespaces (forest HaltedRoot) are left alone entirely.
+//
+// A RoleBinding names its Role by name only, in its own namespace, and the
+// manager holds bind and escalate: a copy could grant whatever Role of that
+// name a descendant holds. So a RoleBinding whose roleRef is a Role is not
+// copied into (and its copy is removed from) a namespace holding a Role of
+// that name that is not the propagated copy of the source namespace's own;
+// the namespace's HierarchyConfiguration gets a BadConfiguration condition
+// with reason RoleConflict naming the bindings held back. Every Role event
+// re-checks the RoleBindings of its namespace. Where no Role of that name
+// exists the copy is made, as HNC does: it binds nothing.
 package propagation

@@ -40,6 +40,10 @@ type Options struct {
 	// namespaces whose ancestry, labels or halted state may have changed
 	// (forestsync.Syncer.Subscribe). fn does not block.
 	Subscribe func(ctx context.Context, fn func(names []string))
+	// Notify asks for the named namespaces' HierarchyConfiguration status
+	// to be written again after a condition changed in the forest
+	// (forestsync.Syncer.Notify).
+	Notify func(names []string)
 }
 
 // DefaultWorkers is the default bound on concurrent work items.
@@ -98,6 +102,11 @@ type Propagator struct {
 	stopping map[schema.GroupResource]<-chan struct{}
 	// broken holds types that could not start, with HNC's reason.
 	broken map[schema.GroupResource]TypeStatus
+
+	// roleConflicts holds, per namespace, the RoleBindings held back from
+	// it and why (see setRoleConflict).
+	conflictMu    sync.Mutex
+	roleConflicts map[string]map[string]string
 }
 
 // New returns a Propagator. Add it to the manager; it does not need leader
@@ -114,6 +123,8 @@ func New(deps Deps, opts Options) *Propagator {
 		types:    map[schema.GroupResource]*typeSyncer{},
 		stopping: map[schema.GroupResource]<-chan struct{}{},
 		broken:   map[schema.GroupResource]TypeStatus{},
+
+		roleConflicts: map[string]map[string]string{},
 	}
 }
 

@@ -45,6 +45,7 @@ func (s *typeSyncer) onUpsert(obj any) {
 	for _, t := range targets {
 		s.queue.Add(types.NamespacedName{Namespace: t, Name: name})
 	}
+	s.p.roleChanged(s.gvk, ns)
 }
 
 // onDelete forgets a deleted source and enqueues its descendants, or
@@ -71,6 +72,7 @@ func (s *typeSyncer) onDelete(obj any) {
 	for _, t := range targets {
 		s.queue.Add(types.NamespacedName{Namespace: t, Name: name})
 	}
+	s.p.roleChanged(s.gvk, ns)
 }
 
 // trimSource drops what the forest does not need (and what changes on
@@ -108,8 +110,18 @@ func (s *typeSyncer) sync(ctx context.Context, key types.NamespacedName) error {
 		in.DestLabels = n.SelectorLabels()
 	}
 	f.Unlock()
+	if s.gvk.GroupKind() == policy.RoleBindingKind && in.Skip == "" {
+		roles, err := s.destRoles(ctx, key.Namespace, in.Candidates)
+		if err != nil {
+			return err
+		}
+		in.DestRoles = roles
+	}
 
 	d := Decide(in)
+	if in.DestRoles != nil {
+		s.p.setRoleConflict(key.Namespace, key.Name, d.RoleConflict)
+	}
 	if d.ExceptionErr != nil && d.Source != nil {
 		s.event(d.Source, existing, "Invalid propagation exception: %v", d.ExceptionErr)
 	}
@@ -154,6 +166,29 @@ func (s *typeSyncer) sync(ctx context.Context, key types.NamespacedName) error {
 	}
 	log.V(1).Info("Propagated", "action", d.Action.String())
 	return nil
+}
+
+// destRoles reads, from the cache, the destination's Role of each name the
+// candidate RoleBindings refer to (nil where it has none).
+func (s *typeSyncer) destRoles(ctx context.Context, ns string, candidates []*unstructured.Unstructured) (map[string]*unstructured.Unstructured, error) {
+	roles := map[string]*unstructured.Unstructured{}
+	for _, c := range candidates {
+		name := policy.BindingRoleRef(c)
+		if _, seen := roles[name]; name == "" || seen {
+			continue
+		}
+		r := &unstructured.Unstructured{}
+		r.SetGroupVersionKind(policy.RoleKind.WithVersion("v1"))
+		switch err := s.p.Cache.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, r); {
+		case apierrors.IsNotFound(err):
+			roles[name] = nil
+		case err != nil:
+			return nil, fmt.Errorf("reading Role %s/%s a RoleBinding refers to: %w", ns, name, err)
+		default:
+			roles[name] = r
+		}
+	}
+	return roles, nil
 }
 
 func (s *typeSyncer) setForbidden(verb string) {

@@ -59,14 +59,7 @@ func Validations(t *tenancyv1.Tenant) []admissionv1.Validation {
 	}
 	var out []admissionv1.Validation
 	if len(p.AllowedRegistries) > 0 {
-		allowed := celList(p.AllowedRegistries)
-		bad := fmt.Sprintf("variables.images.filter(i, !%s.exists(r, i.startsWith(r)))", allowed)
-		out = append(out, admissionv1.Validation{
-			Expression: fmt.Sprintf("variables.images.all(i, %s.exists(r, i.startsWith(r)))", allowed),
-			MessageExpression: fmt.Sprintf("'tenant %s: image(s) ' + %s.join(', ') + ' not from an allowed registry (allowed: %s)'",
-				t.Name, bad, strings.Join(p.AllowedRegistries, ", ")),
-			Reason: ptr(metav1.StatusReasonForbidden),
-		})
+		out = append(out, registryValidation(t.Name, p.AllowedRegistries))
 	}
 	if len(p.AllowedStorageClasses) > 0 {
 		out = append(out,

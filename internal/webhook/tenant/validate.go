@@ -72,8 +72,16 @@ func Validate(t *tenancyv1.Tenant, w World) field.ErrorList {
 	}
 	if p := t.Spec.Policies; p != nil {
 		for i, r := range p.AllowedRegistries {
-			if strings.TrimSpace(r) == "" {
-				errs = append(errs, field.Required(spec.Child("policies", "allowedRegistries").Index(i), "an image prefix"))
+			fp := spec.Child("policies", "allowedRegistries").Index(i)
+			switch r = strings.TrimSpace(r); {
+			case r == "":
+				errs = append(errs, field.Required(fp, "a registry or repository, such as registry.example.com or registry.example.com/team/"))
+			case strings.Contains(r, "://"):
+				errs = append(errs, field.Invalid(fp, r, "a registry or repository name without a scheme, such as registry.example.com"))
+			case strings.ContainsAny(r, "@ \t"):
+				errs = append(errs, field.Invalid(fp, r, "a registry or repository name without a digest or spaces"))
+			case strings.Contains(r, "/") && strings.LastIndex(r, ":") > strings.LastIndex(r, "/"):
+				errs = append(errs, field.Invalid(fp, r, "a registry or repository name without a tag (entries match every tag)"))
 			}
 		}
 		for k, v := range p.NodeSelector {

@@ -100,6 +100,17 @@ func TestValidate(t *testing.T) {
 		{name: "bad node selector", mutate: func(t *tenancyv1.Tenant) {
 			t.Spec.Policies = &tenancyv1.TenantPolicies{NodeSelector: map[string]string{"pool": "not valid!"}}
 		}, want: []string{"spec.policies.nodeSelector[pool]: Invalid value: \"not valid!\""}},
+		{name: "registry entries", mutate: func(t *tenancyv1.Tenant) {
+			t.Spec.Policies = &tenancyv1.TenantPolicies{AllowedRegistries: []string{
+				"registry.example.com", "localhost:5000", "nginx", "quay.io/team/", " ", "https://registry.example.com",
+				"registry.example.com/app:1", "registry.example.com/app@sha256:00",
+			}}
+		}, want: []string{
+			"spec.policies.allowedRegistries[4]: Required value",
+			"spec.policies.allowedRegistries[5]: Invalid value: \"https://registry.example.com\": a registry or repository name without a scheme",
+			"spec.policies.allowedRegistries[6]: Invalid value: \"registry.example.com/app:1\": a registry or repository name without a tag",
+			"spec.policies.allowedRegistries[7]: Invalid value: \"registry.example.com/app@sha256:00\": a registry or repository name without a digest",
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
@@ -187,12 +188,22 @@ func testIsolation(t *testing.T) {
 		"/api/datasources/uid/"+datasourceUID("acme"), nil, &raw); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(fmt.Sprint(raw), promproxy.Token(s.key, "acme")) {
+	if strings.Contains(fmt.Sprint(raw), promproxy.Token(s.key, "acme", tenantUID(t, "acme"))) {
 		t.Errorf("the datasource's token is readable through the API: %v", raw)
 	}
 	if fields, _ := raw["secureJsonFields"].(map[string]any); fields["httpHeaderValue1"] != true {
 		t.Errorf("datasource secureJsonFields = %v, want httpHeaderValue1 set", raw["secureJsonFields"])
 	}
+}
+
+// tenantUID is the live Tenant's UID, which its proxy token is bound to.
+func tenantUID(t *testing.T, name string) types.UID {
+	t.Helper()
+	tn := &tenancyv1.Tenant{}
+	if err := s.env.Client.Get(context.Background(), client.ObjectKey{Name: name}, tn); err != nil {
+		t.Fatal(err)
+	}
+	return tn.UID
 }
 
 func testProxyTokens(t *testing.T) {
@@ -213,10 +224,10 @@ func testProxyTokens(t *testing.T) {
 	if code := get("globex", ""); code != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", code)
 	}
-	if code := get("globex", promproxy.Token(s.key, "acme")); code != http.StatusForbidden {
+	if code := get("globex", promproxy.Token(s.key, "acme", tenantUID(t, "acme"))); code != http.StatusForbidden {
 		t.Errorf("acme's token for globex: %d, want 403", code)
 	}
-	if code := get("globex", promproxy.Token(s.key, "globex")); code != http.StatusOK {
+	if code := get("globex", promproxy.Token(s.key, "globex", tenantUID(t, "globex"))); code != http.StatusOK {
 		t.Errorf("globex's own token: %d, want 200", code)
 	}
 }
