@@ -7,111 +7,81 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	tenancyv1alpha1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/test/tools/grafanaapi"
 )
 
+// TestOpenAPIClientProvisions checks what the client puts on the wire:
+// basic auth on every request, the tenant's organization on every
+// organization-scoped one, and the body of a permissions revert.
 func TestOpenAPIClientProvisions(t *testing.T) {
-	f := newFake("olivia", "alice", "bob", "victor")
-	srv := newGrafanaServer(t, f)
-	c, err := NewOpenAPIClient(Config{URL: srv.URL + "/", Username: "admin", Password: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &Provisioner{Client: c, BaseURL: srv.URL}
+	e := newEnv(t, "olivia", "alice", "bob", "victor")
 	ctx := context.Background()
-
-	res, err := p.Sync(ctx, acmeState())
+	res, err := e.p.Sync(ctx, acmeState())
 	if err != nil {
 		t.Fatalf("first Sync: %v", err)
 	}
-	if res.Writes == 0 || res.Writes != len(srv.writes()) {
-		t.Errorf("Result.Writes = %d, server saw %d writes", res.Writes, len(srv.writes()))
+	if res.Writes == 0 || res.Writes != e.s.WriteCount() {
+		t.Errorf("Result.Writes = %d, the double saw %d writes", res.Writes, e.s.WriteCount())
 	}
-	orgID := res.OrgID
-	for _, r := range srv.requests() {
-		if r.Auth != "Basic YWRtaW46c2VjcmV0" {
-			t.Errorf("%s %s: Authorization = %q", r.Method, r.Path, r.Auth)
+	for _, c := range e.s.Calls() {
+		if c.Login != "admin" || c.Status/100 != 2 && c.Status != http.StatusNotFound {
+			t.Errorf("%s %s: login %q, status %d", c.Method, c.Path, c.Login, c.Status)
 		}
-		serverWide := strings.HasPrefix(r.Path, "/api/orgs") || strings.HasPrefix(r.Path, "/api/users")
-		if wantOrg := strconv.FormatInt(orgID, 10); !serverWide && r.Org != wantOrg {
-			t.Errorf("%s %s: X-Grafana-Org-Id = %q, want %q", r.Method, r.Path, r.Org, wantOrg)
+		serverWide := strings.HasPrefix(c.Path, "/api/orgs") || strings.HasPrefix(c.Path, "/api/users")
+		if !serverWide && c.OrgID != res.OrgID {
+			t.Errorf("%s %s ran in organization %d, want the tenant's %d", c.Method, c.Path, c.OrgID, res.OrgID)
 		}
-	}
-	o := f.orgByName("acme")
-	if o == nil || len(o.dashboards) != 6 || len(o.folders) != 2 || len(o.teams) != 2 {
-		t.Fatalf("first sync through HTTP did not provision everything: %+v", o)
-	}
-
-	// The steady state through real HTTP round-trips: zero writes.
-	before := len(srv.requests())
-	res, err = p.Sync(ctx, acmeState())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Writes != 0 || countAfter(srv.requests()[before:]) != 0 {
-		t.Errorf("steady state made writes: %+v", srv.requests()[before:])
 	}
 
 	// Drift: someone grants the Viewer role on the web folder.
 	webFolder := FolderUID("acme", "web")
-	o.perms[webFolder] = append(o.perms[webFolder], Permission{Role: RoleViewer, Permission: PermissionView})
-	before = len(srv.requests())
-	if _, err := p.Sync(ctx, acmeState()); err != nil {
+	e.org("acme", func(o *grafanaapi.Org) {
+		f := o.Folders[webFolder]
+		f.Permissions = append(f.Permissions, grafanaapi.Permission{Role: RoleViewer, Permission: PermissionView})
+	})
+	mark := e.s.Mark()
+	if _, err := e.p.Sync(ctx, acmeState()); err != nil {
 		t.Fatal(err)
 	}
-	var got []request
-	for _, r := range srv.requests()[before:] {
-		if r.Method != http.MethodGet {
-			got = append(got, r)
-		}
-	}
-	if len(got) != 1 || got[0].Method != http.MethodPost || got[0].Path != "/api/folders/"+webFolder+"/permissions" {
-		t.Fatalf("drift revert requests = %+v", got)
+	writes := e.s.WritesSince(mark)
+	if len(writes) != 1 || writes[0].Method != http.MethodPost || writes[0].Path != "/api/folders/"+webFolder+"/permissions" {
+		t.Fatalf("drift revert requests = %v", e.writesSince(mark))
 	}
 	var body struct {
 		Items []map[string]any `json:"items"`
 	}
-	if err := json.Unmarshal([]byte(got[0].Body), &body); err != nil {
+	if err := json.Unmarshal(writes[0].Body, &body); err != nil {
 		t.Fatal(err)
 	}
-	webID, _ := teamByName(t, o, "acme/web")
 	want := []map[string]any{
-		{"teamId": float64(webID), "permission": float64(PermissionEdit)},
+		{"teamId": float64(e.teamID("acme", "acme/web")), "permission": float64(PermissionEdit)},
 		{"role": "Admin", "permission": float64(PermissionAdmin)},
-		{"userId": float64(user(f, "victor")), "permission": float64(PermissionView)},
+		{"userId": float64(e.user("victor")), "permission": float64(PermissionView)},
 	}
 	if diff := cmp.Diff(sortItems(want), sortItems(body.Items)); diff != "" {
 		t.Errorf("permissions body (-want +got):\n%s", diff)
 	}
 
 	// Teardown deletes the organization by id.
-	if _, err := p.Teardown(ctx, acmeState(), tenancyv1alpha1.DeletionDelete); err != nil {
+	if _, err := e.p.Teardown(ctx, acmeState(), tenancyv1alpha1.DeletionDelete); err != nil {
 		t.Fatal(err)
 	}
-	last := srv.requests()[len(srv.requests())-1]
-	if last.Method != http.MethodDelete || last.Path != fmt.Sprintf("/api/orgs/%d", orgID) {
-		t.Errorf("teardown request = %+v", last)
+	calls := e.s.Calls()
+	if last := calls[len(calls)-1]; last.Method != http.MethodDelete || last.Path != fmt.Sprintf("/api/orgs/%d", res.OrgID) {
+		t.Errorf("teardown request = %s %s", last.Method, last.Path)
 	}
-	if f.orgByName("acme") != nil {
+	if e.hasOrg("acme") {
 		t.Error("organization survived teardown")
 	}
-}
-
-func countAfter(rs []request) int {
-	n := 0
-	for _, r := range rs {
-		if r.Method != http.MethodGet {
-			n++
-		}
-	}
-	return n
 }
 
 func sortItems(items []map[string]any) []string {
@@ -124,58 +94,69 @@ func sortItems(items []map[string]any) []string {
 	return out
 }
 
+// wire is one call as the double saw it, for exact comparison.
+type wire struct {
+	Method, Path, Query, Login string
+	OrgID                      int64
+	Body                       string
+}
+
 func TestOpenAPIClientRequests(t *testing.T) {
-	f := newFake("alice")
-	srv := newGrafanaServer(t, f)
-	c, err := NewOpenAPIClient(Config{URL: srv.URL, Token: "glsa_token"})
+	e := newEnv(t, "alice")
+	ctx := context.Background()
+	token, err := e.s.AddServiceAccountToken(grafanaapi.MainOrgID, RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
+	bot, err := NewOpenAPIClient(Config{URL: e.s.URL, Token: token})
+	if err != nil {
+		t.Fatal(err)
+	}
 
-	if _, err := c.LookupUser(ctx, "nobody@example.com"); !errors.Is(err, ErrNotFound) {
+	if _, err := e.c.LookupUser(ctx, "nobody@example.com"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("LookupUser of an unknown user: err = %v, want ErrNotFound", err)
 	}
-	if _, err := c.GetFolder(ctx, 1, "missing"); !errors.Is(err, ErrNotFound) {
+	if _, err := bot.GetFolder(ctx, 1, "missing"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetFolder of a missing folder: err = %v, want ErrNotFound", err)
 	}
-	u, err := c.LookupUser(ctx, "alice@example.com")
+	u, err := e.c.LookupUser(ctx, "alice@example.com")
 	if err != nil || u.Login != "alice" {
 		t.Fatalf("LookupUser = %+v, %v", u, err)
 	}
-	team, err := c.CreateTeam(ctx, 1, "acme/web")
+	team, err := bot.CreateTeam(ctx, 1, "acme/web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.AddTeamMember(ctx, 1, team.ID, u.ID); err != nil {
+	if err := bot.AddTeamMember(ctx, 1, team.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.RemoveTeamMember(ctx, 1, team.ID, u.ID); err != nil {
+	if err := bot.RemoveTeamMember(ctx, 1, team.ID, u.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.UpsertDashboard(ctx, 1, Dashboard{FolderUID: "nope", Model: map[string]any{"uid": "d"}}); err == nil ||
+	if err := bot.UpsertDashboard(ctx, 1, Dashboard{FolderUID: "nope", Model: map[string]any{"uid": "d", "title": "D"}}); err == nil ||
 		!strings.Contains(err.Error(), `writing dashboard "d"`) {
 		t.Errorf("UpsertDashboard into a missing folder: err = %v, want a wrapped failure", err)
 	}
-
-	want := []request{
-		{Method: "GET", Path: "/api/users/lookup?loginOrEmail=nobody%40example.com"},
-		{Method: "GET", Path: "/api/folders/missing", Org: "1"},
-		{Method: "GET", Path: "/api/users/lookup?loginOrEmail=alice%40example.com"},
-		{Method: "POST", Path: "/api/teams", Org: "1", Body: `{"name":"acme/web"}`},
-		{Method: "POST", Path: fmt.Sprintf("/api/teams/%d/members", team.ID), Org: "1", Body: fmt.Sprintf(`{"userId":%d}`, u.ID)},
-		{Method: "DELETE", Path: fmt.Sprintf("/api/teams/%d/members/%d", team.ID, u.ID), Org: "1"},
-		{Method: "POST", Path: "/api/dashboards/db", Org: "1",
-			// The library always sends UpdatedAt; Grafana ignores a zero time.
-			Body: `{"UpdatedAt":"0001-01-01T00:00:00.000Z","dashboard":{"uid":"d"},"folderUid":"nope","message":"Provisioned by Canopy","overwrite":true}`},
+	if _, err := bot.LookupUser(ctx, "alice"); err == nil || errors.Is(err, ErrNotFound) {
+		t.Errorf("LookupUser with an organization's token: err = %v, want a refusal", err)
 	}
-	got := srv.requests()
-	for i := range got {
-		if got[i].Auth != "Bearer glsa_token" {
-			t.Errorf("%s %s: Authorization = %q", got[i].Method, got[i].Path, got[i].Auth)
-		}
-		got[i].Auth = ""
-		got[i].Body = strings.TrimSpace(got[i].Body)
+
+	want := []wire{
+		{Method: "GET", Path: "/api/users/lookup", Query: "loginOrEmail=nobody%40example.com", Login: "admin"},
+		{Method: "GET", Path: "/api/folders/missing", OrgID: 1, Login: "token"},
+		{Method: "GET", Path: "/api/users/lookup", Query: "loginOrEmail=alice%40example.com", Login: "admin"},
+		{Method: "POST", Path: "/api/teams", OrgID: 1, Login: "token", Body: `{"name":"acme/web"}`},
+		{Method: "POST", Path: fmt.Sprintf("/api/teams/%d/members", team.ID), OrgID: 1, Login: "token", Body: fmt.Sprintf(`{"userId":%d}`, u.ID)},
+		{Method: "DELETE", Path: fmt.Sprintf("/api/teams/%d/members/%d", team.ID, u.ID), OrgID: 1, Login: "token"},
+		{Method: "POST", Path: "/api/dashboards/db", OrgID: 1, Login: "token",
+			// The library always sends UpdatedAt; Grafana ignores a zero time.
+			Body: `{"UpdatedAt":"0001-01-01T00:00:00.000Z","dashboard":{"title":"D","uid":"d"},"folderUid":"nope","message":"Provisioned by Canopy","overwrite":true}`},
+		{Method: "GET", Path: "/api/users/lookup", Query: "loginOrEmail=alice", Login: "token"},
+	}
+	var got []wire
+	for _, c := range e.s.Calls() {
+		got = append(got, wire{Method: c.Method, Path: c.Path, Query: c.Query, Login: c.Login, OrgID: c.OrgID,
+			Body: strings.TrimSpace(string(c.Body))})
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
@@ -198,15 +179,15 @@ func TestNewOpenAPIClientConfig(t *testing.T) {
 	}
 }
 
+// TestOpenAPIClientTLS puts the double behind TLS with a self-signed
+// certificate: trusted only with its CA.
 func TestOpenAPIClientTLS(t *testing.T) {
-	f := newFake("alice")
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := f.LookupUser(r.Context(), r.URL.Query().Get("loginOrEmail"))
-		reply(w, map[string]any{"id": u.ID, "login": u.Login}, err)
-	}))
+	e := newEnv(t, "alice")
+	target, _ := url.Parse(e.s.URL)
+	srv := httptest.NewTLSServer(httputil.NewSingleHostReverseProxy(target))
 	defer srv.Close()
 
-	untrusted, err := NewOpenAPIClient(Config{URL: srv.URL, Token: "t"})
+	untrusted, err := NewOpenAPIClient(Config{URL: srv.URL, Username: e.s.AdminUser, Password: e.s.AdminPassword})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +196,7 @@ func TestOpenAPIClientTLS(t *testing.T) {
 	}
 
 	pem := certPEM(srv.Certificate().Raw)
-	trusted, err := NewOpenAPIClient(Config{URL: srv.URL, Token: "t", CAData: pem})
+	trusted, err := NewOpenAPIClient(Config{URL: srv.URL, Username: e.s.AdminUser, Password: e.s.AdminPassword, CAData: pem})
 	if err != nil {
 		t.Fatal(err)
 	}

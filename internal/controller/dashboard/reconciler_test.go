@@ -36,13 +36,13 @@ func testScheme() *runtime.Scheme {
 	return s
 }
 
-// harness is one controller over a fake API server, a forest and an
-// in-memory Grafana.
+// harness is one controller over a fake API server, a forest and the
+// Grafana API double, reached through the production client.
 type harness struct {
 	t        *testing.T
 	r        *Reconciler
 	c        client.Client
-	g        *memGrafana
+	g        *testGrafana
 	rec      *events.FakeRecorder
 	statuses int // status applies
 	now      time.Time
@@ -59,7 +59,7 @@ func basicAuthSecret() *corev1.Secret {
 // acme-dev and acme-prod, and the foreign namespace other.
 func newHarness(t *testing.T, objs ...client.Object) *harness {
 	t.Helper()
-	h := &harness{t: t, g: newMemGrafana("alice", "bob"), rec: events.NewFakeRecorder(20), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
+	h := &harness{t: t, g: newTestGrafana(t), rec: events.NewFakeRecorder(20), now: time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)}
 	h.c = fake.NewClientBuilder().WithScheme(testScheme()).
 		WithStatusSubresource(&tenancyv1.Tenant{}).
 		WithObjects(objs...).
@@ -86,12 +86,12 @@ func newHarness(t *testing.T, objs ...client.Object) *harness {
 		Forest:   f,
 		Recorder: h.rec,
 		Config: Config{
-			URL:               "http://grafana.test",
+			URL:               h.g.URL,
 			PublicURL:         "https://grafana.example.com",
 			CredentialsSecret: secretRef,
 			Resync:            7 * time.Minute,
 		},
-		NewClient: func(grafana.Config) (grafana.Client, error) { return h.g, nil },
+		NewClient: h.g.newClient,
 		Now:       func() time.Time { return h.now },
 	}
 	return h
@@ -185,7 +185,7 @@ func TestReconcileGrafanaUnavailable(t *testing.T) {
 	if c.Status != metav1.ConditionFalse || c.Reason != ReasonGrafanaUnavailable {
 		t.Errorf("DashboardsReady = %s/%s, want False/%s", c.Status, c.Reason, ReasonGrafanaUnavailable)
 	}
-	if !strings.Contains(c.Message, "http://grafana.test") || !strings.Contains(c.Message, "connection refused") {
+	if !strings.Contains(c.Message, h.g.URL) || !strings.Contains(c.Message, "connection refused") {
 		t.Errorf("message %q should name the server and the cause", c.Message)
 	}
 
@@ -305,7 +305,7 @@ func TestCredentialsRotation(t *testing.T) {
 	var built []grafana.Config
 	h.r.NewClient = func(c grafana.Config) (grafana.Client, error) {
 		built = append(built, c)
-		return h.g, nil
+		return h.g.newClient(c)
 	}
 	for i := 0; i < 2; i++ {
 		if _, err := h.reconcile("acme"); err != nil {
@@ -314,6 +314,7 @@ func TestCredentialsRotation(t *testing.T) {
 	}
 	s := basicAuthSecret()
 	s.Data[SecretKeyPassword] = []byte("rotated")
+	h.g.setAdminPassword("rotated")
 	if err := h.c.Update(context.Background(), s); err != nil {
 		t.Fatalf("rotating secret: %v", err)
 	}
