@@ -41,9 +41,17 @@ var canopyGroups = []string{hncv1.MetaGroup, tenancyv1.GroupVersion.Group}
 // stops, and every namespace, everything in it, and both Grafana
 // organizations are still there.
 //
-// It deletes every CRD the package's other tests rely on, so it runs on a
-// control plane of its own.
+// It deletes every CRD the package's other tests rely on, so each case
+// runs on a control plane of its own. With workloads in search's tree its
+// Delete policy refuses to delete the tree (a finalizer that never lets
+// go wedges the uninstall); without them nothing would stop the
+// deletion (the loss issue 11 reproduced): both must keep everything.
 func TestUninstallKeepsEveryNamespaceAndGrafana(t *testing.T) {
+	t.Run("workloads in every namespace", func(t *testing.T) { uninstall(t, true) })
+	t.Run("search's tree holds only Secrets and ConfigMaps", func(t *testing.T) { uninstall(t, false) })
+}
+
+func uninstall(t *testing.T, searchWorkloads bool) {
 	ctx := context.Background()
 	e, err := framework.Start()
 	if err != nil {
@@ -110,11 +118,14 @@ func TestUninstallKeepsEveryNamespaceAndGrafana(t *testing.T) {
 	// controller, so the Deployment's pods are not made; the bare pod
 	// stands for them).
 	for _, nm := range all {
-		for _, o := range []client.Object{
+		objs := []client.Object{
 			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: nm, Name: "credentials"}, StringData: map[string]string{"password": "s3cret-" + nm}},
 			&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: nm, Name: "settings"}, Data: map[string]string{"k": nm}},
-			workload(nm, true), workload(nm, false),
-		} {
+		}
+		if searchWorkloads || !strings.HasPrefix(nm, "search") {
+			objs = append(objs, workload(nm, true), workload(nm, false))
+		}
+		for _, o := range objs {
 			var last error
 			framework.Eventually(t, wait, func(ctx context.Context) error {
 				err := client.IgnoreAlreadyExists(admin.Create(ctx, o))
@@ -164,7 +175,7 @@ func TestUninstallKeepsEveryNamespaceAndGrafana(t *testing.T) {
 	// released; a finalizer that waits on teardown it refuses, or that
 	// tears down, keeps it (or loses data, checked below).
 	released := true
-	ctxWait, cancel := context.WithTimeout(ctx, 90*time.Second)
+	ctxWait, cancel := context.WithTimeout(ctx, 60*time.Second)
 	for {
 		left := canopyCRDs(t, admin)
 		if len(left) == 0 {
@@ -172,7 +183,7 @@ func TestUninstallKeepsEveryNamespaceAndGrafana(t *testing.T) {
 		}
 		if ctxWait.Err() != nil {
 			released = false
-			t.Errorf("after 90s the CRDs %v are still being deleted: some finalizer was not released; %s", left, pendingFinalizers(ctx, admin))
+			t.Errorf("after 60s the CRDs %v are still being deleted: some finalizer was not released; %s", left, pendingFinalizers(ctx, admin))
 			break
 		}
 		select {
