@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -44,7 +45,30 @@ import (
 
 var env *framework.Env
 
-func TestMain(m *testing.M) { framework.Main(m, &env) }
+// realPrometheus is the URL of the real Prometheus behind the proxy.
+var realPrometheus string
+
+// TestMain is framework.Main with a real Prometheus beside the control
+// plane, stopped (and its data removed) when the tests end.
+func TestMain(m *testing.M) {
+	url, stopProm, err := startPrometheus(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "starting Prometheus:", err)
+		os.Exit(1)
+	}
+	realPrometheus = url
+	if env, err = framework.Start(); err != nil {
+		stopProm()
+		fmt.Fprintln(os.Stderr, "starting the integration environment:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the integration environment:", err)
+	}
+	stopProm()
+	os.Exit(code)
+}
 
 const wait = 60 * time.Second
 
@@ -87,7 +111,7 @@ type fixtureT struct {
 	bobCfg    *rest.Config  // lead of esb
 	costURL   string        // OpenCost stand-in
 	promURL   string        // the tenant Prometheus proxy
-	prom      *promStandIn  // what reached Prometheus
+	prom      *promFront    // what reached Prometheus
 	promToken string        // tenant esa's token
 }
 

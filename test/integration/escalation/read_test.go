@@ -8,8 +8,10 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canopyhq/canopy/internal/costapi"
 	"github.com/canopyhq/canopy/internal/promproxy"
@@ -149,12 +151,21 @@ func TestLeadCannotReadAnotherTenantsSeries(t *testing.T) {
 			t.Fatal("two tenants share a token")
 		}
 	})
-	// Queries naming esb's namespace through esa's route are confined.
-	for _, c := range []struct{ name, path, param string }{
-		{"instant query naming esb's namespace", "/api/v1/query?query=" + url.QueryEscape(`up{namespace="esb-web"}`), "query"},
-		{"range query matching every namespace", "/api/v1/query_range?start=0&end=60&step=15&query=" + url.QueryEscape(`sum by (namespace) (up{namespace=~".+"})`), "query"},
-		{"series naming esb's namespace", "/api/v1/series?match[]=" + url.QueryEscape(`up{namespace="esb-web"}`), "match[]"},
-		{"label values of namespace", "/api/v1/label/namespace/values", "match[]"},
+	// Queries naming esb's namespace through esa's route are confined:
+	// what reaches Prometheus carries esa's namespaces, and what comes back
+	// holds esa's series and none of esb's, which Prometheus does hold.
+	at := strconv.FormatInt(seriesAt.Unix(), 10)
+	for _, c := range []struct {
+		name, path, param string
+		// wantESA: the answer must show esa's series (else it is empty).
+		wantESA bool
+	}{
+		{"instant query of every namespace", "/api/v1/query?time=" + at + "&query=" + url.QueryEscape(`escalation_up`), "query", true},
+		{"instant query naming esb's namespace", "/api/v1/query?time=" + at + "&query=" + url.QueryEscape(`escalation_up{namespace="esb-web"}`), "query", false},
+		{"range query matching every namespace", "/api/v1/query_range?start=" + at + "&end=" + at + "&step=15&query=" + url.QueryEscape(`sum by (namespace) (escalation_up{namespace=~".+"})`), "query", true},
+		{"series naming esb's namespace", "/api/v1/series?start=" + at + "&end=" + at + "&match[]=" + url.QueryEscape(`escalation_up{namespace="esb-web"}`), "match[]", false},
+		{"series of every namespace", "/api/v1/series?start=" + at + "&end=" + at + "&match[]=" + url.QueryEscape(`escalation_up`), "match[]", true},
+		{"label values of namespace", "/api/v1/label/namespace/values?start=" + at + "&end=" + at, "match[]", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			code, body, err := promGet(ctx, f, "/tenants/esa"+c.path, f.promToken)
@@ -163,6 +174,12 @@ func TestLeadCannotReadAnotherTenantsSeries(t *testing.T) {
 			}
 			if code != http.StatusOK {
 				t.Fatalf("got %d %s", code, body)
+			}
+			if strings.Contains(body, nsBWeb) {
+				t.Errorf("esa's lead read esb's series: %s", body)
+			}
+			if c.wantESA != strings.Contains(body, nsAPI) {
+				t.Errorf("answer %s: showing esa's series is %v, want %v", body, !c.wantESA, c.wantESA)
 			}
 			r := f.prom.last()
 			if r == nil {
@@ -179,15 +196,30 @@ func TestLeadCannotReadAnotherTenantsSeries(t *testing.T) {
 			}
 		})
 	}
-	// Item 10: the rules and alerts endpoints, with and without a
-	// trailing slash, show none of esb's entries.
+	// Rules and alerts: Prometheus holds a rule and a firing alert for each
+	// of esa-api and esb-web. The answer shows esa's and none of esb's.
+	// Item 10: the trailing-slash paths too, as a backend that serves them
+	// answers (Prometheus itself redirects them).
 	for _, p := range []string{"/api/v1/rules", "/api/v1/alerts", "/api/v1/rules/", "/api/v1/alerts/"} {
 		t.Run("esb's entries hidden from "+p, func(t *testing.T) {
-			code, body, err := promGet(ctx, f, "/tenants/esa"+p, f.promToken)
+			var code int
+			var body string
+			// Alerts fire after the first rule evaluation (1s).
+			err := pollFor(ctx, 20*time.Second, func(ctx context.Context) error {
+				var err error
+				code, body, err = promGet(ctx, f, "/tenants/esa"+p, f.promToken)
+				if err != nil {
+					return err
+				}
+				f.prom.last()
+				if code == http.StatusOK && !strings.Contains(body, nsAPI) {
+					return fmt.Errorf("%s shows none of esa's entries yet: %s", p, body)
+				}
+				return nil
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.prom.last()
 			if code == http.StatusOK && strings.Contains(body, nsBWeb) {
 				t.Errorf("%s answered %d with esb's entries: %s", p, code, body)
 			}

@@ -1,13 +1,16 @@
 package escalation
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +29,7 @@ import (
 	"github.com/canopyhq/canopy/internal/promproxy"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/prometheus"
 )
 
 // promKey is the tenant proxy's token key in this test.
@@ -58,50 +62,97 @@ func openCostStandIn() *httptest.Server {
 	}))
 }
 
-// promStandIn is Prometheus: it records every request that reaches it and
-// answers the rules and alerts endpoints with one entry per tenant
-// namespace, so a response filter that misses a path shows esb's.
-type promStandIn struct {
+// seriesAt is when the backfilled series have their one sample; queries
+// ask for that instant.
+var seriesAt = time.Now().Add(-time.Hour).Truncate(time.Minute)
+
+// startPrometheus runs Debian's real Prometheus with one series per
+// tenant namespace backfilled (escalation_up{namespace=...}) and a rule
+// file holding a recording rule and an always-firing alert per namespace,
+// so esb's series, rules and alerts are really there for esa to try to
+// read. stop ends it and removes its data.
+func startPrometheus(ctx context.Context) (url string, stop func(), err error) {
+	dir, err := os.MkdirTemp("", "canopy-escalation-prometheus-")
+	if err != nil {
+		return "", nil, err
+	}
+	var om strings.Builder
+	om.WriteString("# TYPE escalation_up gauge\n")
+	for _, ns := range []string{nsAPI, nsBWeb} {
+		fmt.Fprintf(&om, "escalation_up{namespace=%q} 1 %d\n", ns, seriesAt.Unix())
+	}
+	om.WriteString("# EOF\n")
+	if err := prometheus.Backfill(ctx, dir, []byte(om.String())); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	var rules strings.Builder
+	rules.WriteString("groups:\n- name: escalation\n  interval: 1s\n  rules:\n")
+	for _, ns := range []string{nsAPI, nsBWeb} {
+		fmt.Fprintf(&rules, "  - record: escalation:vector\n    expr: vector(1)\n    labels: {namespace: %q}\n", ns)
+		fmt.Fprintf(&rules, "  - alert: EscalationAlert\n    expr: vector(1)\n    labels: {namespace: %q}\n", ns)
+	}
+	rulesPath := filepath.Join(dir, "rules.yml")
+	if err := os.WriteFile(rulesPath, []byte(rules.String()), 0o644); err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\nrule_files: [%q]\n", rulesPath)
+	srv, stopProm, err := prometheus.Start(ctx, prometheus.Options{DataDir: dir, ConfigYAML: cfg})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return "", nil, err
+	}
+	return srv.URL, func() { stopProm(); _ = os.RemoveAll(dir) }, nil
+}
+
+// promFront stands in front of Prometheus and records every request that
+// reaches it, as the proxy forwarded it. Prometheus itself redirects the
+// trailing-slash paths /api/v1/rules/ and /api/v1/alerts/; other backends
+// (Thanos, Mimir) serve them, and the front answers them as such a backend
+// would, with every tenant's entries, from Prometheus's own answer.
+type promFront struct {
 	mu   sync.Mutex
 	reqs []url.Values
 	srv  *httptest.Server
 }
 
-func newPromStandIn() *promStandIn {
-	p := &promStandIn{}
+func newPromFront(upstream string) (*promFront, error) {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		return nil, err
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) { pr.SetURL(u) }}
+	p := &promFront{}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		p.mu.Lock()
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		form := url.Values{"_path": {r.URL.Path}}
-		for k, v := range r.Form {
+		for k, v := range r.URL.Query() {
 			form[k] = v
 		}
+		if r.Header.Get("Content-Type") == "application/x-www-form-urlencoded" {
+			if vals, err := url.ParseQuery(string(body)); err == nil {
+				for k, v := range vals {
+					form[k] = append(form[k], v...)
+				}
+			}
+		}
+		p.mu.Lock()
 		p.reqs = append(p.reqs, form)
 		p.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		switch strings.TrimSuffix(r.URL.Path, "/") {
-		case "/api/v1/rules":
-			var rules []string
-			for _, ns := range []string{nsAPI, nsBWeb} {
-				rules = append(rules, fmt.Sprintf(`{"name":"rule_%s","query":"up","labels":{"namespace":%q},"health":"ok","type":"recording"}`, strings.ReplaceAll(ns, "-", "_"), ns))
-			}
-			fmt.Fprintf(w, `{"status":"success","data":{"groups":[{"name":"g","file":"f","interval":30,"rules":[%s]}]}}`, strings.Join(rules, ","))
-		case "/api/v1/alerts":
-			var alerts []string
-			for _, ns := range []string{nsAPI, nsBWeb} {
-				alerts = append(alerts, fmt.Sprintf(`{"labels":{"alertname":"A","namespace":%q},"annotations":{},"state":"firing","activeAt":"2026-01-01T00:00:00Z","value":"1"}`, ns))
-			}
-			fmt.Fprintf(w, `{"status":"success","data":{"alerts":[%s]}}`, strings.Join(alerts, ","))
-		default:
-			_, _ = io.WriteString(w, `{"status":"success","data":{"resultType":"vector","result":[]}}`)
+		if r.URL.Path == "/api/v1/rules/" || r.URL.Path == "/api/v1/alerts/" {
+			r.URL.Path = strings.TrimSuffix(r.URL.Path, "/")
+			r.URL.RawPath = ""
 		}
+		rp.ServeHTTP(w, r)
 	}))
-	return p
+	return p, nil
 }
 
 // last returns the last request that reached Prometheus, if any, and
 // forgets every recorded one.
-func (p *promStandIn) last() url.Values {
+func (p *promFront) last() url.Values {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.reqs) == 0 {
@@ -118,7 +169,10 @@ func (p *promStandIn) last() url.Values {
 func startServing(ctx context.Context, f *fixtureT) error {
 	oc := openCostStandIn()
 	f.costURL = oc.URL
-	f.prom = newPromStandIn()
+	var err error
+	if f.prom, err = newPromFront(realPrometheus); err != nil {
+		return err
+	}
 	costPort, err := controlplane.FreePort()
 	if err != nil {
 		return err
