@@ -134,6 +134,20 @@ func TestLeadCannotMoveNamespaces(t *testing.T) {
 			try:   func(ctx context.Context) error { return alice.Create(ctx, anchor(tenantA, nsBWeb)) },
 			want:  q(`cannot create subnamespace "esb-web" in "esa": a namespace of that name already exists and is not a subnamespace of "esa"`),
 			after: tenantLabelIs(nsBWeb, tenantB)},
+		{name: "anchor claiming the manager's namespace",
+			try:  func(ctx context.Context) error { return alice.Create(ctx, anchor(tenantA, "canopy-system")) },
+			want: q(`cannot create subnamespace "canopy-system"`)},
+		{name: "another tenant's namespace pulled under the root",
+			try:  hcUpdate(alice, nsBWeb, func(hc *hncv1.HierarchyConfiguration) { hc.Spec.Parent = tenantA }),
+			want: rbacDenied("alice", "update", "hierarchyconfigurations") + `.* in the namespace "esb-web"`,
+			after: parentIs(nsBWeb, tenantB)},
+		{name: "HNCConfiguration changed to stop propagating",
+			try: func(ctx context.Context) error {
+				return updateAs(ctx, alice, &hncv1.HNCConfiguration{}, "", hncv1.HNCConfigSingleton, func(c *hncv1.HNCConfiguration) {
+					c.Spec.Resources = append(c.Spec.Resources, hncv1.ResourceSpec{Group: "", Resource: "secrets", Mode: hncv1.Propagate})
+				})
+			},
+			want: rbacDenied("alice", "update", "hncconfigurations")},
 		{name: "namespace deleted outright",
 			try: func(ctx context.Context) error {
 				return alice.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nsAPI}})
