@@ -41,6 +41,7 @@ import (
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/test/integration/framework"
+	"github.com/canopyhq/canopy/test/tools/grafanaapi"
 )
 
 var env *framework.Env
@@ -63,6 +64,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := m.Run()
+	if fix != nil && fix.grafana != nil {
+		fix.grafana.Close()
+	}
 	if err := env.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, "stopping the integration environment:", err)
 	}
@@ -112,7 +116,9 @@ type fixtureT struct {
 	costURL   string        // OpenCost stand-in
 	promURL   string        // the tenant Prometheus proxy
 	prom      *promFront    // what reached Prometheus
-	promToken string        // tenant esa's token
+	promToken string        // tenant esa's proxy token, as its Grafana datasource holds it
+	bobToken  string        // tenant esb's
+	grafana   *grafanaapi.Server
 }
 
 var (
@@ -278,6 +284,12 @@ func build(t *testing.T) (*fixtureT, error) {
 		}
 		return nil
 	}); err != nil {
+		return nil, err
+	}
+	if f.promToken, err = datasourceToken(ctx, f.grafana, tenantA); err != nil {
+		return nil, err
+	}
+	if f.bobToken, err = datasourceToken(ctx, f.grafana, tenantB); err != nil {
 		return nil, err
 	}
 	// A subnamespace the lead made: that much is the lead's to do.

@@ -24,11 +24,13 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	dashboardctrl "github.com/canopyhq/canopy/internal/controller/dashboard"
 	"github.com/canopyhq/canopy/internal/cost/period"
 	"github.com/canopyhq/canopy/internal/costapi"
-	"github.com/canopyhq/canopy/internal/promproxy"
+	"github.com/canopyhq/canopy/internal/grafana"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
+	"github.com/canopyhq/canopy/test/tools/grafanaapi"
 	"github.com/canopyhq/canopy/test/tools/prometheus"
 )
 
@@ -189,7 +191,21 @@ func startServing(ctx context.Context, f *fixtureT) error {
 	opts.PromProxy.PrometheusURL = f.prom.srv.URL
 	opts.PromProxy.Key = promKey
 	f.promURL = "http://" + opts.PromProxy.Addr
-	f.promToken = promproxy.Token(promKey, tenantA)
+	// The dashboard controller, on the Grafana API double, hands each
+	// tenant's Grafana datasource its proxy token: that is how a lead
+	// gets one.
+	g, err := grafanaapi.Start(grafanaapi.Options{AdminUser: "admin", AdminPassword: "escalation-pw"})
+	if err != nil {
+		return err
+	}
+	f.grafana = g
+	mgrNS := env.Options.Forest.ManagerNamespace
+	if err := f.admin.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: mgrNS, Name: "grafana"},
+		StringData: map[string]string{dashboardctrl.SecretKeyUsername: g.AdminUser, dashboardctrl.SecretKeyPassword: g.AdminPassword}}); err != nil {
+		return err
+	}
+	opts.Dashboard.GrafanaURL = g.URL
+	opts.Dashboard.CredentialsSecret = mgrNS + "/grafana"
 	env.StopManager()
 	if err := env.StartManager(opts); err != nil {
 		return err
@@ -233,6 +249,26 @@ func startServing(ctx context.Context, f *fixtureT) error {
 		}
 		return fmt.Errorf("APIService not available: %v", conds)
 	})
+}
+
+// datasourceToken waits for the bearer token the dashboard controller
+// gave tenant's Grafana datasource.
+func datasourceToken(ctx context.Context, g *grafanaapi.Server, tenant string) (string, error) {
+	var token string
+	err := poll(ctx, func(context.Context) error {
+		g.View(func(st *grafanaapi.State) {
+			if o := st.OrgByName(tenant); o != nil {
+				if ds := o.Datasources[grafana.DatasourceUID(tenant)]; ds != nil {
+					token = strings.TrimPrefix(ds.SecureJSONData["httpHeaderValue1"], "Bearer ")
+				}
+			}
+		})
+		if token == "" {
+			return fmt.Errorf("tenant %s's Grafana datasource has no proxy token yet", tenant)
+		}
+		return nil
+	})
+	return token, err
 }
 
 // costGet reads path of the aggregated cost API through the kube-apiserver

@@ -138,8 +138,8 @@ func TestLeadCannotMoveNamespaces(t *testing.T) {
 			try:  func(ctx context.Context) error { return alice.Create(ctx, anchor(tenantA, "canopy-system")) },
 			want: q(`cannot create subnamespace "canopy-system"`)},
 		{name: "another tenant's namespace pulled under the root",
-			try:  hcUpdate(alice, nsBWeb, func(hc *hncv1.HierarchyConfiguration) { hc.Spec.Parent = tenantA }),
-			want: rbacDenied("alice", "update", "hierarchyconfigurations") + `.* in the namespace "esb-web"`,
+			try:   hcUpdate(alice, nsBWeb, func(hc *hncv1.HierarchyConfiguration) { hc.Spec.Parent = tenantA }),
+			want:  rbacDenied("alice", "update", "hierarchyconfigurations") + `.* in the namespace "esb-web"`,
 			after: parentIs(nsBWeb, tenantB)},
 		{name: "HNCConfiguration changed to stop propagating",
 			try: func(ctx context.Context) error {
@@ -201,7 +201,14 @@ func TestLeadCannotMoveNamespaces(t *testing.T) {
 			try: func(ctx context.Context) error {
 				return alice.Delete(ctx, &hncv1.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: nsFullHC, Name: hncv1.Singleton}})
 			},
-			want: q(`tenant "esa"`), after: parentIs(nsFullHC, tenantA)},
+			want: q(`namespace "esa-full-hc" belongs to tenant "esa"`), after: parentIs(nsFullHC, tenantA)},
+		// Items 3 and B: nor may a subnamespace's, which would make it a
+		// root for a moment (and its quota singletons go with it).
+		{name: "HierarchyConfiguration of a subnamespace deleted",
+			try: func(ctx context.Context) error {
+				return alice.Delete(ctx, &hncv1.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: nsStaging, Name: hncv1.Singleton}})
+			},
+			want: q(`namespace "esa-api-stg" is a subnamespace of "esa-api"`), after: parentIs(nsStaging, nsAPI)},
 		// Item 2: allowCascadingDeletion on a declared subtree.
 		{name: "allowCascadingDeletion on a declared namespace",
 			try:  hcUpdate(alice, nsDecl, func(hc *hncv1.HierarchyConfiguration) { hc.Spec.AllowCascadingDeletion = true }),
