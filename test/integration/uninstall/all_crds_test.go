@@ -45,13 +45,15 @@ var canopyGroups = []string{hncv1.MetaGroup, tenancyv1.GroupVersion.Group}
 // runs on a control plane of its own. With workloads in search's tree its
 // Delete policy refuses to delete the tree (a finalizer that never lets
 // go wedges the uninstall); without them nothing would stop the
-// deletion (the loss issue 11 reproduced): both must keep everything.
+// deletion (the loss issue 11 reproduced): both must keep everything. The
+// second case also deletes HNC's CRDs before Canopy's own, so the tree
+// comes apart (no HierarchyConfigurations) while the Tenants still live.
 func TestUninstallKeepsEveryNamespaceAndGrafana(t *testing.T) {
-	t.Run("workloads in every namespace", func(t *testing.T) { uninstall(t, true) })
-	t.Run("search's tree holds only Secrets and ConfigMaps", func(t *testing.T) { uninstall(t, false) })
+	t.Run("workloads in every namespace, all CRDs at once", func(t *testing.T) { uninstall(t, true, false) })
+	t.Run("search holds only Secrets and ConfigMaps, HNC's CRDs first", func(t *testing.T) { uninstall(t, false, true) })
 }
 
-func uninstall(t *testing.T, searchWorkloads bool) {
+func uninstall(t *testing.T, searchWorkloads, hncFirst bool) {
 	ctx := context.Background()
 	e, err := framework.Start()
 	if err != nil {
@@ -166,32 +168,36 @@ func uninstall(t *testing.T, searchWorkloads bool) {
 	if len(crds) != 6 {
 		t.Fatalf("found Canopy's CRDs %v, want 6", crds)
 	}
-	for _, name := range crds {
-		if err := admin.Delete(ctx, crdMetaNamed(name)); err != nil {
-			t.Fatalf("deleting CRD %s: %v", name, err)
+	// All at once, or (hncFirst) HNC's group first, each waited until gone,
+	// then Canopy's own: an uninstall may take them in any order.
+	groups := [][]string{crds}
+	if hncFirst {
+		var hnc, own []string
+		for _, name := range crds {
+			if strings.HasSuffix(name, "."+hncv1.MetaGroup) {
+				hnc = append(hnc, name)
+			} else {
+				own = append(own, name)
+			}
 		}
+		groups = [][]string{hnc, own}
 	}
-	// The API server deletes each CRD once every finalizer on its objects is
-	// released; a finalizer that waits on teardown it refuses, or that
-	// tears down, keeps it (or loses data, checked below).
 	released := true
-	ctxWait, cancel := context.WithTimeout(ctx, 60*time.Second)
-	for {
-		left := canopyCRDs(t, admin)
-		if len(left) == 0 {
-			break
+	for _, group := range groups {
+		for _, name := range group {
+			if err := admin.Delete(ctx, crdMetaNamed(name)); err != nil {
+				t.Fatalf("deleting CRD %s: %v", name, err)
+			}
 		}
-		if ctxWait.Err() != nil {
+		// The API server deletes each CRD once every finalizer on its
+		// objects is released; a finalizer that waits on teardown it
+		// refuses keeps it (one that tears down loses data, checked below).
+		if left := waitCRDsGone(t, admin, group, 60*time.Second); len(left) > 0 {
 			released = false
 			t.Errorf("after 60s the CRDs %v are still being deleted: some finalizer was not released; %s", left, pendingFinalizers(ctx, admin))
 			break
 		}
-		select {
-		case <-ctxWait.Done():
-		case <-time.After(250 * time.Millisecond):
-		}
 	}
-	cancel()
 	e.StopManager()
 	t.Logf("CRDs released: %v", released)
 
@@ -406,6 +412,24 @@ func snapshotOrg(g *grafanaapi.Server, name string) orgSnapshot {
 		sort.Strings(s.dashboards)
 	})
 	return s
+}
+
+// waitCRDsGone waits until none of names is left and returns those left.
+func waitCRDsGone(t *testing.T, c client.Client, names []string, timeout time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		var left []string
+		for _, n := range canopyCRDs(t, c) {
+			if slices.Contains(names, n) {
+				left = append(left, n)
+			}
+		}
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		<-time.After(250 * time.Millisecond)
+	}
 }
 
 // canopyCRDs lists the CRDs of Canopy's groups still present.
