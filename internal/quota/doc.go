@@ -118,7 +118,14 @@
 //
 // This is the one place where a webhook writes to the API. Decide costs
 // O(depth) on a snapshot, whose subtree totals are computed once when it is
-// built; Admit adds a pass over the ledger's entries.
+// built; Admit adds a pass over the ledger's entries. The caller reads
+// everything from caches on the first attempt: quotas and singletons from
+// the manager's informers (one List over all namespaces for a large tree),
+// the ledger from an informer over the ledger ConfigMaps, decoded once per
+// resourceVersion. A stale cached ledger only makes the write conflict;
+// after a conflict every read is live, and a denial is always decided
+// again on live reads, so caches can delay an admission but never decide
+// a refusal. Building the snapshot is O(tree) per admission.
 //
 // # Recounts
 //

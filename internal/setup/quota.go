@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/metrics"
@@ -32,9 +36,28 @@ func (o *QuotaOptions) bindFlags(fs *flag.FlagSet) {
 // registerQuota wires the quota reconciler (leader only), the quota
 // webhooks (every replica) and the quota metrics.
 func registerQuota(mgr ctrl.Manager, d Deps) error {
+	// An informer over the ledger ConfigMaps alone, so that admission
+	// reads the ledger without a round trip (a stale read only makes the
+	// write conflict) and the manager's cache does not hold every
+	// ConfigMap of the cluster.
+	ledgerCache, err := cache.New(mgr.GetConfig(), cache.Options{
+		Scheme:            mgr.GetScheme(),
+		Mapper:            mgr.GetRESTMapper(),
+		DefaultNamespaces: map[string]cache.Config{d.Options.Forest.ManagerNamespace: {}},
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.ConfigMap{}: {Label: labels.SelectorFromSet(labels.Set{ctrlquota.LabelLedger: "true"})},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the quota ledger cache: %w", err)
+	}
+	if err := mgr.Add(ledgerCache); err != nil {
+		return fmt.Errorf("adding the quota ledger cache: %w", err)
+	}
 	ledgers := ctrlquota.LedgerStore{
 		Client:    mgr.GetClient(),
 		Reader:    mgr.GetAPIReader(),
+		Cache:     ledgerCache,
 		Namespace: d.Options.Forest.ManagerNamespace,
 		Decoded:   &ctrlquota.DecodeCache{},
 	}

@@ -24,7 +24,10 @@
 // (which removes singletons no quota requires any more); the old tree's
 // ledger keeps a stale entry until its next reconcile drops it, which is
 // harmless because admission counts only namespaces in the current tree.
-// Every tree with a quota is requeued periodically, so that a reservation
+// A singleton whose status alone changed (new usage, on every admission)
+// requeues its tree after StatusBatch, not at once, so that a busy tree is
+// reconciled about once a second rather than once per pod; admission never
+// waits for the reconciler. Every tree with a quota is requeued periodically, so that a reservation
 // whose status update never committed is settled by a write to its
 // singleton (see internal/quota's package doc).
 //

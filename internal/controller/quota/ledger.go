@@ -20,8 +20,12 @@ import (
 type LedgerStore struct {
 	// Client writes; Reader reads straight from the API server (never a
 	// cache, so a retry after a conflict sees the winner's write).
-	Client    client.Client
-	Reader    client.Reader
+	Client client.Client
+	Reader client.Reader
+	// Cache, if set, is an informer over the ledger ConfigMaps alone
+	// (GetCached); a decision on it holds only through a write, whose
+	// precondition fails if the cache was stale.
+	Cache     client.Reader
 	Namespace string
 	// Decoded, if set, keeps the last decoded ledger of each tree by
 	// resourceVersion, so that a ledger read again unchanged is not
@@ -75,8 +79,26 @@ type StoredLedger struct {
 // Get reads the ledger of the tree rooted at root; a missing ledger is an
 // empty one.
 func (s LedgerStore) Get(ctx context.Context, root string) (StoredLedger, error) {
+	return s.get(ctx, s.Reader, root)
+}
+
+// GetCached is Get from Cache; a ledger the cache does not hold yet is read
+// live.
+func (s LedgerStore) GetCached(ctx context.Context, root string) (StoredLedger, error) {
+	if s.Cache == nil {
+		return s.Get(ctx, root)
+	}
+	st, err := s.get(ctx, s.Cache, root)
+	if err != nil || st.Missing() {
+		// Not started or synced yet, or not seen yet: read live.
+		return s.Get(ctx, root)
+	}
+	return st, nil
+}
+
+func (s LedgerStore) get(ctx context.Context, r client.Reader, root string) (StoredLedger, error) {
 	cm := &corev1.ConfigMap{}
-	err := s.Reader.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: LedgerName(root)}, cm)
+	err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: LedgerName(root)}, cm)
 	if apierrors.IsNotFound(err) {
 		return StoredLedger{Ledger: &quota.Ledger{Root: root, Entries: map[quota.Key]quota.Entry{}}}, nil
 	}

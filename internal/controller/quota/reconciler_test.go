@@ -178,3 +178,17 @@ func TestSettle(t *testing.T) {
 		t.Errorf("singleton not settled: rv %s, annotations %v", after.ResourceVersion, after.Annotations)
 	}
 }
+
+func TestStatusOnly(t *testing.T) {
+	a := singleton("a", "", rl(t, "pods=4"))
+	used := a.DeepCopy()
+	used.Status.Used = rl(t, "pods=1")
+	clamped := a.DeepCopy()
+	clamped.Spec.Hard = rl(t, "pods=2")
+	if !StatusOnly(&a, used) {
+		t.Error("a change of status.used alone is not status only")
+	}
+	if StatusOnly(&a, clamped) {
+		t.Error("a clamp (spec change) is status only")
+	}
+}

@@ -2,8 +2,11 @@ package quota
 
 import (
 	"context"
+	"maps"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -50,7 +53,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return b.
 		Watches(&hncv1.HierarchicalResourceQuota{}, toRoot).
 		Watches(&tenancyv1.HierarchicalQuota{}, toRoot).
-		Watches(&corev1.ResourceQuota{}, toRoot, singletons).
+		Watches(&corev1.ResourceQuota{}, r.singletonEvents(), singletons).
 		Watches(&corev1.Namespace{}, nsToRoot).
 		Watches(&hncv1.HierarchyConfiguration{}, handler.Funcs{
 			CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
@@ -66,6 +69,55 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// One tree at a time: reconciles of one tree never race each other.
 		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
 		Complete(r)
+}
+
+// StatusBatch is how long a change of a singleton's status alone (new
+// usage) waits before its tree is reconciled, so that under steady
+// admissions a tree is reconciled about once per StatusBatch rather than
+// once per pod: admission decides on the singletons, not on what the
+// reconciler writes, and only the quotas' status.used lags by this much.
+const StatusBatch = time.Second
+
+// singletonEvents maps singleton events to their tree's root: at once,
+// except for updates of status alone, which are batched (StatusBatch).
+func (r *Reconciler) singletonEvents() handler.Funcs {
+	now := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], o client.Object) {
+		for _, req := range r.roots(o.GetNamespace()) {
+			q.Add(req)
+		}
+	}
+	return handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			now(q, e.Object)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			if !StatusOnly(e.ObjectOld, e.ObjectNew) {
+				now(q, e.ObjectNew)
+				return
+			}
+			for _, req := range r.roots(e.ObjectNew.GetNamespace()) {
+				q.AddAfter(req, StatusBatch)
+			}
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			now(q, e.Object)
+		},
+		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			now(q, e.Object)
+		},
+	}
+}
+
+// StatusOnly reports whether an update of a ResourceQuota changed nothing
+// but its status.
+func StatusOnly(oldObj, newObj client.Object) bool {
+	o, ok1 := oldObj.(*corev1.ResourceQuota)
+	n, ok2 := newObj.(*corev1.ResourceQuota)
+	if !ok1 || !ok2 {
+		return false
+	}
+	return apiequality.Semantic.DeepEqual(o.Spec, n.Spec) && maps.Equal(o.Labels, n.Labels) &&
+		maps.Equal(o.Annotations, n.Annotations) && o.DeletionTimestamp.Equal(n.DeletionTimestamp)
 }
 
 // roots returns requests for the roots of the trees of namespaces. A

@@ -48,7 +48,7 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 		}
 		r := quota.Reservation{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector),
 			Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: next.Status.Used}
-		err := h.casLedger(ctx, next.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger) (*quota.Ledger, error) {
+		err := h.casLedger(ctx, next.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger, _ bool) (*quota.Ledger, error) {
 			return quota.Record(l, r), nil
 		})
 		if err != nil {

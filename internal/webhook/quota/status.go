@@ -154,59 +154,75 @@ func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e
 // reserve runs the ledger protocol (see internal/quota's package doc): in a
 // compare-and-swap loop on the tree's ledger, decide the reservation made at
 // the old object's resourceVersion with quota.Admit and record it.
+//
+// The first attempt decides on caches: the ledger from the ledger informer,
+// the singletons from the manager's. A stale cached ledger only makes the
+// write conflict. A denial is never given on caches, which may not show a
+// committed decrease or a newer, lower reservation yet: it is decided again
+// on the ledger and singletons read live.
 func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQuota, dryRun bool) error {
 	log := ctrl.LoggerFrom(ctx).WithValues("namespace", rq.Namespace)
 	r := quota.Reservation{Namespace: rq.Namespace, Scope: quota.ScopeKey(rq.Spec.ScopeSelector),
 		Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: rq.Status.Used}
-	live := false
-	return h.casLedger(ctx, rq.Namespace, func(v ctrlquota.TreeView, l *quota.Ledger) (*quota.Ledger, error) {
-		for {
-			// The tree and its quotas are copied under the forest's lock
-			// (TreeOf); the decision below runs on that immutable snapshot.
-			snap, vs, err := h.snapshot(ctx, v, live)
-			if err != nil {
-				return nil, err
-			}
-			next, err := quota.Admit(l, snap, vs, r)
-			var exceeded *quota.ExceededError
-			if errors.As(err, &exceeded) && !live && h.Live != nil {
-				// The cache may not show a committed decrease yet: never
-				// deny on it, decide again on the singletons as stored.
-				live = true
-				continue
-			}
-			if err != nil {
-				log.V(1).Info("Denied quota growth", "reason", err.Error())
-				return nil, err
-			}
-			if dryRun {
-				return nil, nil
-			}
-			return next, nil
+	return h.casLedger(ctx, rq.Namespace, func(v ctrlquota.TreeView, l *quota.Ledger, live bool) (*quota.Ledger, error) {
+		// The tree and its quotas are copied under the forest's lock
+		// (TreeOf); the decision below runs on that immutable snapshot.
+		snap, vs, err := h.snapshot(ctx, v, live)
+		if err != nil {
+			return nil, err
 		}
+		next, err := quota.Admit(l, snap, vs, r)
+		var exceeded *quota.ExceededError
+		if errors.As(err, &exceeded) && !live {
+			return nil, errRetryLive
+		}
+		if err != nil {
+			log.V(1).Info("Denied quota growth", "reason", err.Error())
+			return nil, err
+		}
+		if dryRun {
+			return nil, nil
+		}
+		return next, nil
 	})
 }
 
+// errRetryLive asks casLedger to decide again on live reads.
+var errRetryLive = errors.New("decide again on live reads")
+
 // casLedger runs the compare-and-swap loop on the ledger of ns's tree:
 // read, let fn decide the ledger to write (nil for none), write with the
-// read resourceVersion as precondition; on a conflict start again.
+// read resourceVersion as precondition; on a conflict start again. The
+// first read may come from the ledger informer (live false); after a
+// conflict, or when fn returns errRetryLive, every read is live.
 //
 // This is the one place a Canopy webhook writes to the API. The write is what
 // makes the decision hold across replicas: every replica's reservation goes
 // through one object per tree, so the compare-and-swap serialises them.
-func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(ctrlquota.TreeView, *quota.Ledger) (*quota.Ledger, error)) error {
+func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrlquota.TreeView, l *quota.Ledger, live bool) (*quota.Ledger, error)) error {
 	attempts := h.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
+	live := false
 	var last error
 	for range attempts {
 		v := ctrlquota.TreeOf(h.Forest, ns)
-		stored, err := h.Ledgers.Get(ctx, v.Root)
+		var stored ctrlquota.StoredLedger
+		var err error
+		if live || h.Ledgers.Cache == nil {
+			stored, err = h.Ledgers.Get(ctx, v.Root)
+		} else {
+			stored, err = h.Ledgers.GetCached(ctx, v.Root)
+		}
 		if err != nil {
 			return err
 		}
-		next, err := fn(v, stored.Ledger)
+		next, err := fn(v, stored.Ledger, live)
+		if errors.Is(err, errRetryLive) {
+			live = true
+			continue
+		}
 		if err != nil || next == nil {
 			return err
 		}
@@ -217,7 +233,8 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(ctrlqu
 		if !ctrlquota.IsConflict(err) {
 			return err
 		}
-		metrics.Conflict("quota-status-webhook", "ConfigMap")
+		metrics.Conflict("quota-status-webhook", "configmaps")
+		live = true
 		last = err
 	}
 	return fmt.Errorf("reserving quota usage in namespace %q: gave up after %d conflicting attempts: %w", ns, attempts, last)
@@ -231,7 +248,7 @@ func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live
 		return nil, nil, err
 	}
 	var singletons map[string][]corev1.ResourceQuota
-	if live {
+	if live && h.Live != nil {
 		singletons, err = ctrlquota.ReadSingletonsLive(ctx, h.Live, v)
 	} else {
 		singletons, err = ctrlquota.ReadSingletons(ctx, h.Cache, v)
