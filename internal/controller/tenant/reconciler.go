@@ -98,7 +98,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	r.Forest.Lock()
-	tree := ReadTree(r.Forest, t.Name)
+	tree := Governed(ReadTree(r.Forest, t.Name))
 	exists := map[string]bool{}
 	for _, n := range append([]string{t.Name}, listed(t)...) {
 		exists[n] = r.Forest.Lookup(n).Exists()

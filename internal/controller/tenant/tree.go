@@ -25,12 +25,8 @@ type TreeNode struct {
 }
 
 // ReadTree returns every existing namespace of the tree rooted at root, the
-// root first, then the descendants in name order. A subnamespace whose
-// anchor is missing is left out with everything below it: only its
-// subnamespace-of annotation puts it in the tree, and that may have been
-// forged while Canopy was down, so the Tenant neither labels nor governs
-// (nor, under Delete, deletes) it until a matching anchor exists. The
-// caller must hold the forest's lock.
+// root first, then the descendants in name order. The caller must hold the
+// forest's lock.
 func ReadTree(f *forest.Forest, root string) []TreeNode {
 	r := f.Lookup(root)
 	if !r.Exists() {
@@ -49,22 +45,47 @@ func ReadTree(f *forest.Forest, root string) []TreeNode {
 	desc := r.DescendantNames()
 	slices.Sort(desc)
 	for _, d := range desc {
-		if ns := f.Lookup(d); ns.Exists() && !unanchored(ns, r) {
+		if ns := f.Lookup(d); ns.Exists() {
 			out = append(out, node(ns))
 		}
 	}
 	return out
 }
 
-// unanchored reports whether ns, or an ancestor of it below root, is a
-// subnamespace whose parent holds no anchor for it.
-func unanchored(ns, root *forest.Namespace) bool {
-	for cur := ns; cur != nil && cur != root; cur = cur.Parent() {
-		if p := cur.Parent(); cur.IsSub() && p != nil && !p.HasAnchor(cur.Name()) {
-			return true
+// Governed returns the part of tree the Tenant labels and governs: it
+// leaves out a subnamespace whose anchor is missing, and everything below
+// it. Only its subnamespace-of annotation puts such a namespace in the
+// tree, and that may have been forged while Canopy was down, so it gets no
+// tenant label, bindings or policies until a matching anchor exists. (A
+// teardown still sees the whole tree: a subnamespace whose anchor it just
+// deleted must be waited for.) tree is in ReadTree's order.
+func Governed(tree []TreeNode) []TreeNode {
+	node := make(map[string]TreeNode, len(tree))
+	for _, n := range tree {
+		node[n.Name] = n
+	}
+	unanchored := func(n TreeNode) bool { return n.IsSub && !n.Anchored && n.Parent != "" }
+	out := make([]TreeNode, 0, len(tree))
+	for i, n := range tree {
+		keep := true
+		// Up the chain to the root (the first node); at most len(tree)
+		// steps, as a tree has no cycle.
+		for cur, steps := n, 0; i > 0 && steps <= len(tree); steps++ {
+			if unanchored(cur) {
+				keep = false
+				break
+			}
+			p, ok := node[cur.Parent]
+			if !ok || p.Name == tree[0].Name {
+				break
+			}
+			cur = p
+		}
+		if keep {
+			out = append(out, n)
 		}
 	}
-	return false
+	return out
 }
 
 // Names returns the nodes' names.

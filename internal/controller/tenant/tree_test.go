@@ -10,7 +10,7 @@ import (
 
 // A subnamespace whose anchor is missing (its subnamespace-of annotation
 // may be forged) is no part of the tenant's tree, nor is anything below it.
-func TestReadTreeLeavesOutUnanchoredSubnamespaces(t *testing.T) {
+func TestGovernedLeavesOutUnanchoredSubnamespaces(t *testing.T) {
 	f := forest.New()
 	f.Lock()
 	defer f.Unlock()
@@ -26,12 +26,16 @@ func TestReadTreeLeavesOutUnanchoredSubnamespaces(t *testing.T) {
 	f.Get("pay").SetAnchors([]string{"pay-api"})
 	f.Get("forged").SetAnchors([]string{"forged-child"})
 
-	if diff := cmp.Diff([]string{"pay", "full", "pay-api"}, Names(ReadTree(f, "pay"))); diff != "" {
+	all := []string{"pay", "forged", "forged-child", "full", "pay-api"}
+	if diff := cmp.Diff(all, Names(ReadTree(f, "pay"))); diff != "" {
 		t.Errorf("ReadTree (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"pay", "full", "pay-api"}, Names(Governed(ReadTree(f, "pay")))); diff != "" {
+		t.Errorf("Governed (-want +got):\n%s", diff)
 	}
 	// Once the parent holds the anchor, the subtree is the tenant's.
 	f.Get("pay").SetAnchors([]string{"pay-api", "forged"})
-	if diff := cmp.Diff([]string{"pay", "forged", "forged-child", "full", "pay-api"}, Names(ReadTree(f, "pay"))); diff != "" {
-		t.Errorf("ReadTree after the anchor (-want +got):\n%s", diff)
+	if diff := cmp.Diff(all, Names(Governed(ReadTree(f, "pay")))); diff != "" {
+		t.Errorf("Governed after the anchor (-want +got):\n%s", diff)
 	}
 }

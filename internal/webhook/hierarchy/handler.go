@@ -139,8 +139,7 @@ func (v *validator) handleDelete(ctx context.Context, req admission.Request) adm
 	if v.isManager(ctx, req.UserInfo.Username) {
 		return admission.Allowed("")
 	}
-	ns := &corev1.Namespace{}
-	if err := v.client.Get(ctx, client.ObjectKey{Name: req.Namespace}, ns); apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil) {
+	if v.terminating(ctx, req.Namespace) {
 		return admission.Allowed("")
 	}
 	if v.reader != nil {
@@ -175,6 +174,19 @@ func (v *validator) handleDelete(ctx context.Context, req admission.Request) adm
 		return admission.Denied(fmt.Sprintf("user %q may not delete the HierarchyConfiguration of %q, which makes it a root: it needs permission to update the HierarchyConfiguration in %s", req.UserInfo.Username, req.Namespace, quoteAll(denied)))
 	}
 	return admission.Allowed("")
+}
+
+// terminating reports whether namespace nm is being deleted, asking the
+// API server when the cache (which may lag the namespace controller) says
+// it is not.
+func (v *validator) terminating(ctx context.Context, nm string) bool {
+	ns := &corev1.Namespace{}
+	err := v.client.Get(ctx, client.ObjectKey{Name: nm}, ns)
+	if (err == nil && ns.DeletionTimestamp != nil) || v.reader == nil {
+		return apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
+	}
+	err = v.reader.Get(ctx, client.ObjectKey{Name: nm}, ns)
+	return apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)
 }
 
 // allowed asks the API server whether user may update the

@@ -311,10 +311,16 @@ func (d Deps) subnamespaceOf(ctx context.Context, ns string) (string, error) {
 	return n.Annotations[hncv1.SubnamespaceOf], nil
 }
 
-// terminating reports whether namespace ns is being deleted.
+// terminating reports whether namespace ns is being deleted. The cache
+// may lag the namespace controller, which empties a namespace right after
+// marking it, so a "no" from the cache is checked with the API server.
 func (d Deps) terminating(ctx context.Context, ns string) bool {
 	n := &corev1.Namespace{}
-	if err := d.Cache.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
+	err := d.Cache.Get(ctx, client.ObjectKey{Name: ns}, n)
+	if (err == nil && n.DeletionTimestamp != nil) || d.API == nil {
+		return apierrors.IsNotFound(err) || (err == nil && n.DeletionTimestamp != nil)
+	}
+	if err := d.API.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
 		return apierrors.IsNotFound(err)
 	}
 	return n.DeletionTimestamp != nil
