@@ -85,6 +85,14 @@
 //   - the Authorization header is removed before a request goes upstream,
 //     so Prometheus never sees a tenant token.
 //
+// A namespace name can be reused after its namespace is deleted, in any
+// tenant's tree; Prometheus keeps the old series under the same label. A
+// request therefore reads each namespace's series only from the namespace's
+// creation on (history.go): a query leaves out the namespaces created after
+// the earliest sample it may read (its start or time, less the lookback,
+// ranges, offsets and subquery ranges), and refuses the @ modifier;
+// metadata requests start at the tenant's newest namespace's creation.
+//
 // The metadata endpoints apply the namespace matcher to every series, so
 // Grafana's metric browser does not list the canopy_tenant_* and price
 // metrics; queries naming them work.

@@ -11,10 +11,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-logr/logr"
 	"github.com/prometheus-community/prom-label-proxy/injectproxy"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/promql/parser"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -47,6 +49,13 @@ type Config struct {
 	// Namespaces returns a tenant's namespaces, read live (from the
 	// forest); none means the tenant has no data to show.
 	Namespaces func(tenant string) []string
+	// NamespaceCreated returns a namespace's creation time (false when it
+	// is unknown); a request reads a namespace's series only from then on
+	// (see history.go). Nil disables that bound.
+	NamespaceCreated func(ns string) (time.Time, bool)
+	// Lookback must be at least Prometheus's --query.lookback-delta; zero
+	// means DefaultLookback (Prometheus's default).
+	Lookback time.Duration
 	// Ready reports whether Namespaces can be trusted yet; nil means always.
 	Ready func() bool
 	// Rules choose the label enforced on each selector.
@@ -166,14 +175,18 @@ func (h *handler) tenant(w http.ResponseWriter, r *http.Request) {
 	}
 	h.count(OutcomeAllowed)
 
-	ctx := context.WithValue(r.Context(), scopeKey{}, Scope{Tenant: tenant, Namespaces: namespaces})
-	ctx = injectproxy.WithLabelValues(ctx, namespaces)
-	out := r.Clone(ctx)
+	out := r.Clone(r.Context())
 	out.Header.Del("Authorization") // Prometheus never sees a tenant's token
 	out.URL.Path = rest
 	out.URL.RawPath = ""
 	out.RequestURI = ""
-	h.inner.ServeHTTP(w, out)
+	scope, ok := h.clampMetadata(w, out, Scope{Tenant: tenant, Namespaces: namespaces})
+	if !ok {
+		return
+	}
+	ctx := context.WithValue(out.Context(), scopeKey{}, scope)
+	ctx = injectproxy.WithLabelValues(ctx, scope.Namespaces)
+	h.inner.ServeHTTP(w, out.WithContext(ctx))
 }
 
 // filteredPaths are the endpoints whose responses injectproxy filters, on
@@ -242,34 +255,75 @@ func (h *handler) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	urlValues := r.URL.Query()
-	found, err := h.enforceValues(urlValues, s)
-	if err != nil {
-		h.queryError(w, err)
-		return
-	}
-	r.URL.RawQuery = urlValues.Encode()
+	var form url.Values
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
 			apiError(w, http.StatusBadRequest, "bad_data", fmt.Sprintf("reading the form: %v", err))
 			return
 		}
-		inBody, err := h.enforceValues(r.PostForm, s)
+		form = r.PostForm
+	}
+	s, err := h.queryScope(s, urlValues, form)
+	if err != nil {
+		h.queryError(w, err)
+		return
+	}
+	found, err := h.enforceValues(urlValues, s)
+	if err != nil {
+		h.queryError(w, err)
+		return
+	}
+	r.URL.RawQuery = urlValues.Encode()
+	if form != nil {
+		inBody, err := h.enforceValues(form, s)
 		if err != nil {
 			h.queryError(w, err)
 			return
 		}
 		found = found || inBody
-		body := r.PostForm.Encode()
-		r.Body = io.NopCloser(strings.NewReader(body))
-		r.ContentLength = int64(len(body))
-		r.Header.Set("Content-Length", strconv.Itoa(len(body)))
+		setBody(r, form)
 	}
 	if !found {
 		apiError(w, http.StatusBadRequest, "bad_data", "the query parameter is required")
 		return
 	}
 	h.direct.ServeHTTP(w, r)
+}
+
+// queryScope narrows s to the namespaces that existed at the earliest
+// sample the request's queries may read (see history.go).
+func (h *handler) queryScope(s Scope, vs ...url.Values) (Scope, error) {
+	if h.cfg.NamespaceCreated == nil {
+		return s, nil
+	}
+	var back time.Duration
+	for _, v := range vs {
+		for _, q := range v["query"] {
+			expr, err := parser.ParseExpr(q)
+			if err != nil {
+				return s, fmt.Errorf("%w: %w", ErrBadQuery, err)
+			}
+			b, err := lookbehind(expr, h.lookback())
+			if err != nil {
+				return s, err
+			}
+			back = max(back, b)
+		}
+	}
+	earliest, err := earliestOf(time.Now(), []string{"time", "start"}, vs...)
+	if err != nil {
+		return s, err
+	}
+	return h.bornBy(s, earliest.Add(-back)), nil
+}
+
+// setBody replaces a form request's body with form, encoded.
+func setBody(r *http.Request, form url.Values) {
+	body := form.Encode()
+	r.Body = io.NopCloser(strings.NewReader(body))
+	r.ContentLength = int64(len(body))
+	r.Header.Set("Content-Length", strconv.Itoa(len(body)))
 }
 
 // enforceValues rewrites v's query, if it has one, and reports whether it
@@ -291,7 +345,7 @@ func (h *handler) enforceValues(v url.Values, s Scope) (bool, error) {
 }
 
 func (h *handler) queryError(w http.ResponseWriter, err error) {
-	if errors.Is(err, ErrBadQuery) || errors.Is(err, injectproxy.ErrIllegalLabelMatcher) {
+	if errors.Is(err, ErrBadQuery) || errors.Is(err, ErrAtModifier) || errors.Is(err, injectproxy.ErrIllegalLabelMatcher) {
 		apiError(w, http.StatusBadRequest, "bad_data", err.Error())
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -114,12 +115,13 @@ func registerPromProxy(mgr ctrl.Manager, d Deps) error {
 		return err
 	}
 	cfg := promproxy.Config{
-		Upstream:   upstream,
-		Key:        key,
-		Tenant:     liveTenant(mgr.GetCache()),
-		Namespaces: promproxy.ForestNamespaces(d.Forest),
-		Requests:   promProxyRequests,
-		Log:        mgr.GetLogger().WithName("tenant-prometheus-proxy"),
+		Upstream:         upstream,
+		Key:              key,
+		Tenant:           liveTenant(mgr.GetCache()),
+		NamespaceCreated: namespaceCreated(mgr.GetCache()),
+		Namespaces:       promproxy.ForestNamespaces(d.Forest),
+		Requests:         promProxyRequests,
+		Log:              mgr.GetLogger().WithName("tenant-prometheus-proxy"),
 	}
 	if d.Sync != nil {
 		cfg.Ready = d.Sync.Loaded
@@ -148,6 +150,20 @@ func liveTenant(reader client.Reader) func(name string) (types.UID, bool) {
 			return "", false
 		}
 		return t.UID, true
+	}
+}
+
+// namespaceCreated reads a namespace's creation time from the manager's
+// cache.
+func namespaceCreated(reader client.Reader) func(ns string) (time.Time, bool) {
+	return func(name string) (time.Time, bool) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ns := &corev1.Namespace{}
+		if err := reader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+			return time.Time{}, false
+		}
+		return ns.CreationTimestamp.Time, true
 	}
 }
 
