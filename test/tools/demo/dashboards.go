@@ -150,7 +150,7 @@ func (d *dashboards) tenantStates(ctx context.Context) ([]grafana.TenantState, e
 	for i := range list.Items {
 		t := &list.Items[i]
 		st := grafana.FromTenant(t, subtree, d.proxyURL+"/tenants/"+t.Name)
-		st.DatasourceToken = promproxy.Token(key, t.Name)
+		st.DatasourceToken = promproxy.Token(key, t.Name, t.UID)
 		out = append(out, st)
 	}
 	return out, nil
