@@ -101,3 +101,11 @@ func (s *Snapshot) patched(over Usage) *Snapshot {
 	}
 	return out
 }
+
+// Patched returns a snapshot whose usage is s's with over applied (an empty
+// list removes a key's usage), sharing everything unchanged with s. It
+// costs O(len(over) × depth) plus shallow copies of the maps, where
+// NewSnapshot or WithUsage recompute every total.
+func (s *Snapshot) Patched(over Usage) *Snapshot {
+	return s.patched(over)
+}

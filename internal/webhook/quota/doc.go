@@ -11,7 +11,11 @@
 //   - The same webhook refuses a recount by kube-controller-manager that
 //     lowers a namespace's usage below what a live read shows exists: that
 //     controller counts from its cache, and a stale count would let the API
-//     server admit on top of it. A true recount is allowed at once.
+//     server admit on top of it. A true recount is allowed at once. In place
+//     of a refused stale recount the webhook writes the recount corrected
+//     to the live count (a second write, with the singleton's
+//     resourceVersion as precondition), so usage that really went down is
+//     released without waiting for the controller's backoff.
 //   - The singleton webhook stops users from editing or deleting the
 //     singletons.
 //   - The validating webhooks check HierarchicalQuota (delegated budgets,

@@ -23,7 +23,8 @@ func Register(mgr ctrl.Manager, cfg Config) {
 	srv := mgr.GetWebhookServer()
 	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
-		Ledgers: cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
+		Snapshots: &ctrlquota.SnapshotCache{},
+		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 	}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
 		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,

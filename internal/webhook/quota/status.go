@@ -44,6 +44,9 @@ type StatusHandler struct {
 	// on the cache would deny (the cache may not show a deletion yet), and
 	// the objects a recount counts.
 	Live client.Reader
+	// Snapshots, if set, keeps each tree's last snapshot for reuse by
+	// decisions on the caches.
+	Snapshots *ctrlquota.SnapshotCache
 	// Mapper resolves the resource an object-count name counts.
 	Mapper  meta.RESTMapper
 	Ledgers ctrlquota.LedgerStore
@@ -255,6 +258,10 @@ func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live
 	}
 	if err != nil {
 		return nil, nil, err
+	}
+	if !live && h.Snapshots != nil {
+		snap, vs := h.Snapshots.Snapshot(v, tq, singletons)
+		return snap, vs, nil
 	}
 	return quota.NewSnapshot(v.Tree, tq.Engine(), ctrlquota.ActualUsage(singletons)), ctrlquota.ObservedVersions(singletons), nil
 }
