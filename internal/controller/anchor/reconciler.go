@@ -18,6 +18,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
 )
@@ -35,6 +37,7 @@ const Finalizer = api.MetaGroup
 
 // +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=subnamespaceanchors,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=tenants,verbs=get;list;watch
 // Reconciler reconciles SubnamespaceAnchors.
 type Reconciler struct {
 	Client client.Client
@@ -117,9 +120,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	switch d.Action {
 	case CreateNamespace:
+		labels, annotations, err := r.tenantMeta(ctx, anchor.Namespace)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		annotations[api.SubnamespaceOf] = anchor.Namespace
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name:        anchor.Name,
-			Annotations: map[string]string{api.SubnamespaceOf: anchor.Namespace},
+			Labels:      labels,
+			Annotations: annotations,
 		}}
 		if err := r.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 			return ctrl.Result{}, fmt.Errorf("creating subnamespace %q: %w", anchor.Name, err)
@@ -132,6 +141,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		log.Info("Deleting subnamespace")
 	}
 	return ctrl.Result{}, nil
+}
+
+// tenantMeta returns the labels and annotations a new subnamespace of
+// parent is created with: when parent is in a live Tenant's tree, that
+// Tenant's (tenant.CreationMeta), so the namespace is governed, and gated
+// until its guardrails exist, from its first moment; else none.
+func (r *Reconciler) tenantMeta(ctx context.Context, parent string) (map[string]string, map[string]string, error) {
+	name := ""
+	r.Forest.Lock()
+	chain := r.Forest.Lookup(parent).AncestryNames() // root first, cycle-safe
+	for i := len(chain) - 1; i >= 0 && name == ""; i-- {
+		name = r.Forest.Lookup(chain[i]).Labels()[tenancyv1.LabelTenant]
+	}
+	r.Forest.Unlock()
+	if name == "" {
+		return nil, map[string]string{}, nil
+	}
+	t := &tenancyv1.Tenant{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Name: name}, t); {
+	case apierrors.IsNotFound(err):
+		return nil, map[string]string{}, nil
+	case err != nil:
+		return nil, nil, fmt.Errorf("reading tenant %q: %w", name, err)
+	case t.DeletionTimestamp != nil:
+		return nil, map[string]string{}, nil
+	}
+	labels, annotations := tenantctrl.CreationMeta(t)
+	return labels, annotations, nil
 }
 
 // writeAnchor sets the finalizer and status.status in one Update, only if

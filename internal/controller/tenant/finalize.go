@@ -80,6 +80,7 @@ func (r *Reconciler) removeGuardrails(ctx context.Context, t *tenancyv1.Tenant, 
 	noPolicies.Spec.Policies, noPolicies.Spec.NamespaceDefaults = nil, nil
 	errs := []error{
 		r.policies(ctx, noPolicies, nil),
+		r.deleteGate(ctx, t),
 		r.deleteOwnerAccess(ctx, t),
 		deleteIgnoringMissing(ctx, r.Client, &tenancyv1.HierarchicalQuota{ObjectMeta: metav1.ObjectMeta{Namespace: t.Name, Name: QuotaName}}),
 	}
@@ -96,8 +97,36 @@ func (r *Reconciler) removeGuardrails(ctx context.Context, t *tenancyv1.Tenant, 
 		// this manager owned: the tenant, Pod Security and default labels.
 		empty := &corev1.Namespace{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"}, ObjectMeta: metav1.ObjectMeta{Name: name}}
 		errs = append(errs, applyExisting(ctx, r.Client, empty, ns.ResourceVersion))
+		errs = append(errs, r.removeLeftoverMeta(ctx, t, name))
 	}
 	return errors.Join(errs...)
+}
+
+// removeLeftoverMeta removes what the empty apply left of the Tenant's
+// labels and annotations on namespace name: a namespace the anchor
+// reconciler created carries them under its own field manager too (see
+// CreationMeta). Only keys still holding the Tenant's values are removed.
+func (r *Reconciler) removeLeftoverMeta(ctx context.Context, t *tenancyv1.Tenant, name string) error {
+	ns := &corev1.Namespace{}
+	if err := r.Reader.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	labels, annotations := CreationMeta(t)
+	var lk, ak []string
+	for k, v := range labels {
+		if got, ok := ns.Labels[k]; ok && got == v {
+			lk = append(lk, k)
+		}
+	}
+	for k, v := range annotations {
+		if got, ok := ns.Annotations[k]; ok && got == v {
+			ak = append(ak, k)
+		}
+	}
+	if len(lk)+len(ak) == 0 || ns.DeletionTimestamp != nil {
+		return nil
+	}
+	return removeMeta(ctx, r.Client, ns, lk, ak)
 }
 
 // deleteTree deletes the tree bottom-up: each pass deletes the current

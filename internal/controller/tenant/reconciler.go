@@ -113,10 +113,28 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			errs = append(errs, err)
 		}
 	}
+	// The gate first: it must hold before anything of the tree but its
+	// (gated) root is written, and an owner reaches any namespace (see
+	// gate.go).
+	if err := r.gate(ctx, t); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.ensureRoot(ctx, t, exists); err != nil {
+		return ctrl.Result{}, err
+	}
+	if enforced, err := r.gateEnforced(ctx, t); err != nil || !enforced {
+		return ctrl.Result{RequeueAfter: probeRequeue}, err
+	}
 	record(&o.NamespacesErr, r.namespaces(ctx, t, tree, exists, &o))
 	record(&o.RBACErr, r.rbac(ctx, t))
 	record(&o.QuotaErr, r.quota(ctx, t, exists[t.Name]))
 	record(&o.PoliciesErr, r.policies(ctx, t, Names(tree)))
+	gated := false
+	if o.NamespacesErr == "" && o.PoliciesErr == "" {
+		var err error
+		gated, err = r.openGates(ctx, t, Names(tree))
+		record(&o.PoliciesErr, err)
+	}
 
 	if err := r.writeStatus(ctx, t, Names(tree), Conditions(o, t.Generation)); err != nil {
 		errs = append(errs, err)
@@ -132,7 +150,29 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if len(o.Kept) > 0 {
 		return ctrl.Result{RequeueAfter: waitRequeue}, nil
 	}
+	if gated {
+		return ctrl.Result{RequeueAfter: probeRequeue}, nil
+	}
 	return ctrl.Result{}, nil
+}
+
+// ensureRoot creates the root namespace, gated, when it is missing.
+func (r *Reconciler) ensureRoot(ctx context.Context, t *tenancyv1.Tenant, exists map[string]bool) error {
+	root := &corev1.Namespace{}
+	switch err := r.Client.Get(ctx, client.ObjectKey{Name: t.Name}, root); {
+	case apierrors.IsNotFound(err):
+		rootNS := Namespace(t, t.Name)
+		_, rootNS.Annotations = CreationMeta(t)
+		if err := apply(ctx, r.Client, rootNS); err != nil {
+			return fmt.Errorf("creating root namespace: %w", err)
+		}
+		r.event(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: t.Name}}, corev1.EventTypeNormal, ReasonCreated, "Create", "Created root namespace %s", t.Name)
+		exists[t.Name] = true
+		return nil
+	case err != nil:
+		return fmt.Errorf("getting root namespace: %w", err)
+	}
+	return nil
 }
 
 func listed(t *tenancyv1.Tenant) []string {
@@ -147,18 +187,6 @@ func listed(t *tenancyv1.Tenant) []string {
 // and deletes anchors no longer listed unless their subtree holds
 // workloads.
 func (r *Reconciler) namespaces(ctx context.Context, t *tenancyv1.Tenant, tree []TreeNode, exists map[string]bool, o *Outcome) error {
-	root := &corev1.Namespace{}
-	switch err := r.Client.Get(ctx, client.ObjectKey{Name: t.Name}, root); {
-	case apierrors.IsNotFound(err):
-		if err := apply(ctx, r.Client, Namespace(t, t.Name)); err != nil {
-			return fmt.Errorf("creating root namespace: %w", err)
-		}
-		r.event(t, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: t.Name}}, corev1.EventTypeNormal, ReasonCreated, "Create", "Created root namespace %s", t.Name)
-		exists[t.Name] = true
-	case err != nil:
-		return fmt.Errorf("getting root namespace: %w", err)
-	}
-
 	var generated []types.NamespacedName
 	anchors := &hncv1.SubnamespaceAnchorList{}
 	if err := r.Reader.List(ctx, anchors, client.MatchingLabels{LabelGenerated: t.Name}); err != nil {
@@ -213,7 +241,15 @@ func (r *Reconciler) labelNamespace(ctx context.Context, t *tenancyv1.Tenant, na
 	if ns.DeletionTimestamp != nil || !needsLabels(t, ns) {
 		return nil
 	}
-	return applyExisting(ctx, r.Client, Namespace(t, name), ns.ResourceVersion)
+	cfg := Namespace(t, name)
+	if v, ok := ns.Annotations[AnnotationGuardrailsPending]; ok {
+		// Still gated: keep the annotation until openGates removes it.
+		if cfg.Annotations == nil {
+			cfg.Annotations = map[string]string{}
+		}
+		cfg.Annotations[AnnotationGuardrailsPending] = v
+	}
+	return applyExisting(ctx, r.Client, cfg, ns.ResourceVersion)
 }
 
 // needsLabels reports whether ns lacks any label or annotation the tenant

@@ -9,6 +9,7 @@ import (
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/internal/forest"
 )
 
@@ -30,8 +31,8 @@ type Request struct {
 // caller holds the forest's lock.
 //
 //   - Only the manager may add, change or remove tree labels and
-//     canopy.dev/in-tree, the tenant label tenancy.canopy.dev/tenant, or
-//     the subnamespace-of annotation.
+//     canopy.dev/in-tree, the tenant label tenancy.canopy.dev/tenant, the
+//     guardrails-pending annotation, or the subnamespace-of annotation.
 //   - A subnamespace whose anchor exists may not be deleted directly; the
 //     message tells the user to delete the anchor.
 //   - A namespace with subnamespaces may not be deleted unless it or an
@@ -47,6 +48,9 @@ func Decide(f *forest.Forest, r Request) string {
 		}
 		if ov, oo := r.OldLabels[tenancyv1.LabelTenant]; oo != hasKey(r.NewLabels, tenancyv1.LabelTenant) || ov != r.NewLabels[tenancyv1.LabelTenant] {
 			return fmt.Sprintf("only Canopy's manager may set, change or remove the label %s on namespace %q; it places the namespace in a tenant (network isolation, cost, policies), which the platform team changes through Tenants", tenancyv1.LabelTenant, r.Name)
+		}
+		if ov, oo := r.OldAnnotations[tenantctrl.AnnotationGuardrailsPending]; oo != hasKey(r.NewAnnot, tenantctrl.AnnotationGuardrailsPending) || ov != r.NewAnnot[tenantctrl.AnnotationGuardrailsPending] {
+			return fmt.Sprintf("only Canopy's manager may set or remove the annotation %s on namespace %q; it keeps workloads out until the namespace's guardrails are in place", tenantctrl.AnnotationGuardrailsPending, r.Name)
 		}
 		if r.OldAnnotations[api.SubnamespaceOf] != r.NewAnnot[api.SubnamespaceOf] {
 			return fmt.Sprintf("the annotation %s on namespace %q is managed by Canopy and cannot be added, changed or removed", api.SubnamespaceOf, r.Name)

@@ -8,6 +8,7 @@ import (
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/internal/forest"
 )
 
@@ -55,6 +56,8 @@ func TestDecide(t *testing.T) {
 		{"user empties the tenant label", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, NewLabels: map[string]string{tenancyv1.LabelTenant: ""}}, "tenancy.canopy.dev/tenant"},
 		{"user keeps the tenant label", Request{Op: admissionv1.Update, Name: "sub", OldLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, NewLabels: map[string]string{tenancyv1.LabelTenant: "pay", "x": "y"}}, ""},
 		{"manager sets the tenant label", Request{Op: admissionv1.Update, Name: "plain", NewLabels: map[string]string{tenancyv1.LabelTenant: "pay"}, FromManager: true}, ""},
+		{"user removes the guardrails gate", Request{Op: admissionv1.Update, Name: "sub", OldAnnotations: map[string]string{tenantctrl.AnnotationGuardrailsPending: "pay"}, NewAnnot: map[string]string{}}, "guardrails-pending"},
+		{"manager removes the guardrails gate", Request{Op: admissionv1.Update, Name: "sub", OldAnnotations: map[string]string{tenantctrl.AnnotationGuardrailsPending: "pay"}, FromManager: true}, ""},
 		{"user changes the subnamespace-of annotation", Request{Op: admissionv1.Update, Name: "sub", OldAnnotations: subOf("root"), NewAnnot: subOf("open")}, "cannot be added, changed or removed"},
 		{"user creates a fake subnamespace", Request{Op: admissionv1.Create, Name: "fake", NewAnnot: subOf("root")}, "cannot be added"},
 		{"deleting a subnamespace points at the anchor", Request{Op: admissionv1.Delete, Name: "leaf", OldAnnotations: subOf("sub")}, "delete its anchor instead"},

@@ -23,6 +23,7 @@ import (
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
@@ -105,6 +106,7 @@ func tenant(t *testing.T, name string, mutate func(*tenancyv1.Tenant), namespace
 	})
 	for _, n := range all {
 		waitLabel(t, n, tenancyv1.LabelTenant, name)
+		waitOpen(t, n)
 		eventually(t, wait, func(ctx context.Context) error {
 			rbs := &rbacv1.RoleBindingList{}
 			if err := env.Client.List(ctx, rbs, client.InNamespace(n)); err != nil {
@@ -131,6 +133,21 @@ func waitLabel(t *testing.T, ns, key, value string) {
 		}
 		if n.Labels[key] != value {
 			return fmt.Errorf("namespace %s label %s = %q, want %q", ns, key, n.Labels[key], value)
+		}
+		return nil
+	})
+}
+
+// waitOpen waits until the guardrails gate of tenant namespace ns is open.
+func waitOpen(t *testing.T, ns string) {
+	t.Helper()
+	eventually(t, wait, func(ctx context.Context) error {
+		n := &corev1.Namespace{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil {
+			return err
+		}
+		if _, ok := n.Annotations[tenantctrl.AnnotationGuardrailsPending]; ok {
+			return fmt.Errorf("namespace %s is still gated", ns)
 		}
 		return nil
 	})

@@ -47,6 +47,7 @@ func TestEvents(t *testing.T) {
 	// Shrink around a namespace holding a pod: a warning, then the
 	// deletion once the pod is gone.
 	waitNamespaceLabel(t, "ev-b", tenancyv1.LabelTenant, "ev")
+	waitOpen(t, "ev-b")
 	if err := env.Client.Create(ctx, pod("ev-b", "worker", "example.com/worker")); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +58,7 @@ func TestEvents(t *testing.T) {
 	waitEvent(t, uid, corev1.EventTypeNormal, tenantctrl.ReasonDeleted, "Deleted subnamespace anchor ev/ev-b, removed from spec.namespaces")
 
 	// Delete: refused while ev-a holds a pod, then forced.
+	waitOpen(t, "ev-a")
 	if err := env.Client.Create(ctx, pod("ev-a", "worker", "example.com/worker")); err != nil {
 		t.Fatal(err)
 	}

@@ -38,6 +38,7 @@ func TestGuardrails(t *testing.T) {
 	})
 	waitReady(t, "gr")
 	waitNamespaceLabel(t, "gr-app", tenancyv1.LabelTenant, "gr")
+	waitOpen(t, "gr-app")
 	c := lead(t, "gr-lead", "gr-leads")
 	const good = "registry.example.com/gr/app:1"
 

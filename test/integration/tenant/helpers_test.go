@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
@@ -181,6 +182,19 @@ func waitNamespaceLabel(t *testing.T, ns, key, value string) {
 	waitObject(t, n, "", ns, func() error {
 		if got, ok := n.Labels[key]; got != value || (value == "" && ok) {
 			return fmt.Errorf("namespace %s label %s = %q, want %q", ns, key, got, value)
+		}
+		return nil
+	})
+}
+
+// waitOpen waits until the guardrails gate of tenant namespace ns is open
+// (its guardrails are in place): until then workloads are refused there.
+func waitOpen(t *testing.T, ns string) {
+	t.Helper()
+	n := &corev1.Namespace{}
+	waitObject(t, n, "", ns, func() error {
+		if _, ok := n.Annotations[tenantctrl.AnnotationGuardrailsPending]; ok {
+			return fmt.Errorf("namespace %s is still gated", ns)
 		}
 		return nil
 	})

@@ -137,6 +137,7 @@ func TestLifecycleRetain(t *testing.T) {
 	})
 
 	// Shrink: lc-b holds a pod, lc-b-1 is empty.
+	waitOpen(t, "lc-b")
 	if err := leadC.Create(ctx, pod("lc-b", "worker", "registry.example.com/lc/worker:1")); err != nil {
 		t.Fatalf("creating pod as the lead: %v", err)
 	}
@@ -195,6 +196,9 @@ func TestDeletePolicy(t *testing.T) {
 	waitReady(t, "dp")
 	// Every kind of workload holds a namespace: a pod, a suspended
 	// CronJob, a Deployment (whose pods kube-controller-manager may add).
+	waitOpen(t, "dp-a-x")
+	waitOpen(t, "dp-a")
+	waitOpen(t, "dp-b")
 	if err := env.Client.Create(ctx, pod("dp-a-x", "busy", "example.com/busy")); err != nil {
 		t.Fatal(err)
 	}
