@@ -41,7 +41,7 @@ func FuzzNamespaceCSV(f *testing.F) {
 	f.Add("t", "cc\r\nx", " lead", "\xff", int64(999_999_999_999), int64(-999_999_999_999), int64(1), uint8(5))
 	f.Fuzz(func(t *testing.T, tenant, costCenter, team, ns string, a, b, c int64, n uint8) {
 		const bound = int64(1e15) // micro-units: a billion currency units
-		clamp := func(v int64) Micro { return Micro(((v % bound) + bound) % (2 * bound) - bound) }
+		clamp := func(v int64) Micro { return Micro(((v%bound)+bound)%(2*bound) - bound) }
 		rows := int(n%8) + 1
 		start := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
 		rep := &Report{Window: period.Window{Start: start, End: start.AddDate(0, 0, 1)}}
