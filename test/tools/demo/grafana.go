@@ -122,6 +122,8 @@ func startDashboards(ctx context.Context, cfg *rest.Config, dir string, log io.W
 		"--tenant-prometheus-proxy-addr=" + proxyAddr,
 		"--prometheus-url=" + prom.URL,
 		"--tenant-prometheus-proxy-key-file=" + keyFile,
+		// The demo's cost history is backfilled, older than its namespaces.
+		"--tenant-prometheus-proxy-unbounded-history",
 		"--tenant-datasource-url-template=http://" + proxyAddr + "/tenants/{{tenant}}",
 	}
 	return d, nil
