@@ -122,12 +122,12 @@ func registerPromProxy(mgr ctrl.Manager, d Deps) error {
 		return err
 	}
 	cfg := promproxy.Config{
-		Upstream:         upstream,
-		Key:              key,
-		Tenant:           liveTenant(mgr.GetCache()),
-		Namespaces:       promproxy.ForestNamespaces(d.Forest),
-		Requests:         promProxyRequests,
-		Log:              mgr.GetLogger().WithName("tenant-prometheus-proxy"),
+		Upstream:   upstream,
+		Key:        key,
+		Tenant:     liveTenant(mgr.GetCache()),
+		Namespaces: promproxy.ForestNamespaces(d.Forest),
+		Requests:   promProxyRequests,
+		Log:        mgr.GetLogger().WithName("tenant-prometheus-proxy"),
 	}
 	if !o.UnboundedHistory {
 		cfg.NamespaceCreated = namespaceCreated(mgr.GetCache())
