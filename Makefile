@@ -120,6 +120,25 @@ hnc-e2e: k8s-bins hnc-bins build ## HNC's own e2e suite against Canopy (about 20
 test-quota-race: k8s-bins ## Only the hierarchical quota race and churn tests (probes, 200 or 1,000 pods against 100, refill; a minute of churn); make test runs them too.
 	go test -count=1 -run 'TestRace|TestChurn' -v -timeout 20m ./test/integration/quota/
 
+# Fuzz targets as package:FuzzName. Their seeds (f.Add and testdata/fuzz)
+# run in every plain go test; make fuzz explores beyond them.
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZ_TARGETS := \
+	./internal/propagation/:FuzzPropagationExceptions \
+	./internal/webhook/tenant/:FuzzValidateTenant \
+	./internal/cost/opencost/:FuzzDecode \
+	./internal/cost/:FuzzNamespaceCSV \
+	./internal/promproxy/:FuzzEnforce
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 30s; not part of make test). A failure leaves its input in the package's testdata/fuzz.
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzzing $$fn in $$pkg for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) -parallel=$(FUZZPARALLEL) $$pkg || exit 1; \
+	done
+
 .PHONY: bench
 bench: k8s-bins ## Benchmarks on a real control plane (test/bench; not part of make test).
 	go test -count=1 -run='^$$' -bench=. -benchtime=1x -timeout 60m ./test/bench/...

@@ -301,3 +301,46 @@ func TestChargebackRefusedUntilForestLoaded(t *testing.T) {
 		t.Errorf("before the forest loaded: %+v", st)
 	}
 }
+
+func TestParseQueryCapsTheWindow(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for win, ok := range map[string]bool{
+		"2025-01-01,2026-02-05":                     true,  // 400 days
+		"2025-01-01,2026-02-06":                     false, // 401 days
+		"2025-01-01T00:00:00Z,2026-02-05T00:00:01Z": false,
+		"0002-01-01,9999-12-31":                     false,
+		"lastmonth":                                 true,
+		"mtd":                                       true,
+	} {
+		_, _, _, err := ParseQuery(map[string][]string{"window": {win}}, now)
+		if ok != (err == nil) {
+			t.Errorf("window %s: %v, want accepted=%v", win, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "maximum of 400 days") {
+			t.Errorf("window %s: %v, want the message to name the 400-day maximum", win, err)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	l := newLimiter(3, 2)
+	r1, e1 := l.acquire("alice")
+	_, e2 := l.acquire("alice")
+	_, e3 := l.acquire("alice")
+	if e1 != nil || e2 != nil || e3 == nil || e3.Status().Code != 429 || !strings.Contains(e3.Error(), `user "alice" already has 2`) {
+		t.Fatalf("alice's three: %v %v %v", e1, e2, e3)
+	}
+	_, e4 := l.acquire("bob")
+	_, e5 := l.acquire("carol")
+	if e4 != nil || e5 == nil || !strings.Contains(e5.Error(), "3 chargebacks are in progress") {
+		t.Fatalf("bob, carol: %v %v", e4, e5)
+	}
+	r1()
+	r1() // a second release does nothing
+	if _, e := l.acquire("carol"); e != nil {
+		t.Fatalf("carol after a release: %v", e)
+	}
+	if _, e := l.acquire("dave"); e == nil {
+		t.Fatal("a double release freed two slots")
+	}
+}

@@ -39,11 +39,18 @@ type PromProxyOptions struct {
 	KeyFile string
 	// Key replaces KeyFile, for tests.
 	Key []byte
+	// UnboundedHistory lets a request read a namespace's series from
+	// before the namespace was created. By default it may not: a reused
+	// namespace name would show its predecessor's series (package
+	// promproxy). Only for Prometheus data that deliberately predates the
+	// namespaces, such as backfilled demo and test data.
+	UnboundedHistory bool
 }
 
 func (o *PromProxyOptions) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Addr, "tenant-prometheus-proxy-addr", o.Addr, "Address of the tenant Prometheus proxy, e.g. :9095, serving /tenants/<tenant>/api/v1/... confined to the tenant's namespaces; empty disables it.")
 	fs.StringVar(&o.PrometheusURL, "prometheus-url", o.PrometheusURL, "Prometheus behind the tenant proxy, e.g. http://prometheus.monitoring:9090.")
+	fs.BoolVar(&o.UnboundedHistory, "tenant-prometheus-proxy-unbounded-history", o.UnboundedHistory, "Let tenants read a namespace's series from before the namespace was created. Off by default: a reused namespace name would show its predecessor's series. Only for data that deliberately predates the namespaces (backfilled demo or test data).")
 	fs.StringVar(&o.KeyFile, "tenant-prometheus-proxy-key-file", o.KeyFile, "File holding the key (at least 32 bytes) each tenant's proxy token is an HMAC under; the same on every replica. When set, tenant datasources send their token.")
 }
 
@@ -115,13 +122,15 @@ func registerPromProxy(mgr ctrl.Manager, d Deps) error {
 		return err
 	}
 	cfg := promproxy.Config{
-		Upstream:         upstream,
-		Key:              key,
-		Tenant:           liveTenant(mgr.GetCache()),
-		NamespaceCreated: namespaceCreated(mgr.GetCache()),
-		Namespaces:       promproxy.ForestNamespaces(d.Forest),
-		Requests:         promProxyRequests,
-		Log:              mgr.GetLogger().WithName("tenant-prometheus-proxy"),
+		Upstream:   upstream,
+		Key:        key,
+		Tenant:     liveTenant(mgr.GetCache()),
+		Namespaces: promproxy.ForestNamespaces(d.Forest),
+		Requests:   promProxyRequests,
+		Log:        mgr.GetLogger().WithName("tenant-prometheus-proxy"),
+	}
+	if !o.UnboundedHistory {
+		cfg.NamespaceCreated = namespaceCreated(mgr.GetCache())
 	}
 	if d.Sync != nil {
 		cfg.Ready = d.Sync.Loaded

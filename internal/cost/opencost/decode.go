@@ -131,7 +131,7 @@ func (d *decoder) envelope() (Response, error) {
 	if err := d.expectDelim("envelope", '{'); err != nil {
 		return resp, err
 	}
-	sawData := false
+	sawData, sawCode := false, false
 	for d.dec.More() {
 		k, err := d.key("envelope")
 		if err != nil {
@@ -139,6 +139,7 @@ func (d *decoder) envelope() (Response, error) {
 		}
 		switch k {
 		case "code":
+			sawCode = true
 			if err := d.dec.Decode(&resp.Code); err != nil {
 				return resp, d.malformed("code", err)
 			}
@@ -182,6 +183,11 @@ func (d *decoder) envelope() (Response, error) {
 	}
 	if !sawData {
 		return resp, d.malformed("envelope", errors.New(`no "data" field`))
+	}
+	// OpenCost always sends its code; an answer without one is not its
+	// success.
+	if !sawCode {
+		return resp, d.malformed("envelope", errors.New(`no "code" field`))
 	}
 	return resp, nil
 }

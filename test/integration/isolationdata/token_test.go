@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -110,6 +111,34 @@ func TestDeletedTenantsTokenOpensNothing(t *testing.T) {
 		}
 		if code != http.StatusForbidden {
 			t.Errorf("deleted tenant's token on /tenants/%s: status %d, want 403: %s", tenant, code, body)
+		}
+	}
+}
+
+// TestUnfilteredPathsRefused: through the manager's proxy, in front of a
+// real Prometheus, the rules and alerts endpoints answer on their exact
+// paths only; the spellings prom-label-proxy routes but does not filter are
+// refused before they reach Prometheus.
+func TestUnfilteredPathsRefused(t *testing.T) {
+	s := proxyStack(t)
+	tn := createTenant(t, &tenancyv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: "paths"}})
+	waitNamespace(t, "paths", "", false)
+	token := s.tokenOf(tn)
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		for _, p := range []string{"/api/v1/rules", "/api/v1/alerts"} {
+			if code, body, err := s.get(ctx, "paths", p, token); err != nil || code != http.StatusOK {
+				return fmt.Errorf("%s: %d %v: %s", p, code, err, body)
+			}
+		}
+		return nil
+	})
+	for _, p := range []string{"/api/v1/rules/", "/api/v1/alerts/", "/api/v1/rules/x", "/api/v1/alerts%2F"} {
+		code, body, err := s.get(context.Background(), "paths", p, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != http.StatusNotFound || !strings.Contains(body, "is not served") {
+			t.Errorf("%s: status %d, want 404 from the proxy: %s", p, code, body)
 		}
 	}
 }

@@ -91,6 +91,8 @@ func startDashboards(ctx context.Context, cfg *rest.Config, dir string, log io.W
 		"--tenant-prometheus-proxy-addr=" + proxyAddr,
 		"--prometheus-url=" + prom.URL,
 		"--tenant-prometheus-proxy-key-file=" + d.keyFile,
+		// The demo's cost history is backfilled, older than its namespaces.
+		"--tenant-prometheus-proxy-unbounded-history",
 	}
 	return d, nil
 }
