@@ -15,6 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -23,6 +24,7 @@ import (
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	dashboardctrl "github.com/canopyhq/canopy/internal/controller/dashboard"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/internal/grafana"
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
@@ -37,6 +39,8 @@ const (
 	credsName  = "grafana-credentials"
 	tenantName = "un"
 	tenantCRD  = "tenants.tenancy.canopy.dev"
+	// quotaCRDName is the HierarchicalQuota CRD.
+	quotaCRDName = "hierarchicalquotas.tenancy.canopy.dev"
 )
 
 // TestMain starts the control plane with a manager whose dashboard
@@ -87,6 +91,7 @@ func TestDeletingTheTenantCRDKeepsEveryTree(t *testing.T) {
 		Owners:         []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "un-leads"}},
 		Namespaces:     []tenancyv1.TenantNamespace{{Name: "un-api"}, {Name: "un-api-staging", Parent: "un-api"}, {Name: "un-batch"}},
 		Teams:          []tenancyv1.Team{{Name: "api", Namespace: "un-api"}},
+		Quota:          &tenancyv1.TenantQuota{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("10")}},
 		DeletionPolicy: tenancyv1.DeletionDelete,
 	}}
 	framework.Eventually(t, wait, func(ctx context.Context) error {
@@ -132,6 +137,24 @@ func TestDeletingTheTenantCRDKeepsEveryTree(t *testing.T) {
 			return client.IgnoreAlreadyExists(alice.Create(ctx, o.DeepCopyObject().(client.Object)))
 		})
 	}
+
+	// An uninstall deletes the quota CRD too, perhaps first: the tenant
+	// quota the Tenant generated, which its webhook keeps from users, must
+	// not wedge it.
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		return env.Client.Get(ctx, client.ObjectKey{Namespace: tenantName, Name: tenantctrl.QuotaName}, &tenancyv1.HierarchicalQuota{})
+	})
+	quotaCRD := crdObject(quotaCRDName)
+	if err := admin.Delete(ctx, quotaCRD); err != nil {
+		t.Fatalf("deleting the HierarchicalQuota CRD: %v", err)
+	}
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		err := admin.Get(ctx, client.ObjectKeyFromObject(quotaCRD), crdObject(quotaCRDName))
+		if err == nil {
+			return fmt.Errorf("CRD %s still exists", quotaCRDName)
+		}
+		return client.IgnoreNotFound(err)
+	})
 
 	crd := crdObject(tenantCRD)
 	if err := admin.Delete(ctx, crd); err != nil {
