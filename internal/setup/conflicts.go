@@ -32,6 +32,19 @@ type quietSink struct {
 	controller string
 }
 
+// Init tells the wrapped sink about the one frame this wrapper adds to
+// every call, so logged callers stay right.
+func (s quietSink) Init(info logr.RuntimeInfo) {
+	info.CallDepth++
+	s.LogSink.Init(info)
+}
+
+// Info is passed through (explicitly, so that every call goes through
+// exactly one frame of this wrapper).
+func (s quietSink) Info(level int, msg string, kv ...any) {
+	s.LogSink.Info(level, msg, kv...)
+}
+
 func (s quietSink) WithValues(kv ...any) logr.LogSink {
 	c := s.controller
 	for i := 0; i+1 < len(kv); i += 2 {

@@ -55,11 +55,18 @@ type Reconciler struct {
 	// Now is time.Now unless a test replaces it.
 	Now func() time.Time
 
-	// unsettled remembers, per tree, the reservations the last reconcile
-	// found unsettled, so that only one still unsettled a whole resync
-	// later is settled by a write (a busy namespace settles by itself).
+	// unsettled remembers, per tree, the reservations found unsettled and
+	// since when, so that only one still unsettled a whole resync later is
+	// settled by a write (a busy namespace settles by itself).
 	mu        sync.Mutex
-	unsettled map[string]map[quota.Key]uint64
+	unsettled map[string]map[quota.Key]unsettledSince
+}
+
+// unsettledSince is a reservation's base and when a reconcile first found
+// it unsettled.
+type unsettledSince struct {
+	base  uint64
+	since time.Time
 }
 
 // Reconcile brings one tree to its desired state.
@@ -161,7 +168,7 @@ func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas 
 		return err
 	}
 	if !hasQuotas {
-		r.remember(v.Root, nil)
+		r.remember(v.Root, nil, r.now())
 		return r.Ledgers.Delete(ctx, stored)
 	}
 	next, changed := quota.Prune(stored.Ledger, KeepEntry(v, desired))
@@ -191,59 +198,68 @@ func KeepEntry(v TreeView, desired map[string][]corev1.ResourceQuota) func(quota
 	}
 }
 
-// settle writes the singleton of every reservation that this reconcile and
-// the previous one both found unsettled at the same base. A reservation
-// stays unsettled only while no later version of its singleton exists:
-// usually its status update is in flight and commits in milliseconds, but if
-// it never commits (the API server gave up after the webhook admitted it)
-// and the namespace sees no further admission, it would count forever. Any
-// write creates a later version, after which the API server can no longer
-// commit an update made at the old base, so the write settles it whatever
-// the timing; the resync only decides when to write, never what counts.
+// settle writes the singleton of every reservation found unsettled at the
+// same base for at least a resync period. A reservation stays unsettled
+// only while no later version of its singleton exists: usually its status
+// update is in flight and commits in milliseconds, but if it never commits
+// (the API server gave up after the webhook admitted it) and the namespace
+// sees no further admission, it would count forever. Any write creates a
+// later version, after which the API server can no longer commit an update
+// made at the old base (one still in flight is retried by the API server at
+// the new version), so the write settles it whatever the timing; the clock
+// only decides when to write, never what counts.
 func (r *Reconciler) settle(ctx context.Context, root string, l *quota.Ledger, existing map[string][]corev1.ResourceQuota) error {
 	vs := ObservedVersions(existing)
-	now := map[quota.Key]uint64{}
+	found := map[quota.Key]uint64{}
 	for _, k := range quota.Unsettled(l, vs) {
-		now[k] = l.Entries[k].Base
+		found[k] = l.Entries[k].Base
 	}
-	prev := r.remember(root, now)
-	for k, base := range now {
-		if prev[k] != base {
+	now := r.now()
+	for k, seen := range r.remember(root, found, now) {
+		if now.Sub(seen.since) < r.resync() {
 			continue
 		}
 		for _, rq := range existing[k.Namespace] {
-			if rq.Name != quota.SingletonName(k.Scope) || quota.ParseRV(rq.ResourceVersion) != base {
+			if rq.Name != quota.SingletonName(k.Scope) || quota.ParseRV(rq.ResourceVersion) != seen.base {
 				continue
 			}
 			upd := rq.DeepCopy()
 			if upd.Annotations == nil {
 				upd.Annotations = map[string]string{}
 			}
-			upd.Annotations[AnnotationSettled] = strconv.FormatUint(base, 10)
+			upd.Annotations[AnnotationSettled] = strconv.FormatUint(seen.base, 10)
 			if err := r.Client.Update(ctx, upd); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				return fmt.Errorf("settling the quota reservation of %s: %w", klog.KObj(upd), err)
 			}
-			ctrl.LoggerFrom(ctx).V(1).Info("Settled a quota reservation that never committed", "resourcequota", klog.KObj(upd), "base", base)
+			ctrl.LoggerFrom(ctx).V(1).Info("Settled a quota reservation that never committed", "resourcequota", klog.KObj(upd), "base", seen.base)
 		}
 	}
 	return nil
 }
 
-// remember stores the unsettled reservations of a tree and returns those of
-// the previous reconcile.
-func (r *Reconciler) remember(root string, now map[quota.Key]uint64) map[quota.Key]uint64 {
+// remember records the unsettled reservations of a tree found now, keeping
+// the time each was first found at the same base, and returns them.
+func (r *Reconciler) remember(root string, found map[quota.Key]uint64, now time.Time) map[quota.Key]unsettledSince {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.unsettled == nil {
-		r.unsettled = map[string]map[quota.Key]uint64{}
+		r.unsettled = map[string]map[quota.Key]unsettledSince{}
 	}
 	prev := r.unsettled[root]
-	if len(now) == 0 {
+	out := make(map[quota.Key]unsettledSince, len(found))
+	for k, base := range found {
+		if p, ok := prev[k]; ok && p.base == base {
+			out[k] = p
+		} else {
+			out[k] = unsettledSince{base: base, since: now}
+		}
+	}
+	if len(out) == 0 {
 		delete(r.unsettled, root)
 	} else {
-		r.unsettled[root] = now
+		r.unsettled[root] = out
 	}
-	return prev
+	return out
 }
 
 // writeStatuses writes each quota's status when it changed.

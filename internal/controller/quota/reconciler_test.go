@@ -157,7 +157,8 @@ func TestSettle(t *testing.T) {
 	base := quota.ParseRV(cur.ResourceVersion)
 	l := &quota.Ledger{Root: "a", Entries: map[quota.Key]quota.Entry{{Namespace: "a1"}: {Used: rl(t, "pods=2"), Base: base}}}
 	existing := map[string][]corev1.ResourceQuota{"a1": {*cur}}
-	r := &Reconciler{Client: c}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r := &Reconciler{Client: c, Now: func() time.Time { return now }}
 	if err := r.settle(ctx, "a", l, existing); err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +169,17 @@ func TestSettle(t *testing.T) {
 	if after.ResourceVersion != cur.ResourceVersion {
 		t.Fatal("settled on the first sight of an unsettled reservation")
 	}
+	now = now.Add(DefaultResync / 2)
+	if err := r.settle(ctx, "a", l, existing); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(&rq), after); err != nil {
+		t.Fatal(err)
+	}
+	if after.ResourceVersion != cur.ResourceVersion {
+		t.Fatal("settled before a whole resync passed")
+	}
+	now = now.Add(DefaultResync / 2)
 	if err := r.settle(ctx, "a", l, existing); err != nil {
 		t.Fatal(err)
 	}
