@@ -64,30 +64,29 @@ func openCostStandIn() *httptest.Server {
 	}))
 }
 
-// seriesAt is when the backfilled series have their one sample; queries
-// ask for that instant.
-var seriesAt = time.Now().Add(-time.Hour).Truncate(time.Minute)
-
-// startPrometheus runs Debian's real Prometheus with one series per
-// tenant namespace backfilled (escalation_up{namespace=...}) and a rule
-// file holding a recording rule and an always-firing alert per namespace,
-// so esb's series, rules and alerts are really there for esa to try to
-// read. stop ends it and removes its data.
+// startPrometheus runs Debian's real Prometheus scraping, every second,
+// one series per tenant namespace (escalation_up{namespace=...}, from a
+// loopback /metrics with honor_labels), with a rule file holding a
+// recording rule and an always-firing alert per namespace, so esb's
+// series, rules and alerts are really there for esa to try to read. The
+// samples are scraped live, after the namespaces exist: the proxy may read
+// a namespace's series only from its creation on. stop ends it and removes
+// its data.
 func startPrometheus(ctx context.Context) (url string, stop func(), err error) {
+	metrics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		b := "# TYPE escalation_up gauge\n"
+		for _, ns := range []string{nsAPI, nsBWeb} {
+			b += fmt.Sprintf("escalation_up{namespace=%q} 1\n", ns)
+		}
+		_, _ = io.WriteString(w, b)
+	}))
 	dir, err := os.MkdirTemp("", "canopy-escalation-prometheus-")
 	if err != nil {
+		metrics.Close()
 		return "", nil, err
 	}
-	var om strings.Builder
-	om.WriteString("# TYPE escalation_up gauge\n")
-	for _, ns := range []string{nsAPI, nsBWeb} {
-		fmt.Fprintf(&om, "escalation_up{namespace=%q} 1 %d\n", ns, seriesAt.Unix())
-	}
-	om.WriteString("# EOF\n")
-	if err := prometheus.Backfill(ctx, dir, []byte(om.String())); err != nil {
-		_ = os.RemoveAll(dir)
-		return "", nil, err
-	}
+	cleanup := func() { metrics.Close(); _ = os.RemoveAll(dir) }
 	var rules strings.Builder
 	rules.WriteString("groups:\n- name: escalation\n  interval: 1s\n  rules:\n")
 	for _, ns := range []string{nsAPI, nsBWeb} {
@@ -96,16 +95,18 @@ func startPrometheus(ctx context.Context) (url string, stop func(), err error) {
 	}
 	rulesPath := filepath.Join(dir, "rules.yml")
 	if err := os.WriteFile(rulesPath, []byte(rules.String()), 0o644); err != nil {
-		_ = os.RemoveAll(dir)
+		cleanup()
 		return "", nil, err
 	}
-	cfg := fmt.Sprintf("global:\n  scrape_interval: 1m\n  evaluation_interval: 1s\nrule_files: [%q]\n", rulesPath)
+	cfg := fmt.Sprintf("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [%q]\n"+
+		"scrape_configs:\n  - job_name: escalation\n    honor_labels: true\n    static_configs:\n      - targets: [%q]\n",
+		rulesPath, strings.TrimPrefix(metrics.URL, "http://"))
 	srv, stopProm, err := prometheus.Start(ctx, prometheus.Options{DataDir: dir, ConfigYAML: cfg})
 	if err != nil {
-		_ = os.RemoveAll(dir)
+		cleanup()
 		return "", nil, err
 	}
-	return srv.URL, func() { stopProm(); _ = os.RemoveAll(dir) }, nil
+	return srv.URL, func() { stopProm(); cleanup() }, nil
 }
 
 // promFront stands in front of Prometheus and records every request that

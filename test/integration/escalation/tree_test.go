@@ -208,7 +208,9 @@ func TestLeadCannotMoveNamespaces(t *testing.T) {
 			try: func(ctx context.Context) error {
 				return alice.Delete(ctx, &hncv1.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: nsStaging, Name: hncv1.Singleton}})
 			},
-			want: q(`namespace "esa-api-stg" is a subnamespace of "esa-api"`), after: parentIs(nsStaging, nsAPI)},
+			want: either(q(`namespace "esa-api-stg" is a subnamespace of "esa-api"`),
+				q(`namespace "esa-api-stg" belongs to tenant "esa": deleting its HierarchyConfiguration`)),
+			after: parentIs(nsStaging, nsAPI)},
 		// Item 2: allowCascadingDeletion on a declared subtree.
 		{name: "allowCascadingDeletion on a declared namespace",
 			try:  hcUpdate(alice, nsDecl, func(hc *hncv1.HierarchyConfiguration) { hc.Spec.AllowCascadingDeletion = true }),
@@ -217,12 +219,30 @@ func TestLeadCannotMoveNamespaces(t *testing.T) {
 		{name: "allowCascadingDeletion on the tenant's root",
 			try:  hcUpdate(alice, tenantA, func(hc *hncv1.HierarchyConfiguration) { hc.Spec.AllowCascadingDeletion = true }),
 			want: declaredDenied(tenantA)},
-		// Item 2: the platform-declared anchor, and with it the namespace.
+		// Item 2: a platform-declared leaf's anchor, and with it the
+		// namespace and its contents.
+		{name: "declared leaf namespace's anchor deleted",
+			try: func(ctx context.Context) error {
+				return alice.Delete(ctx, anchor(nsDecl, nsDeclKid))
+			},
+			want: declaredDenied(nsDeclKid),
+			after: func(ctx context.Context) error {
+				n := &corev1.Namespace{}
+				if err := get(ctx, n, "", nsDeclKid); err != nil {
+					return err
+				}
+				if n.DeletionTimestamp != nil {
+					return fmt.Errorf("namespace %s is being deleted", nsDeclKid)
+				}
+				return nil
+			}},
+		// Item 2: a declared namespace with children; HNC's own check (it
+		// has children) may answer first.
 		{name: "declared namespace's anchor deleted",
 			try: func(ctx context.Context) error {
 				return alice.Delete(ctx, anchor(tenantA, nsDecl))
 			},
-			want: declaredDenied(nsDecl),
+			want: either(declaredDenied(nsDecl), q(`subnamespace "esa-decl" has children (esa-decl-kid)`)),
 			after: func(ctx context.Context) error {
 				n := &corev1.Namespace{}
 				if err := get(ctx, n, "", nsDecl); err != nil {
