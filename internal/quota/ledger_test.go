@@ -5,12 +5,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
-
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func TestLedgerEncodeDecode(t *testing.T) {
 	l := &Ledger{Root: "payments", Entries: map[Key]Entry{

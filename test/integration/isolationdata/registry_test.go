@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
@@ -49,6 +50,19 @@ func TestRegistryAllowListMatchesWholeNames(t *testing.T) {
 		tn := &tenancyv1.Tenant{}
 		_ = env.Client.Get(ctx, client.ObjectKey{Name: "reg"}, tn)
 		return fmt.Errorf("foreign image not yet refused: %v (tenant conditions %v)", err, tn.Status.Conditions)
+	})
+
+	// A new tenant namespace refuses every workload until its guardrails are
+	// in place (the gate policy); the registry rows below start after that.
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		n := &corev1.Namespace{}
+		if err := env.Client.Get(ctx, client.ObjectKey{Name: "reg"}, n); err != nil {
+			return err
+		}
+		if _, gated := n.Annotations[tenantctrl.AnnotationGuardrailsPending]; gated {
+			return fmt.Errorf("namespace reg is still gated")
+		}
+		return nil
 	})
 
 	ctx := context.Background()
