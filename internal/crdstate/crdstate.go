@@ -48,3 +48,26 @@ func Deleting(ctx context.Context, r client.Reader, name string) (bool, error) {
 	}
 	return crd.DeletionTimestamp != nil, nil
 }
+
+// uninstallCRDs are the CRDs whose deletion starts an uninstall, in the
+// order an uninstall usually deletes them.
+var uninstallCRDs = []string{Anchors, HierarchyConfigurations, Tenants}
+
+// AnyDeleting reports the first CRD whose deletion means an uninstall and
+// that is being or has been deleted, or "" if none is. Once one of them
+// goes, the trees come apart (HNC's CRDs) or the Tenants go (Canopy's), and
+// a controller acting on what is left would prune what users still need:
+// the Grafana spaces of teams whose namespaces seem to have left their
+// tree, for example. Read it with an uncached reader.
+func AnyDeleting(ctx context.Context, r client.Reader) (string, error) {
+	for _, name := range uninstallCRDs {
+		deleting, err := Deleting(ctx, r, name)
+		if err != nil {
+			return "", err
+		}
+		if deleting {
+			return name, nil
+		}
+	}
+	return "", nil
+}

@@ -66,12 +66,14 @@ func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Re
 	return ctrl.Result{}, nil
 }
 
-// uninstalling reports whether the Tenant CRD is being deleted.
+// uninstalling reports whether Canopy is being uninstalled: the Tenant CRD
+// or one of HNC's CRDs that hold the trees is being deleted.
 func (r *Reconciler) uninstalling(ctx context.Context) (bool, error) {
 	if r.CRDReader == nil {
 		return false, nil
 	}
-	return crdstate.Deleting(ctx, r.CRDReader, crdstate.Tenants)
+	crd, err := crdstate.AnyDeleting(ctx, r.CRDReader)
+	return crd != "", err
 }
 
 func (r *Reconciler) teardown(ctx context.Context, t *tenancyv1.Tenant) error {

@@ -126,6 +126,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
+	// During an uninstall the trees come apart before the Tenants go: a sync
+	// now would prune the folders, teams and dashboards of teams whose
+	// namespaces only seem to have left. Write nothing to Grafana.
+	switch uninstall, err := r.uninstalling(ctx); {
+	case err != nil:
+		return ctrl.Result{}, err
+	case uninstall:
+		ctrl.LoggerFrom(ctx).Info("Not syncing Grafana; Canopy is being uninstalled")
+		return ctrl.Result{}, nil
+	}
+
 	st, pending := r.desired(t)
 	o := Outcome{GrafanaURL: r.Config.URL, Pending: pending}
 	if len(st.Teams) > 0 {

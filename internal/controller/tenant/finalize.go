@@ -27,17 +27,17 @@ func (r *Reconciler) finalize(ctx context.Context, t *tenancyv1.Tenant) (ctrl.Re
 		return ctrl.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx)
-	uninstall, err := crdstate.Deleting(ctx, r.Reader, crdstate.Tenants)
+	crd, err := crdstate.AnyDeleting(ctx, r.Reader)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if uninstall {
+	if crd != "" {
 		if err := r.removeFinalizer(ctx, t); err != nil {
 			return ctrl.Result{}, err
 		}
 		r.event(t, nil, corev1.EventTypeNormal, ReasonReleased, "Release",
-			"Released without teardown: the Tenant CRD is being deleted; namespaces, their contents and the generated guardrails stay")
-		log.Info("Tenant released without teardown; its CRD is being deleted", "deletionPolicy", t.Spec.DeletionPolicy)
+			"Released without teardown: CRD %s is being deleted (an uninstall); namespaces, their contents and the generated guardrails stay", crd)
+		log.Info("Tenant released without teardown; Canopy is being uninstalled", "crd", crd, "deletionPolicy", t.Spec.DeletionPolicy)
 		return ctrl.Result{}, nil
 	}
 	r.Forest.Lock()

@@ -22,6 +22,7 @@ import (
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/forestsync"
 )
@@ -88,6 +89,16 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if t.DeletionTimestamp != nil {
 		return r.finalize(ctx, t)
+	}
+	// During an uninstall the trees come apart (HNC's CRDs go, anchors are
+	// released) before the Tenants go: reconciling now would strip the
+	// bindings and policies of namespaces that only seem to have left.
+	switch crd, err := crdstate.AnyDeleting(ctx, r.Reader); {
+	case err != nil:
+		return ctrl.Result{}, err
+	case crd != "":
+		ctrl.LoggerFrom(ctx).Info("Not reconciling Tenant; Canopy is being uninstalled", "crd", crd)
+		return ctrl.Result{}, nil
 	}
 	if !controllerutil.ContainsFinalizer(t, tenancyv1.FinalizerTenant) {
 		patch := client.MergeFromWithOptions(t.DeepCopy(), client.MergeFromWithOptimisticLock{}) // finalizers are a list other controllers share
