@@ -110,7 +110,10 @@ demo: k8s-bins opencost-bin build ## Start a local control plane with Canopy and
 
 .PHONY: test
 test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v '/test/integration/quota$$')
+	@# The quota race tests run alone: beside other control planes on two cores the API
+	@# server's quota admission can exhaust its conflict retries (see the quota issue).
+	go test $(GO_TEST_FLAGS) -p 1 ./test/integration/quota/
 
 .PHONY: hnc-e2e
 hnc-e2e: k8s-bins hnc-bins build ## HNC's own e2e suite against Canopy (about 20 minutes; not part of make test); summary in .hnc-e2e/summary.md.
