@@ -114,15 +114,9 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	if why != "" {
 		return admission.Denied(why)
 	}
-	var denied []string
-	for _, nm := range checks {
-		ok, err := v.allowed(ctx, req.UserInfo, nm)
-		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
-		}
-		if !ok {
-			denied = append(denied, nm)
-		}
+	denied, err := v.deniedIn(ctx, req.UserInfo, checks)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	if len(denied) > 0 {
 		ctrl.LoggerFrom(ctx).V(1).Info("Denied move", "namespace", r.New.Namespace, "user", req.UserInfo.Username, "missing", denied)
@@ -160,20 +154,30 @@ func (v *validator) handleDelete(ctx context.Context, req admission.Request) adm
 	if why != "" {
 		return admission.Denied(why)
 	}
-	var denied []string
-	for _, nm := range checks {
-		ok, err := v.allowed(ctx, req.UserInfo, nm)
-		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
-		}
-		if !ok {
-			denied = append(denied, nm)
-		}
+	denied, err := v.deniedIn(ctx, req.UserInfo, checks)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	if len(denied) > 0 {
 		return admission.Denied(fmt.Sprintf("user %q may not delete the HierarchyConfiguration of %q, which makes it a root: it needs permission to update the HierarchyConfiguration in %s", req.UserInfo.Username, req.Namespace, quoteAll(denied)))
 	}
 	return admission.Allowed("")
+}
+
+// deniedIn returns the namespaces of checks in which the user may not
+// update the HierarchyConfiguration, asking the API server for each.
+func (v *validator) deniedIn(ctx context.Context, u authnv1.UserInfo, checks []string) ([]string, error) {
+	var denied []string
+	for _, nm := range checks {
+		ok, err := v.allowed(ctx, u, nm)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			denied = append(denied, nm)
+		}
+	}
+	return denied, nil
 }
 
 // terminating reports whether namespace nm is being deleted, asking the
