@@ -33,6 +33,8 @@ var ErrNotLoaded = errors.New("Canopy is starting: the namespace hierarchy has n
 type Syncer struct {
 	forest *forest.Forest
 	cache  cache.Cache
+	// reads is where resync reads namespace state: the cache.
+	reads client.Reader
 
 	loaded   atomic.Bool
 	loadedCh chan struct{}
@@ -68,6 +70,7 @@ func New(f *forest.Forest) *Syncer {
 // adds the "forest" readiness check.
 func (s *Syncer) SetupWithManager(mgr ctrl.Manager) error {
 	s.cache = mgr.GetCache()
+	s.reads = s.cache
 	s.reader = mgr.GetAPIReader()
 	if err := mgr.Add(s); err != nil {
 		return fmt.Errorf("adding forest syncer: %w", err)
@@ -106,7 +109,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 			AddFunc: func(obj any) { s.resync(ctx, names(obj)) },
 			UpdateFunc: func(_, obj any) {
 				if o, ok := obj.(client.Object); ok && isHC && o.GetDeletionTimestamp() != nil {
-					s.checkCRDDeletion(ctx)
+					_ = s.checkCRDDeletion(ctx) // logged; the resync below checks again
 				}
 				s.resync(ctx, names(obj))
 			},
@@ -117,7 +120,7 @@ func (s *Syncer) Start(ctx context.Context) error {
 				if isHC {
 					// Before the parent is forgotten: if the whole CRD
 					// is going, halt first so nothing is unpropagated.
-					s.checkCRDDeletion(ctx)
+					_ = s.checkCRDDeletion(ctx) // logged; the resync below checks again
 				}
 				s.resync(ctx, names(obj))
 			},
@@ -235,18 +238,19 @@ func (s *Syncer) Source() source.Source {
 // ActivitiesHalted/DeletingCRD condition, and propagation leaves halted
 // namespaces alone. The halt lasts until the manager restarts (with the
 // CRD gone it cannot work anyway). One uncached read per deleted
-// HierarchyConfiguration, until the halt.
-func (s *Syncer) checkCRDDeletion(ctx context.Context) {
+// HierarchyConfiguration and per parent a resync would forget, until the
+// halt.
+func (s *Syncer) checkCRDDeletion(ctx context.Context) error {
 	if s.reader == nil || s.crdDeleting.Load() {
-		return
+		return nil
 	}
 	deleting, err := crdstate.Deleting(ctx, s.reader, hcCRD)
 	if err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Checking whether the HierarchyConfiguration CRD is being deleted")
-		return
+		return err
 	}
 	if !deleting {
-		return
+		return nil
 	}
 	s.crdDeleting.Store(true)
 	ctrl.LoggerFrom(ctx).Info("The HierarchyConfiguration CRD is being deleted; halting all propagation")
@@ -257,6 +261,7 @@ func (s *Syncer) checkCRDDeletion(ctx context.Context) {
 	}
 	s.forest.Unlock()
 	s.Notify(all)
+	return nil
 }
 
 // resync reads each named namespace's state from the cache and applies it.
@@ -268,6 +273,16 @@ func (s *Syncer) resync(ctx context.Context, names []string) {
 		if err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Reading namespace state from the cache", "namespace", nm)
 			continue
+		}
+		if s.losesParent(nm, st) {
+			// The cache may already lack a HierarchyConfiguration whose
+			// delete handler has not run yet (stores are updated before
+			// handlers are called): halt first if its CRD is going. If
+			// that cannot be told, keep the parent; the delete handler
+			// resyncs this namespace again.
+			if err := s.checkCRDDeletion(ctx); err != nil {
+				continue
+			}
 		}
 		s.forest.Lock()
 		affected = append(affected, Apply(s.forest, nm, st)...)
@@ -282,11 +297,20 @@ func (s *Syncer) resync(ctx context.Context, names []string) {
 	s.Notify(affected)
 }
 
+// losesParent reports whether applying st would forget the parent the
+// forest holds for the named namespace.
+func (s *Syncer) losesParent(name string, st State) bool {
+	s.forest.Lock()
+	defer s.forest.Unlock()
+	ns := s.forest.Lookup(name)
+	return st.Exists && st.Parent == "" && ns != nil && ns.Parent() != nil
+}
+
 // read collects a namespace's State from the cache.
 func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 	var st State
 	ns := &corev1.Namespace{}
-	if err := s.cache.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
+	if err := s.reads.Get(ctx, client.ObjectKey{Name: name}, ns); err != nil {
 		if apierrors.IsNotFound(err) {
 			return st, nil
 		}
@@ -297,7 +321,7 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 	st.SubnamespaceOf = ns.Annotations[api.SubnamespaceOf]
 
 	hc := &api.HierarchyConfiguration{}
-	switch err := s.cache.Get(ctx, client.ObjectKey{Namespace: name, Name: api.Singleton}, hc); {
+	switch err := s.reads.Get(ctx, client.ObjectKey{Namespace: name, Name: api.Singleton}, hc); {
 	case err == nil:
 		st.Parent = hc.Spec.Parent
 		st.AllowCascadingDeletion = hc.Spec.AllowCascadingDeletion
@@ -307,7 +331,7 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 	}
 
 	anchors := &api.SubnamespaceAnchorList{}
-	if err := s.cache.List(ctx, anchors, client.InNamespace(name)); err != nil {
+	if err := s.reads.List(ctx, anchors, client.InNamespace(name)); err != nil {
 		return st, fmt.Errorf("listing anchors: %w", err)
 	}
 	for _, a := range anchors.Items {
@@ -316,7 +340,7 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 
 	if st.SubnamespaceOf != "" {
 		a := &api.SubnamespaceAnchor{}
-		switch err := s.cache.Get(ctx, client.ObjectKey{Namespace: st.SubnamespaceOf, Name: name}, a); {
+		switch err := s.reads.Get(ctx, client.ObjectKey{Namespace: st.SubnamespaceOf, Name: name}, a); {
 		case err == nil:
 			st.AnchorFound = true
 			st.AnchorLabels, st.AnchorAnnotations = a.Spec.Labels, a.Spec.Annotations
