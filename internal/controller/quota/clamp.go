@@ -1,10 +1,15 @@
 package quota
 
 import (
+	"context"
+	"fmt"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/klog/v2"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/internal/quota"
 )
@@ -19,13 +24,27 @@ import (
 // the singleton's hard to what the tree has room for (ClampHard) and marks
 // it with AnnotationClampedAt. The API server then retries the batch against
 // the lowered hard and itself admits exactly the creations that fit, denying
-// the rest one by one. The leader keeps a fresh clamp (KeepClamps) and
-// restores the full hard once it is older than ClampTTL, so room freed later
-// is usable again.
-const (
-	AnnotationClampedAt = "canopy.dev/clamped-at"
-	ClampTTL            = 10 * time.Second
-)
+// the rest one by one.
+//
+// Every write of a singleton other than the API server's own quota
+// admission makes an admission in flight in that namespace conflict, and the
+// API server retries a conflict only a few times, from its informer, before
+// refusing the creation with "the object has been modified". So hard is
+// changed with as few writes as possible, and only when it changes a
+// decision:
+//
+//   - WriteHard sets status.hard (what the quota admission compares with)
+//     before spec.hard. kube-controller-manager's quota controller, which
+//     resyncs a quota whose spec.hard changed and copies spec.hard into
+//     status.hard, then finds nothing to copy, and does not write the
+//     singleton on top of the clamp.
+//   - The leader keeps a clamp as long as it refuses nothing that fits
+//     (KeepClamps): while the tree has no more room than the clamp leaves,
+//     restoring it would change no decision and would only collide with
+//     admissions. Once deletions free room, the leader restores the full
+//     hard in the reconcile that sees the freed usage, before it writes the
+//     quotas' status.used.
+const AnnotationClampedAt = "canopy.dev/clamped-at"
 
 // ClampHard returns hard lowered, for every resource the exceeded quota
 // names and that still has room, to prevUsed plus the room left in the
@@ -60,10 +79,13 @@ func ClampHard(hard, prevUsed corev1.ResourceList, e *quota.ExceededError) (core
 	return out, changed
 }
 
-// KeepClamps returns desired with the hard of every singleton clamped less
-// than ClampTTL ago kept as it is, per resource where it is lower, so the
-// leader does not undo a clamp the webhook just made.
-func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, now time.Time) map[string][]corev1.ResourceQuota {
+// KeepClamps returns desired with the hard of every clamped singleton (one
+// marked with AnnotationClampedAt) kept where it is lower, as long as the
+// clamp refuses nothing that fits: no clamped resource could grow above its
+// clamp in the snapshot, which holds the tree's effective usage. A clamp
+// that refuses something that fits is dropped whole, so the singleton gets
+// its desired hard again. A kept clamp never raises desired.
+func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, snap *quota.Snapshot) map[string][]corev1.ResourceQuota {
 	out := make(map[string][]corev1.ResourceQuota, len(desired))
 	for ns, ds := range desired {
 		cur := map[string]corev1.ResourceQuota{}
@@ -71,7 +93,7 @@ func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, now time.Ti
 			cur[rq.Name] = rq
 		}
 		for _, d := range ds {
-			if c, ok := cur[d.Name]; ok && clampFresh(c, now) {
+			if c, ok := cur[d.Name]; ok && isClamped(c) && !refusesWhatFits(snap, c, d) {
 				d = *d.DeepCopy()
 				for k, h := range c.Spec.Hard {
 					if want, ok := d.Spec.Hard[k]; ok && h.Cmp(want) < 0 {
@@ -85,9 +107,58 @@ func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, now time.Ti
 	return out
 }
 
-func clampFresh(rq corev1.ResourceQuota, now time.Time) bool {
-	at, err := time.Parse(time.RFC3339Nano, rq.Annotations[AnnotationClampedAt])
-	return err == nil && now.Sub(at) < ClampTTL
+func isClamped(rq corev1.ResourceQuota) bool {
+	_, ok := rq.Annotations[AnnotationClampedAt]
+	return ok
+}
+
+// clampStep is how far above a clamp refusesWhatFits asks for room: a
+// milli-unit, so that any room at all counts (object counts and their
+// limits are whole numbers).
+var clampStep = resource.MustParse("1m")
+
+// refusesWhatFits reports whether the tree would admit the namespace's usage
+// of some resource the existing singleton clamps below desired growing past
+// the clamp.
+func refusesWhatFits(snap *quota.Snapshot, existing, desired corev1.ResourceQuota) bool {
+	scope := quota.ScopeKey(desired.Spec.ScopeSelector)
+	for k, h := range existing.Spec.Hard {
+		want, ok := desired.Spec.Hard[k]
+		if !ok || h.Cmp(want) >= 0 {
+			continue
+		}
+		next := snap.Usage(existing.Namespace, scope)
+		if next == nil {
+			next = corev1.ResourceList{}
+		}
+		more := h.DeepCopy()
+		more.Add(clampStep)
+		next[quota.CanonicalName(k)] = more
+		if quota.Decide(snap, existing.Namespace, scope, next) == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteHard writes rq, an existing singleton with its spec (hard, labels,
+// annotations) set as wanted: first status.hard, where the API server's
+// quota admission reads hard, then the object. Writing status first leaves
+// kube-controller-manager nothing to copy when it resyncs the quota for its
+// new spec.hard, so it writes the singleton only if its usage differs (see
+// the comment above AnnotationClampedAt). A singleton whose status the
+// controller has not filled yet gets its spec only. rq's resourceVersion is
+// the precondition of both writes; on return rq holds the written object.
+func WriteHard(ctx context.Context, c client.Client, rq *corev1.ResourceQuota) error {
+	if rq.Status.Hard != nil && !apiequality.Semantic.DeepEqual(rq.Status.Hard, rq.Spec.Hard) {
+		st := rq.DeepCopy()
+		st.Status.Hard = rq.Spec.Hard.DeepCopy()
+		if err := c.Status().Update(ctx, st); err != nil {
+			return fmt.Errorf("writing status.hard of quota singleton %s: %w", klog.KObj(rq), err)
+		}
+		rq.ResourceVersion = st.ResourceVersion
+	}
+	return c.Update(ctx, rq)
 }
 
 // IsBatch reports whether a status update records more than one new object

@@ -75,28 +75,43 @@ func TestClampHard(t *testing.T) {
 }
 
 func TestKeepClamps(t *testing.T) {
-	now := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
-	rq := func(hard corev1.ResourceList, clampedAt time.Time) corev1.ResourceQuota {
+	// Tree r -> a, b; a quota of 100 pods and 10 cpu on r. a uses 40 pods.
+	tree := quota.Tree{"r": "", "a": "r", "b": "r"}
+	quotas := []quota.Quota{{Kind: "HierarchicalResourceQuota", Namespace: "r", Name: "q", Hard: list("pods", "100", "requests.cpu", "10")}}
+	snap := func(bPods string) *quota.Snapshot {
+		return quota.NewSnapshot(tree, quotas, quota.Usage{
+			{Namespace: "a"}: list("pods", "40", "requests.cpu", "2"),
+			{Namespace: "b"}: list("pods", bPods, "requests.cpu", "1"),
+		})
+	}
+	rq := func(hard corev1.ResourceList, clamped bool) corev1.ResourceQuota {
 		r := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: quota.UnscopedSingletonName}, Spec: corev1.ResourceQuotaSpec{Hard: hard}}
-		if !clampedAt.IsZero() {
-			r.Annotations = map[string]string{AnnotationClampedAt: clampedAt.Format(time.RFC3339Nano)}
+		if clamped {
+			r.Annotations = map[string]string{AnnotationClampedAt: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC).Format(time.RFC3339Nano)}
 		}
 		return r
 	}
-	desired := map[string][]corev1.ResourceQuota{"a": {rq(list("pods", "100", "requests.cpu", "10"), time.Time{})}}
+	desired := map[string][]corev1.ResourceQuota{"a": {rq(list("pods", "100", "requests.cpu", "10"), false)}}
 	tests := []struct {
 		name     string
 		existing corev1.ResourceQuota
+		bPods    string
 		want     string
 	}{
-		{"fresh clamp kept", rq(list("pods", "43", "requests.cpu", "10"), now.Add(-2*time.Second)), "pods=43,requests.cpu=10"},
-		{"expired clamp restored", rq(list("pods", "43", "requests.cpu", "10"), now.Add(-ClampTTL)), "pods=100,requests.cpu=10"},
-		{"unclamped singleton follows desired", rq(list("pods", "43"), time.Time{}), "pods=100,requests.cpu=10"},
-		{"a fresh clamp never raises", rq(list("pods", "200", "requests.cpu", "10"), now), "pods=100,requests.cpu=10"},
+		// 43 for a leaves 57 for b: the tree is full at 40+57, and a clamp
+		// that refuses nothing that fits stays however old it is, so that
+		// the leader never writes a busy singleton for nothing.
+		{"clamp with the tree full is kept", rq(list("pods", "43", "requests.cpu", "10"), true), "57", "pods=43,requests.cpu=10"},
+		{"clamp with less room than it leaves is kept", rq(list("pods", "43", "requests.cpu", "10"), true), "58", "pods=43,requests.cpu=10"},
+		{"clamp refusing what fits is restored", rq(list("pods", "43", "requests.cpu", "10"), true), "40", "pods=100,requests.cpu=10"},
+		{"cpu clamp refusing a milli-cpu that fits is restored", rq(list("pods", "100", "requests.cpu", "6999m"), true), "40", "pods=100,requests.cpu=10"},
+		{"cpu clamp at the room left is kept", rq(list("pods", "100", "requests.cpu", "9"), true), "40", "pods=100,requests.cpu=9"},
+		{"unclamped singleton follows desired", rq(list("pods", "43"), false), "57", "pods=100,requests.cpu=10"},
+		{"a clamp never raises", rq(list("pods", "200", "requests.cpu", "10"), true), "57", "pods=100,requests.cpu=10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := KeepClamps(map[string][]corev1.ResourceQuota{"a": {tc.existing}}, desired, now)
+			got := KeepClamps(map[string][]corev1.ResourceQuota{"a": {tc.existing}}, desired, snap(tc.bPods))
 			if diff := cmp.Diff(tc.want, str(got["a"][0].Spec.Hard)); diff != "" {
 				t.Errorf("hard (-want +got):\n%s", diff)
 			}

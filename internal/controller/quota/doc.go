@@ -34,7 +34,15 @@
 // # Who writes what
 //
 // Only the elected leader runs this reconciler. The singletons' status.used
-// belongs to the API server's quota admission and kube-controller-manager.
+// belongs to the API server's quota admission and kube-controller-manager;
+// Canopy writes status.used only to correct a stale recount (the status
+// webhook). status.hard follows spec.hard: Canopy writes it before spec.hard
+// whenever it changes hard (WriteHard; the webhook's clamps and this
+// reconciler's updates), so kube-controller-manager, which copies spec.hard
+// into status.hard, does not write the singleton again. Every write of a
+// singleton outside the quota admission can make admissions in flight in
+// its namespace conflict, so the reconciler writes one only when it changes
+// a decision (see KeepClamps).
 // The ledger's data is written by the admission webhook (reservations, on
 // every replica) and by this reconciler (pruning entries), both
 // with compare-and-swap, so neither loses the other's update. HRQ status is

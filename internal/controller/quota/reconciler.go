@@ -100,10 +100,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// or the webhook would have to create it while the API server's quota
 	// admission waits for it, and a ConfigMap create itself waits for the
 	// quota admission's workers (a deadlock until its 10 s timeout).
-	if err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing); err != nil {
+	ledger, err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing)
+	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, r.now()))); err != nil {
+	// Clamps are judged on the usage admission decides with: the ledger's
+	// unsettled reservations over the informer's committed usage.
+	effective := snap
+	if ledger != nil {
+		effective = quota.Effective(ledger, snap, ObservedVersions(existing))
+	}
+	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, effective))); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writeStatuses(ctx, snap, tq); err != nil {
@@ -139,7 +146,7 @@ func (r *Reconciler) applySingletons(ctx context.Context, p SingletonPlan) error
 	}
 	for i := range p.Update {
 		rq := &p.Update[i]
-		if err := r.Client.Update(ctx, rq); err != nil && !apierrors.IsNotFound(err) {
+		if err := WriteHard(ctx, r.Client, rq); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("updating quota singleton %s: %w", klog.KObj(rq), err)
 		}
 		log.V(1).Info("Updated quota singleton", "resourcequota", klog.KObj(rq))
@@ -161,26 +168,27 @@ func isTerminating(err error) bool {
 }
 
 // reconcileLedger prunes the tree's ledger and settles reservations left
-// unsettled, or deletes the ledger once the tree has no quota.
-func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas bool, desired, existing map[string][]corev1.ResourceQuota) error {
+// unsettled, or deletes the ledger once the tree has no quota. It returns
+// the ledger as written (nil once deleted).
+func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas bool, desired, existing map[string][]corev1.ResourceQuota) (*quota.Ledger, error) {
 	stored, err := r.Ledgers.Get(ctx, v.Root)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !hasQuotas {
 		r.remember(v.Root, nil, r.now())
-		return r.Ledgers.Delete(ctx, stored)
+		return nil, r.Ledgers.Delete(ctx, stored)
 	}
 	next, changed := quota.Prune(stored.Ledger, KeepEntry(v, desired))
 	if changed || stored.Missing() {
 		if err := r.Ledgers.Put(ctx, stored, next); err != nil {
 			// A conflict means an admission reserved meanwhile: the
 			// returned error requeues, and the next pass reads it.
-			return err
+			return nil, err
 		}
 		ctrl.LoggerFrom(ctx).V(1).Info("Pruned quota ledger")
 	}
-	return r.settle(ctx, v.Root, next, existing)
+	return next, r.settle(ctx, v.Root, next, existing)
 }
 
 // KeepEntry says which ledger entries a tree still needs: those of its

@@ -53,8 +53,17 @@
 // that fit; the items it refuses get the API server's own message, which
 // names the singleton rather than the quota. When nothing fits, or for a
 // single object, there is no clamp and the denial names the quota. This
-// second write is part of the same admission decision. The
-// leader keeps a fresh clamp and restores the full hard after ClampTTL. The
+// second write is part of the same admission decision. The clamp sets
+// status.hard, which the API server's quota admission reads, before
+// spec.hard (internal/controller/quota.WriteHard), so that
+// kube-controller-manager, which resyncs a quota whose spec.hard changed,
+// finds no hard to copy and does not write the singleton while the batch is
+// retried: every write of a singleton by anyone but the quota admission
+// makes an admission in flight there conflict, and the API server retries a
+// conflict only three times before refusing the creation with "the object
+// has been modified". The leader keeps a clamp as long as it refuses
+// nothing that fits, and restores the full hard, in the same order, once
+// deletions free room (internal/controller/quota.KeepClamps). The
 // race tests (200 pods against 100 over subtrees of 1, 2 and 10 namespaces,
 // 1,000 over 50, each after probe pods were admitted and deleted, with one
 // manager, two replicas, a replica stopped midway) admit exactly 100, and

@@ -124,9 +124,15 @@ const clampSettle = 150 * time.Millisecond
 
 // clamp lowers the singleton's hard to what the tree still has room for,
 // so that the API server, retrying the denied batch, admits exactly the
-// creations that fit instead of none (see ctrlquota.ClampHard). It is best
-// effort: on any error the denial stands and the batch fails whole, which is
-// safe. Like the ledger write, this write is part of the admission decision.
+// creations that fit instead of none (see ctrlquota.ClampHard). It writes
+// status.hard, which the API server's quota admission reads, before the
+// spec (ctrlquota.WriteHard), so kube-controller-manager does not write the
+// singleton again to copy the new spec.hard while admissions are retrying.
+// It is best effort: on any error the denial stands and the batch fails
+// whole, which is safe. Like the ledger write, these writes are part of the
+// admission decision: the API server's quota admission handles one
+// namespace at a time, so no other admission of the namespace is in flight
+// while they are made.
 func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e *quota.ExceededError) {
 	log := ctrl.LoggerFrom(ctx).WithValues("namespace", prev.Namespace, "resourcequota", prev.Name)
 	cur := &corev1.ResourceQuota{}
@@ -143,11 +149,17 @@ func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e
 		cur.Annotations = map[string]string{}
 	}
 	cur.Annotations[ctrlquota.AnnotationClampedAt] = h.now().UTC().Format(time.RFC3339Nano)
-	if err := h.Ledgers.Client.Update(ctx, cur); err != nil {
+	read := cur.ResourceVersion
+	if err := ctrlquota.WriteHard(ctx, h.Ledgers.Client, cur); err != nil {
 		log.V(1).Info("Not clamping quota singleton", "reason", err.Error())
-		return
+		if cur.ResourceVersion == read {
+			return
+		}
+		// status.hard was lowered, the spec was not: the API server
+		// decides with the status, so it must still see it.
+	} else {
+		log.V(1).Info("Clamped quota singleton to the tree's remaining room", "hard", quota.String(hard))
 	}
-	log.V(1).Info("Clamped quota singleton to the tree's remaining room", "hard", quota.String(hard))
 	select {
 	case <-ctx.Done():
 	case <-time.After(clampSettle):
