@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -8,6 +9,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/canopyhq/canopy/internal/quota"
 )
@@ -138,6 +142,68 @@ func TestIsBatch(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := IsBatch(tc.prev, tc.next); got != tc.want {
 				t.Errorf("IsBatch = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestWriteHard checks that hard is written to status before spec, so that
+// kube-controller-manager finds nothing to copy, and that a singleton with
+// no status yet gets its spec only.
+func TestWriteHard(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name       string
+		statusHard corev1.ResourceList
+		want       []string
+		wantStatus string
+	}{
+		{"status first, then spec", list("pods", "100"), []string{"status", "spec"}, "pods=43"},
+		{"no status yet: spec only", nil, []string{"spec"}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rq := singleton("a", "", list("pods", "100"))
+			rq.Status = corev1.ResourceQuotaStatus{Hard: tc.statusHard}
+			if tc.statusHard != nil {
+				rq.Status.Used = list("pods", "40")
+			}
+			var writes []string
+			c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(&rq).
+				WithStatusSubresource(&corev1.ResourceQuota{}).
+				WithInterceptorFuncs(interceptor.Funcs{
+					Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+						writes = append(writes, "spec")
+						return c.Update(ctx, obj, opts...)
+					},
+					SubResourceUpdate: func(ctx context.Context, c client.Client, sub string, obj client.Object, opts ...client.SubResourceUpdateOption) error {
+						writes = append(writes, sub)
+						return c.SubResource(sub).Update(ctx, obj, opts...)
+					},
+				}).Build()
+			cur := &corev1.ResourceQuota{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(&rq), cur); err != nil {
+				t.Fatal(err)
+			}
+			cur.Spec.Hard = list("pods", "43")
+			if err := WriteHard(ctx, c, cur); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, writes); diff != "" {
+				t.Errorf("writes (-want +got):\n%s", diff)
+			}
+			got := &corev1.ResourceQuota{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(&rq), got); err != nil {
+				t.Fatal(err)
+			}
+			if s := str(got.Spec.Hard); s != "pods=43" {
+				t.Errorf("spec.hard = %s, want pods=43", s)
+			}
+			if s := str(got.Status.Hard); s != tc.wantStatus {
+				t.Errorf("status.hard = %s, want %q", s, tc.wantStatus)
+			}
+			if tc.statusHard != nil && str(got.Status.Used) != "pods=40" {
+				t.Errorf("status.used = %s, want pods=40 untouched", str(got.Status.Used))
 			}
 		})
 	}
