@@ -130,9 +130,9 @@ const clampSettle = 150 * time.Millisecond
 // singleton again to copy the new spec.hard while admissions are retrying.
 // It is best effort: on any error the denial stands and the batch fails
 // whole, which is safe. Like the ledger write, these writes are part of the
-// admission decision: the API server's quota admission handles one
-// namespace at a time, so no other admission of the namespace is in flight
-// while they are made.
+// admission decision: an API server's quota admission handles one
+// namespace at a time, so no other admission of the namespace through the
+// same API server is in flight while they are made.
 func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e *quota.ExceededError) {
 	log := ctrl.LoggerFrom(ctx).WithValues("namespace", prev.Namespace, "resourcequota", prev.Name)
 	cur := &corev1.ResourceQuota{}
