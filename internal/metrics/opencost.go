@@ -35,7 +35,13 @@ func init() {
 // OpenCost adds one to canopy_opencost_fetch_errors_total for component.
 // An error returned by the caller's own visit function is Canopy's, not
 // OpenCost's, and is not counted.
+//
+// The component's series start at zero, so that increase() sees the first
+// failure.
 func CountOpenCostErrors(c opencost.Client, component string) opencost.Client {
+	for _, r := range []string{opencost.ReasonUnavailable, opencost.ReasonBadStatus, opencost.ReasonMalformed} {
+		openCostFetchErrors.WithLabelValues(component, r)
+	}
 	return countingOpenCost{next: c, component: component}
 }
 
