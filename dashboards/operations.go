@@ -61,9 +61,9 @@ func operations() *dashboard.DashboardBuilder {
 		WithPanel(opsTimeseries(2, "Webhook requests by code", "Admission requests answered per second, by webhook and HTTP code.",
 			"reqps", grid(6, 0, 18, 6)).
 			WithTarget(opsQuery("A", "sum by (webhook, code) (rate("+requests+"[5m]))", "{{webhook}} {{code}}"))).
-		WithPanel(opsTimeseries(3, "Webhook error ratio", "Share of admission requests answered 5xx (alert CanopyWebhookErrors above 5%).",
+		WithPanel(opsTimeseries(3, "Webhook error ratio", "Share of admission requests answered with an internal error, each a denial (alert CanopyWebhookErrors above 5%).",
 			unitShare, grid(0, 6, 12, 8)).
-			WithTarget(opsQuery("A", "sum by (webhook) (rate("+errors5xx+"[5m])) / sum by (webhook) (rate("+requests+"[5m]))", "{{webhook}}"))).
+			WithTarget(opsQuery("A", "(sum by (webhook) (rate(canopy_webhook_errors_total[5m])) + sum by (webhook) (rate("+errors5xx+"[5m]))) / sum by (webhook) (rate("+requests+"[5m]))", "{{webhook}}"))).
 		WithPanel(opsTimeseries(4, "Webhook latency p99", "99th percentile admission latency (alert CanopyWebhookSlow above 1s; webhooks time out at 5s).",
 			"s", grid(12, 6, 12, 8)).
 			WithTarget(opsQuery("A", "histogram_quantile(0.99, sum by (webhook, le) (rate(controller_runtime_webhook_latency_seconds_bucket{"+opsJob+"}[5m])))", "{{webhook}}"))).
