@@ -10,6 +10,12 @@ K8S_BIN_DIR := $(CACHE_DIR)/k8s-$(K8S_VERSION)
 export KUBEBUILDER_ASSETS := $(K8S_BIN_DIR)
 
 CONTROLLER_GEN := go tool controller-gen
+# How the manager and the plugin are built, here and in the Dockerfile (its
+# go build line must match; test/image checks it): a static binary with no
+# build paths and no symbol table.
+GO_BUILD_ENV := CGO_ENABLED=0
+GO_BUILD_FLAGS := -trimpath -ldflags=-s
+IMG ?= ghcr.io/canopyhq/canopy-manager:dev
 GO_TEST_FLAGS ?= -count=1 -timeout 25m
 
 .PHONY: all
@@ -81,10 +87,14 @@ lint: ## golangci-lint (exact version, built once into the cache; config in .gol
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager and the kubectl plugin into bin/.
-	go build -o bin/canopy-manager ./cmd/canopy-manager
-	go build -o bin/kubectl-canopy ./cmd/kubectl-canopy
+build: ## Build the manager and the kubectl plugin into bin/ (static, as in the image).
+	$(GO_BUILD_ENV) go build $(GO_BUILD_FLAGS) -o bin/canopy-manager ./cmd/canopy-manager
+	$(GO_BUILD_ENV) go build $(GO_BUILD_FLAGS) -o bin/kubectl-canopy ./cmd/kubectl-canopy
 	cp bin/kubectl-canopy bin/kubectl-hns
+
+.PHONY: image
+image: ## Build the manager's image (Dockerfile) as IMG with docker build; not part of make test.
+	docker build -t $(IMG) .
 
 .PHONY: helm-bin
 helm-bin: ## Build the Helm CLI once (the chart test renders charts/canopy with it), cached outside the clone.

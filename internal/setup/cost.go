@@ -14,6 +14,7 @@ import (
 	costctrl "github.com/canopyhq/canopy/internal/controller/cost"
 	"github.com/canopyhq/canopy/internal/cost"
 	"github.com/canopyhq/canopy/internal/cost/opencost"
+	"github.com/canopyhq/canopy/internal/metrics"
 )
 
 func init() { registrations = append(registrations, registerCost) }
@@ -103,10 +104,11 @@ func registerCost(mgr ctrl.Manager, d Deps) error {
 	if err != nil {
 		return err
 	}
-	oc, err := opencost.NewHTTPClient(o.OpenCostURL)
+	hc, err := opencost.NewHTTPClient(o.OpenCostURL)
 	if err != nil {
 		return fmt.Errorf("--opencost-url: %w", err)
 	}
+	oc := metrics.CountOpenCostErrors(hc, metrics.OpenCostController)
 	if err := registerCostCollector(); err != nil {
 		return err
 	}

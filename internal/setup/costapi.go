@@ -17,6 +17,7 @@ import (
 	"github.com/canopyhq/canopy/internal/cost/opencost"
 	"github.com/canopyhq/canopy/internal/costapi"
 	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/metrics"
 )
 
 func init() { registrations = append(registrations, registerCostAPI) }
@@ -80,10 +81,11 @@ func registerCostAPI(mgr ctrl.Manager, d Deps) error {
 	if err != nil {
 		return err
 	}
-	oc, err := opencost.NewHTTPClient(o.OpenCostURL)
+	hc, err := opencost.NewHTTPClient(o.OpenCostURL)
 	if err != nil {
 		return fmt.Errorf("--opencost-url: %w", err)
 	}
+	oc := metrics.CountOpenCostErrors(hc, metrics.OpenCostAPI)
 	cs, err := kubernetes.NewForConfig(mgr.GetConfig())
 	if err != nil {
 		return fmt.Errorf("creating the cost API's client: %w", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/canopyhq/canopy/internal/cost/opencost"
 	"github.com/canopyhq/canopy/internal/cost/period"
 	"github.com/canopyhq/canopy/internal/costapi"
+	"github.com/canopyhq/canopy/internal/metrics"
 )
 
 func init() { registrations = append(registrations, registerCostExport) }
@@ -83,10 +84,11 @@ func registerCostExport(mgr ctrl.Manager, d Deps) error {
 	if fi, err := os.Stat(o.Export.Dir); err != nil || !fi.IsDir() {
 		return fmt.Errorf("--cost-export-dir %q: not a directory: %w", o.Export.Dir, err)
 	}
-	oc, err := opencost.NewHTTPClient(o.OpenCostURL)
+	hc, err := opencost.NewHTTPClient(o.OpenCostURL)
 	if err != nil {
 		return fmt.Errorf("--opencost-url: %w", err)
 	}
+	oc := metrics.CountOpenCostErrors(hc, metrics.OpenCostExport)
 	if err := mgr.Add(&costapi.Exporter{
 		Dir:         o.Export.Dir,
 		Granularity: g,

@@ -60,11 +60,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// at once; safe because main exits right after the manager stops.
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cache.Options{SyncPeriod: &syncPeriod},
-		WebhookServer: webhook.NewServer(webhook.Options{
+		WebhookServer: countingWebhookServer{webhook.NewServer(webhook.Options{
 			Host:    opts.WebhookHost,
 			Port:    opts.WebhookPort,
 			CertDir: opts.WebhookCertDir,
-		}),
+		})},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)

@@ -1,7 +1,9 @@
 // Command chart-dashboards writes the team dashboards, built by package
 // dashboards with its placeholders for the per-team values, as
 // <name>.json into a directory: the Helm chart's canopy-dashboards
-// ConfigMap reads them from charts/canopy/dashboards. `make chart-sync`
+// ConfigMap reads them from charts/canopy/dashboards. It also writes the
+// operations dashboard as operations/canopy-operations.json, which the
+// chart's canopy-operations-dashboard ConfigMap reads. `make chart-sync`
 // runs it, and `make verify` fails when the chart's copies drift from the
 // code.
 //
@@ -39,6 +41,16 @@ func write(dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, name+".json"), b, 0o644); err != nil {
 			return fmt.Errorf("writing %s: %w", name, err)
 		}
+	}
+	ops, err := dashboards.OperationsJSON()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "operations"), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "operations", dashboards.OperationsUID+".json"), ops, 0o644); err != nil {
+		return fmt.Errorf("writing the operations dashboard: %w", err)
 	}
 	return nil
 }

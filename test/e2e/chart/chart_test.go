@@ -62,6 +62,20 @@ func run(t *testing.T, name string, args ...string) []byte {
 	return out
 }
 
+// runWithStderr is run, also returning what the command wrote to stderr
+// (kubectl's warnings).
+func runWithStderr(t *testing.T, name string, args ...string) ([]byte, string) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
+	}
+	return out, stderr.String()
+}
+
 // objects splits a rendered multi-document YAML stream.
 func objects(t *testing.T, rendered []byte) []*unstructured.Unstructured {
 	t.Helper()
@@ -167,7 +181,9 @@ func TestChartWithCertManager(t *testing.T) {
 }
 
 // Without cert-manager every webhook carries the given CA bundle, and the
-// whole chart, CRDs included, is accepted by a real API server.
+// whole chart, CRDs included and with the monitoring objects on, is
+// accepted by a real API server (with prometheus-operator's CRDs
+// installed).
 func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 	root := repoRoot(t)
 	ca := "Y2EtYnVuZGxl" // any base64; the dry run does not check the PEM
@@ -177,7 +193,8 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 		"--set", "cost.openCostURL=http://opencost.opencost:9003", "--set", "cost.sharedNamespaces={kube-system}",
 		"--set", "grafana.url=http://grafana.monitoring:3000", "--set", "grafana.credentialsSecret=canopy-system/grafana",
 		"--set", "prometheusProxy.prometheusURL=http://prometheus.monitoring:9090",
-		"--set", "extraArgs={--cost-interval=30m}")
+		"--set", "extraArgs={--cost-interval=30m}",
+		"--set", "monitoring.serviceMonitor.enabled=true", "--set", "monitoring.prometheusRule.enabled=true")
 	objs := objects(t, rendered)
 	got := kinds(objs)
 	if slices.Contains(got, "Certificate/canopy-webhook-cert") {
@@ -248,15 +265,28 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 	if err := cp.WriteKubeconfig(kubeconfig); err != nil {
 		t.Fatal(err)
 	}
+	kubectl := filepath.Join(cp.BinDir, "kubectl")
+	installMonitoringCRDs(t, kubectl, kubeconfig)
+	// The API server's PodSecurity admission warns about a Deployment
+	// whose pods the restricted standard would refuse.
+	run(t, kubectl, "--kubeconfig", kubeconfig, "label", "namespace", "canopy-system", "pod-security.kubernetes.io/warn=restricted")
 	manifest := filepath.Join(t.TempDir(), "canopy.yaml")
 	if err := os.WriteFile(manifest, rendered, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := run(t, filepath.Join(cp.BinDir, "kubectl"), "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", manifest)
+	out, warnings := runWithStderr(t, kubectl, "--kubeconfig", kubeconfig, "apply", "--dry-run=server", "-f", manifest)
+	if strings.Contains(warnings, "PodSecurity") {
+		t.Errorf("the chart's Deployment violates the restricted Pod Security Standard:\n%s", warnings)
+	}
 	for _, want := range []string{"deployment.apps/canopy-manager created (server dry run)",
 		"apiservice.apiregistration.k8s.io/v1alpha1.cost.canopy.dev created (server dry run)",
 		"service/canopy-prometheus-proxy created (server dry run)",
-		"clusterrole.rbac.authorization.k8s.io/canopy-finance created (server dry run)", "validatingwebhookconfiguration.admissionregistration.k8s.io/canopy-validating created (server dry run)", "customresourcedefinition.apiextensions.k8s.io/tenants.tenancy.canopy.dev created (server dry run)"} {
+		"clusterrole.rbac.authorization.k8s.io/canopy-finance created (server dry run)", "validatingwebhookconfiguration.admissionregistration.k8s.io/canopy-validating created (server dry run)", "customresourcedefinition.apiextensions.k8s.io/tenants.tenancy.canopy.dev created (server dry run)",
+		"prometheusrule.monitoring.coreos.com/canopy created (server dry run)",
+		"servicemonitor.monitoring.coreos.com/canopy-manager created (server dry run)",
+		"service/canopy-metrics created (server dry run)",
+		"poddisruptionbudget.policy/canopy-manager created (server dry run)",
+		"configmap/canopy-operations-dashboard created (server dry run)"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("kubectl apply --dry-run=server output lacks %q:\n%s", want, out)
 		}
