@@ -2,9 +2,12 @@ package anchors
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 
 	admissionv1 "k8s.io/api/admission/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -77,6 +80,15 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	v.forest.Lock()
 	why := Decide(v.forest, r)
 	v.forest.Unlock()
+	if why == "" && r.Op == admissionv1.Create && v.reader != nil {
+		// The forest learns of a namespace only once the informer has
+		// delivered it: a namespace created a moment ago is read live, so
+		// the anchor is refused now rather than left in Conflict.
+		var err error
+		if why, err = liveConflict(ctx, v.reader, r.New); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+	}
 	if why != "" {
 		ctrl.LoggerFrom(ctx).V(1).Info("Denied anchor request", "anchor", req.Namespace+"/"+req.Name, "operation", req.Operation, "reason", why)
 		return admission.Denied(why)
@@ -90,4 +102,21 @@ func Register(mgr ctrl.Manager, f *forest.Forest, s *forestsync.Syncer, isManage
 		forest: f, sync: s, isManager: isManager, decoder: admission.NewDecoder(mgr.GetScheme()),
 		reader: mgr.GetAPIReader(),
 	}})
+}
+
+// liveConflict reads the anchor's namespace from the API server and
+// returns Decide's denial if it exists and is not a subnamespace of the
+// anchor's namespace, or "".
+func liveConflict(ctx context.Context, r client.Reader, a *api.SubnamespaceAnchor) (string, error) {
+	ns := &corev1.Namespace{}
+	switch err := r.Get(ctx, client.ObjectKey{Name: a.Name}, ns); {
+	case apierrors.IsNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", fmt.Errorf("reading namespace %q: %w", a.Name, err)
+	}
+	if ns.Annotations[api.SubnamespaceOf] == a.Namespace {
+		return "", nil
+	}
+	return fmt.Sprintf("cannot create subnamespace %q in %q: a namespace of that name already exists and is not a subnamespace of %q", a.Name, a.Namespace, a.Namespace), nil
 }
