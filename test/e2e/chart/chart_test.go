@@ -52,13 +52,7 @@ func helm(t *testing.T) string {
 
 func run(t *testing.T, name string, args ...string) []byte {
 	t.Helper()
-	var stderr bytes.Buffer
-	cmd := exec.Command(name, args...)
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", filepath.Base(name), strings.Join(args, " "), err, out, stderr.String())
-	}
+	out, _ := runWithStderr(t, name, args...)
 	return out
 }
 
