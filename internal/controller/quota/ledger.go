@@ -124,6 +124,12 @@ func (s StoredLedger) Missing() bool { return s.object == nil }
 // resourceVersion. It returns an error for which IsConflict is true when
 // another writer got there first.
 func (s LedgerStore) Put(ctx context.Context, prev StoredLedger, l *quota.Ledger) error {
+	_, err := s.PutStored(ctx, prev, l)
+	return err
+}
+
+// PutStored is Put, returning the ledger as written, with its new version.
+func (s LedgerStore) PutStored(ctx context.Context, prev StoredLedger, l *quota.Ledger) (StoredLedger, error) {
 	data := quota.EncodeLedger(l)
 	if prev.object == nil {
 		cm := &corev1.ConfigMap{
@@ -135,18 +141,27 @@ func (s LedgerStore) Put(ctx context.Context, prev StoredLedger, l *quota.Ledger
 			Data: data,
 		}
 		if err := s.Client.Create(ctx, cm); err != nil {
-			return fmt.Errorf("creating quota ledger of tree %q: %w", l.Root, err)
+			return StoredLedger{}, fmt.Errorf("creating quota ledger of tree %q: %w", l.Root, err)
 		}
-		return nil
+		return StoredLedger{Ledger: l, object: cm}, nil
 	}
 	cm := prev.object.DeepCopy()
 	cm.Data = data
 	// Update sends the resourceVersion read, so the API server refuses the
 	// write if anyone wrote the ledger since.
 	if err := s.Client.Update(ctx, cm); err != nil {
-		return fmt.Errorf("updating quota ledger of tree %q: %w", l.Root, err)
+		return StoredLedger{}, fmt.Errorf("updating quota ledger of tree %q: %w", l.Root, err)
 	}
-	return nil
+	return StoredLedger{Ledger: l, object: cm}, nil
+}
+
+// Version is the resourceVersion the ledger was read or written at, as a
+// number (0 when no ledger existed).
+func (s StoredLedger) Version() uint64 {
+	if s.object == nil {
+		return 0
+	}
+	return quota.ParseRV(s.object.ResourceVersion)
 }
 
 // Delete removes the ledger of a tree that no longer has quotas.

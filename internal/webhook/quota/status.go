@@ -55,6 +55,9 @@ type StatusHandler struct {
 	Decoder     admission.Decoder
 	MaxAttempts int
 	Now         func() time.Time
+
+	// trees serialises this replica's ledger writes per tree (treeLocks).
+	trees treeLocks
 }
 
 // IsAdmission reports whether a status update is the API server's quota
@@ -214,11 +217,27 @@ var errRetryLive = errors.New("decide again on live reads")
 // This is the one place a Canopy webhook writes to the API. The write is what
 // makes the decision hold across replicas: every replica's reservation goes
 // through one object per tree, so the compare-and-swap serialises them.
+//
+// Within one replica, a decision that writes is taken again, and written,
+// under the tree's lock (treeLocks), starting from the newest of the cached
+// ledger and the one this replica last wrote: this replica's concurrent
+// reservations then queue instead of conflicting with each other. Unlocked,
+// under a burst each conflict cost a live re-read and another attempt, and
+// some reservations used up their attempts while the API server's quota
+// admission, whose five workers serve every namespace of the cluster,
+// waited on them. Decisions that write nothing (denials, dry runs) take no
+// lock.
 func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrlquota.TreeView, l *quota.Ledger, live bool) (*quota.Ledger, error)) error {
 	attempts := h.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
 	}
+	var held *heldTree
+	defer func() {
+		if held != nil {
+			held.unlock()
+		}
+	}()
 	live := false
 	var last error
 	for range attempts {
@@ -233,6 +252,9 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 		if err != nil {
 			return err
 		}
+		if held != nil && held.root == v.Root && held.written != nil && held.written.Version() > stored.Version() {
+			stored = *held.written
+		}
 		next, err := fn(v, stored.Ledger, live)
 		if errors.Is(err, errRetryLive) {
 			live = true
@@ -241,8 +263,19 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 		if err != nil || next == nil {
 			return err
 		}
-		err = h.Ledgers.Put(ctx, stored, next)
+		if held == nil {
+			if held, err = h.trees.lock(ctx, v.Root); err != nil {
+				return fmt.Errorf("reserving quota usage in namespace %q: waiting for the tree's other reservations: %w", ns, err)
+			}
+			// Decide again: a reservation this replica wrote while this
+			// one waited must count.
+			continue
+		}
+		written, err := h.Ledgers.PutStored(ctx, stored, next)
 		if err == nil {
+			if held.root == v.Root {
+				held.written = &written
+			}
 			return nil
 		}
 		if !ctrlquota.IsConflict(err) {
