@@ -128,3 +128,23 @@ func TestSourceServesNewestValidPairAndKeepsItThroughBadOnes(t *testing.T) {
 		t.Fatalf("serving serial %d after rotation, want 2", got)
 	}
 }
+
+func TestReadyOnlyWhenServingAndInjected(t *testing.T) {
+	s := NewSource(nil, types.NamespacedName{Namespace: "canopy-system", Name: "c"}, t.TempDir(), logr.Discard())
+	s.now = func() time.Time { return now }
+	r := &Rotation{Source: s, injected: make(chan struct{})}
+	if r.Checker(nil) == nil {
+		t.Fatal("ready with no certificate and no CA injected")
+	}
+	c, k := pair(t, 1, now.Add(-time.Hour), now.Add(time.Hour))
+	if err := s.update(secret(c, k)); err != nil {
+		t.Fatal(err)
+	}
+	if r.Checker(nil) == nil {
+		t.Fatal("ready before the CA is injected")
+	}
+	close(r.injected)
+	if err := r.Checker(nil); err != nil {
+		t.Fatalf("not ready with a certificate served and the CA injected: %v", err)
+	}
+}
