@@ -2,7 +2,8 @@
 // the real control plane: the manager issues its certificate, injects its
 // CA into both webhook configurations and the cost API's APIService, and
 // rotates the certificate while requests through every webhook and the
-// aggregated API keep being answered.
+// aggregated API keep being answered, and a standby replica (leader
+// election on, not the leader) serves each new certificate too.
 //
 // The API server reaches the manager as in a cluster, through Services
 // (ExternalName Services resolving to loopback), so it checks the
@@ -80,6 +81,10 @@ func startSelfManaged(t *testing.T) (webhook, api endpoint, opts setup.Options) 
 	opts.Certs.Lookahead = time.Hour
 	opts.Certs.ServerCertDuration = time.Hour + renewEvery
 	opts.Certs.CheckInterval = time.Second
+	// Leader election on, so the standby replica started later shows
+	// that a replica that is not the leader issues nothing of its own
+	// yet becomes ready and serves every rotation.
+	opts.LeaderElection, opts.LeaderElectionID = true, "canopy-certs-test"
 	oc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprint(w, `{"code":200,"data":[]}`)
 	}))
@@ -241,6 +246,10 @@ func TestRotationKeepsEveryWebhookAnswering(t *testing.T) {
 		t.Fatal("the webhooks and the cost API serve different certificates")
 	}
 	waitAPIServiceAvailable(t)
+	standby := startStandby(t, opts, webhook.serverName)
+	if c, err := served(standby, ca); err != nil || !bytes.Equal(c.Raw, first[webhook.name].Raw) {
+		t.Fatalf("the standby replica does not serve the leader's certificate (err %v)", err)
+	}
 
 	tr := startTraffic(t, opts)
 	// Rotations happen on the rotator's own schedule (every renewEvery);
@@ -285,6 +294,18 @@ func TestRotationKeepsEveryWebhookAnswering(t *testing.T) {
 	if bytes.Equal(c.Raw, first[api.name].Raw) {
 		t.Fatal("the cost API still serves its first certificate")
 	}
+	// The standby serves the same newest certificate (one watch event
+	// behind at most).
+	framework.Eventually(t, 10*time.Second, func(context.Context) error {
+		c, err := served(standby, ca)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(c.Raw, last.Raw) {
+			return fmt.Errorf("the standby serves %s, the leader %s", fingerprint(c), fingerprint(last))
+		}
+		return nil
+	})
 	// The CA did not change: the bundles still hold it.
 	after, err := injected(ctx)
 	if err != nil {
@@ -295,6 +316,31 @@ func TestRotationKeepsEveryWebhookAnswering(t *testing.T) {
 	}
 	tr.check(t)
 	t.Logf("whole test %v", time.Since(testStart).Round(time.Millisecond))
+}
+
+// startStandby starts a second replica with self-managed certificates,
+// on its own ports, and returns its webhook endpoint once it is ready.
+func startStandby(t *testing.T, opts setup.Options, serverName string) endpoint {
+	t.Helper()
+	ports := make([]int, 3)
+	for i := range ports {
+		p, err := controlplane.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = p
+	}
+	opts.WebhookPort = ports[0]
+	opts.ProbeAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
+	opts.Cost.API.BindAddress = net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
+	start := time.Now()
+	stop, err := env.StartReplica(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	t.Logf("standby replica ready after %v", time.Since(start).Round(time.Millisecond))
+	return endpoint{"standby replica's webhooks", net.JoinHostPort(opts.WebhookHost, strconv.Itoa(opts.WebhookPort)), serverName}
 }
 
 func waitAPIServiceAvailable(t *testing.T) {
