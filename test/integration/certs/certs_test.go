@@ -315,7 +315,37 @@ func TestRotationKeepsEveryWebhookAnswering(t *testing.T) {
 		t.Fatal("the CA bundle changed during a server-certificate rotation")
 	}
 	tr.check(t)
+	deletedSecretRecovers(t, ca, webhook, api, standby)
 	t.Logf("whole test %v", time.Since(testStart).Round(time.Millisecond))
+}
+
+// deletedSecretRecovers deletes the Secret: it is recreated with a new CA,
+// which is injected everywhere and verifies what every server serves. (A
+// CA change is not seamless: no traffic is asserted across it.)
+func deletedSecretRecovers(t *testing.T, oldCA []byte, endpoints ...endpoint) {
+	t.Helper()
+	ctx := context.Background()
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: env.Options.Forest.ManagerNamespace, Name: env.Options.Certs.Secret}}
+	if err := env.Client.Delete(ctx, sec); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	framework.Eventually(t, waitFor, func(ctx context.Context) error {
+		ca, err := injected(ctx)
+		if err != nil {
+			return err
+		}
+		if bytes.Equal(ca, oldCA) {
+			return fmt.Errorf("the old CA is still injected")
+		}
+		for _, e := range endpoints {
+			if _, err := served(e, ca); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	t.Logf("after deleting the Secret, a new CA was injected and served everywhere in %v", time.Since(start).Round(time.Millisecond))
 }
 
 // startStandby starts a second replica with self-managed certificates,
