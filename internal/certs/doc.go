@@ -25,8 +25,11 @@
 //     with the new CA alone, so requests may fail until every replica serves
 //     the new certificate; server-certificate rotations, the routine case,
 //     keep the CA and are seamless;
-//   - it needs the Secret to exist (EnsureSecret creates it) and reads it
-//     through its own cache of the manager's namespace.
+//   - it needs the Secret to exist and never creates it: EnsureSecret does,
+//     at start and whenever Source sees it deleted; the refilled Secret has
+//     a new CA, so a deletion is a CA rotation (see above);
+//   - it reads the Secret through its own cache of the manager's namespace,
+//     which holds every Secret of that namespace.
 //
 // The webhook configurations' names are set here, for controller-gen, so the
 // names the rotator patches and the names installed are one constant each:

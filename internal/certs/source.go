@@ -97,8 +97,13 @@ func (s *Source) Start(ctx context.Context) error {
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    onSecret,
 		UpdateFunc: func(_, obj any) { onSecret(obj) },
+		// The rotator only updates its Secret: recreate it, empty, and
+		// the rotator fills it with a new CA and certificate.
 		DeleteFunc: func(any) {
-			s.log.Info("Serving-certificate Secret deleted; keeping the certificate in use", "secret", s.key.String())
+			s.log.Info("Serving-certificate Secret deleted; recreating it and keeping the certificate in use until it is filled", "secret", s.key.String())
+			if err := EnsureSecret(ctx, s.client, s.key); err != nil {
+				s.log.Error(err, "Recreating the serving-certificate Secret")
+			}
 		},
 	}); err != nil {
 		return fmt.Errorf("watching Secret %s: %w", s.key, err)
