@@ -18,6 +18,12 @@
 // certificate (not the key) into a private directory only to satisfy
 // cert-controller's "mounted" check.
 //
+// Order at start: the rotator injects the CA only after Source serves the
+// Secret's certificate (cert-controller's readiness gate waits for that
+// file), and the readiness check "serving-cert" passes only after both, so a
+// replica is not ready, and receives no traffic through its Service, before
+// it answers TLS with a certificate the injected CA verifies.
+//
 // Known limits of cert-controller v0.16.0, measured in test/integration/certs:
 //   - every server certificate it issues has serial number 1 (and every CA
 //     serial 0), so a rotation shows in the certificate's bytes, not its serial;
