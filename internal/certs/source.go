@@ -31,7 +31,7 @@ type Source struct {
 	// markDir, when set, receives tls.crt (the certificate, never the key)
 	// each time a new certificate is served: cert-controller waits for
 	// that file before it injects the CA (it expects a kubelet to mount
-	// the Secret there).
+	// the Secret there). Start removes it when it returns.
 	markDir string
 	log     logr.Logger
 	now     func() time.Time
@@ -109,6 +109,9 @@ func (s *Source) Start(ctx context.Context) error {
 		return fmt.Errorf("watching Secret %s: %w", s.key, err)
 	}
 	inf.RunWithContext(ctx)
+	if s.markDir != "" {
+		_ = os.RemoveAll(s.markDir)
+	}
 	return nil
 }
 
