@@ -23,7 +23,9 @@ type Server struct {
 	Addr string
 	// CertDir holds tls.crt and tls.key, reloaded when they change.
 	CertDir string
-	Handler http.Handler
+	// GetCertificate, when set, serves the certificate instead of CertDir.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	Handler        http.Handler
 	// Auth, when set, is run for as long as the server.
 	Auth *DelegatingAuth
 	Log  logr.Logger
@@ -34,17 +36,21 @@ func (s *Server) NeedLeaderElection() bool { return false }
 
 // Start serves until ctx is done.
 func (s *Server) Start(ctx context.Context) error {
-	watcher, err := certwatcher.New(filepath.Join(s.CertDir, "tls.crt"), filepath.Join(s.CertDir, "tls.key"))
-	if err != nil {
-		return fmt.Errorf("loading the cost API's serving certificate from %s: %w", s.CertDir, err)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	go func() {
-		if err := watcher.Start(ctx); err != nil {
-			s.Log.Error(err, "Watching the cost API's serving certificate failed")
+	getCert := s.GetCertificate
+	if getCert == nil {
+		watcher, err := certwatcher.New(filepath.Join(s.CertDir, "tls.crt"), filepath.Join(s.CertDir, "tls.key"))
+		if err != nil {
+			return fmt.Errorf("loading the cost API's serving certificate from %s: %w", s.CertDir, err)
 		}
-	}()
+		go func() {
+			if err := watcher.Start(ctx); err != nil {
+				s.Log.Error(err, "Watching the cost API's serving certificate failed")
+			}
+		}()
+		getCert = watcher.GetCertificate
+	}
 	if s.Auth != nil {
 		go s.Auth.Run(ctx)
 	}
@@ -57,7 +63,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		TLSConfig: &tls.Config{
 			MinVersion:     tls.VersionTLS12,
-			GetCertificate: watcher.GetCertificate,
+			GetCertificate: getCert,
 			ClientAuth:     tls.RequestClientCert,
 		},
 		// A non-nil empty map turns HTTP/2 off: HTTP/1.1 only, as

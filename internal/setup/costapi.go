@@ -27,7 +27,8 @@ func init() { registrations = append(registrations, registerCostAPI) }
 type CostAPIOptions struct {
 	// BindAddress is host:port; empty or "0" disables the API.
 	BindAddress string
-	// CertDir holds tls.crt and tls.key; empty means the webhook's.
+	// CertDir holds tls.crt and tls.key; empty means the self-managed
+	// certificate, else the webhook's directory.
 	CertDir string
 	// MaxConcurrent and MaxConcurrentPerUser bound the chargebacks one
 	// replica computes at once, in total and per user (429 beyond); zero
@@ -37,7 +38,7 @@ type CostAPIOptions struct {
 
 func (o *CostAPIOptions) bindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.BindAddress, "cost-api-bind-address", ":8443", "Address the aggregated API cost.canopy.dev binds to (with --opencost-url); 0 disables it.")
-	fs.StringVar(&o.CertDir, "cost-api-cert-dir", o.CertDir, "Directory holding tls.crt and tls.key for the cost API (default: --webhook-cert-dir).")
+	fs.StringVar(&o.CertDir, "cost-api-cert-dir", o.CertDir, "Directory holding tls.crt and tls.key for the cost API (default: the self-managed certificate, else --webhook-cert-dir).")
 	fs.IntVar(&o.MaxConcurrent, "cost-api-max-concurrent", costapi.DefaultMaxConcurrent, "Chargebacks one replica computes at once; more are refused with 429.")
 	fs.IntVar(&o.MaxConcurrentPerUser, "cost-api-max-concurrent-per-user", costapi.DefaultMaxConcurrentPerUser, "Chargebacks one user may have in progress on one replica at once; more are refused with 429.")
 }
@@ -74,7 +75,7 @@ func (t tenantDirectory) Directory(ctx context.Context) (cost.Directory, error) 
 // --opencost-url is set and the API is not disabled.
 func registerCostAPI(mgr ctrl.Manager, d Deps) error {
 	o := d.Options.Cost
-	if o.OpenCostURL == "" || o.API.BindAddress == "" || o.API.BindAddress == "0" {
+	if !d.Options.costAPIOn() {
 		return nil
 	}
 	cfg, err := o.config()
@@ -113,6 +114,9 @@ func registerCostAPI(mgr ctrl.Manager, d Deps) error {
 			MaxConcurrent:        o.API.MaxConcurrent,
 			MaxConcurrentPerUser: o.API.MaxConcurrentPerUser,
 		},
+	}
+	if d.Certs != nil && o.API.CertDir == "" {
+		srv.GetCertificate = d.Certs.Source.GetCertificate
 	}
 	if err := mgr.Add(srv); err != nil {
 		return fmt.Errorf("adding the cost API server: %w", err)

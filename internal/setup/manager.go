@@ -20,6 +20,7 @@ import (
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/certs"
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/forestsync"
 	"github.com/canopyhq/canopy/internal/webhook/namespaces"
@@ -47,6 +48,10 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		leNS = opts.Forest.ManagerNamespace
 	}
 	syncPeriod := opts.SyncPeriod
+	rotation, err := newCertRotation(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  NewScheme(),
 		Logger:                  QuietConflicts(ctrl.Log),
@@ -64,6 +69,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			Host:    opts.WebhookHost,
 			Port:    opts.WebhookPort,
 			CertDir: opts.WebhookCertDir,
+			TLSOpts: tlsOpts(rotation),
 		})},
 	})
 	if err != nil {
@@ -76,10 +82,14 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, fmt.Errorf("adding readiness check: %w", err)
 	}
 
+	if err := addCertRotation(mgr, rotation); err != nil {
+		return nil, err
+	}
 	deps, err := newDeps(opts)
 	if err != nil {
 		return nil, err
 	}
+	deps.Certs = rotation
 	namespaces.Register(mgr, deps.Forest)
 	for _, register := range registrations {
 		if err := register(mgr, deps); err != nil {
@@ -97,6 +107,8 @@ type Deps struct {
 	// Sync fills Forest on every replica; Subscribe to it (or watch its
 	// Source) to be told which namespaces changed.
 	Sync *forestsync.Syncer
+	// Certs serves the self-managed certificate; nil when it is files.
+	Certs *certs.Rotation
 }
 
 func newDeps(opts Options) (Deps, error) {

@@ -22,6 +22,7 @@ type Options struct {
 	WebhookHost    string
 	WebhookPort    int
 	WebhookCertDir string
+	Certs          CertOptions
 
 	// Forest holds the manager namespace, excluded namespaces, include
 	// regex and managed-metadata regexes (HNC's flags of the same names).
@@ -58,6 +59,8 @@ func DefaultOptions() Options {
 		QPS:              50,
 		Burst:            100,
 		SyncPeriod:       10 * time.Hour,
+		Certs: CertOptions{SelfManaged: true, Secret: "canopy-serving-cert",
+			WebhookService: "canopy-webhook", CostAPIService: "canopy-cost-api"},
 	}
 }
 
@@ -84,7 +87,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.LeaderElectionID, "leader-election-id", o.LeaderElectionID, "Name of the leader-election lease.")
 	fs.StringVar(&o.WebhookHost, "webhook-host", o.WebhookHost, "Address the webhook server binds to.")
 	fs.IntVar(&o.WebhookPort, "webhook-port", o.WebhookPort, "Port the webhook server binds to.")
-	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory holding tls.crt and tls.key for the webhook server.")
+	fs.StringVar(&o.WebhookCertDir, "webhook-cert-dir", o.WebhookCertDir, "Directory holding tls.crt and tls.key for the webhook server; setting it turns --self-managed-certs off.")
 	fs.StringVar(&o.Forest.ManagerNamespace, "manager-namespace", o.Forest.ManagerNamespace, "Namespace Canopy runs in; always excluded from hierarchies.")
 	fs.Var(stringList{&o.Forest.ExcludedNamespaces}, "excluded-namespace", "A namespace that may not be part of any hierarchy (repeatable).")
 	fs.StringVar(&o.Forest.IncludedNamespacesRegex, "included-namespace-regex", o.Forest.IncludedNamespacesRegex, "Only namespaces whose whole name matches this regex are managed.")
@@ -98,6 +101,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		o.QPS, o.Burst = q, int(2*q)
 		return nil
 	})
+	o.Certs.bindFlags(fs)
 	o.Quota.bindFlags(fs)
 	o.Propagation.bindFlags(fs)
 	o.Tenant.bindFlags(fs)

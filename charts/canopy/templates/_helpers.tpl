@@ -7,7 +7,7 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{/* Annotations of the webhook configurations: cert-manager's CA injector
 fills their caBundle from the webhook Certificate. */}}
 {{- define "canopy.webhookAnnotations" -}}
-{{- if .Values.webhook.certManager.enabled }}
+{{- if and (not .Values.webhook.selfManaged) .Values.webhook.certManager.enabled }}
 cert-manager.io/inject-ca-from: {{ .Values.managerNamespace }}/{{ .Values.webhook.certSecret }}
 {{- else }}
 {}
@@ -16,7 +16,7 @@ cert-manager.io/inject-ca-from: {{ .Values.managerNamespace }}/{{ .Values.webhoo
 
 {{/* The CA bundle of each webhook when the certificate is brought by hand. */}}
 {{- define "canopy.caBundle" -}}
-{{- if and (not .Values.webhook.certManager.enabled) .Values.webhook.caBundle }}
+{{- if and (not .Values.webhook.selfManaged) (not .Values.webhook.certManager.enabled) .Values.webhook.caBundle }}
 caBundle: {{ .Values.webhook.caBundle }}
 {{- end }}
 {{- end }}

@@ -155,11 +155,12 @@ func TestChartLints(t *testing.T) {
 	run(t, helm(t), "lint", "--strict", filepath.Join(repoRoot(t), "charts", "canopy"))
 }
 
-// With cert-manager (the default) the chart asks it for the webhook
-// certificate and lets its CA injector fill every caBundle.
+// With cert-manager (webhook.selfManaged=false) the chart asks it for the
+// webhook certificate and lets its CA injector fill every caBundle.
 func TestChartWithCertManager(t *testing.T) {
 	root := repoRoot(t)
-	objs := objects(t, run(t, helm(t), "template", "canopy", filepath.Join(root, "charts", "canopy"), "--set", "managerNamespace=tenancy"))
+	objs := objects(t, run(t, helm(t), "template", "canopy", filepath.Join(root, "charts", "canopy"), "--set", "managerNamespace=tenancy",
+		"--set", "webhook.selfManaged=false"))
 	got := kinds(objs)
 	for _, want := range []string{"Certificate/canopy-webhook-cert", "Issuer/canopy-selfsigned", "Service/canopy-webhook", "Deployment/canopy-manager", "MutatingWebhookConfiguration/canopy-mutating", "ValidatingWebhookConfiguration/canopy-validating", "ClusterRole/canopy-manager"} {
 		if !slices.Contains(got, want) {
@@ -183,7 +184,7 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 	ca := "Y2EtYnVuZGxl" // any base64; the dry run does not check the PEM
 	rendered := run(t, helm(t), "template", "canopy", filepath.Join(root, "charts", "canopy"),
 		"--include-crds", "--namespace", "canopy-system",
-		"--set", "webhook.certManager.enabled=false", "--set", "webhook.caBundle="+ca,
+		"--set", "webhook.selfManaged=false", "--set", "webhook.certManager.enabled=false", "--set", "webhook.caBundle="+ca,
 		"--set", "cost.openCostURL=http://opencost.opencost:9003", "--set", "cost.sharedNamespaces={kube-system}",
 		"--set", "grafana.url=http://grafana.monitoring:3000", "--set", "grafana.credentialsSecret=canopy-system/grafana",
 		"--set", "prometheusProxy.prometheusURL=http://prometheus.monitoring:9090",

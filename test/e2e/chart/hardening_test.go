@@ -43,12 +43,30 @@ func TestChartHardening(t *testing.T) {
 	if diff := cmp.Diff(wantRes, res); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
-	// With a read-only root, the only writable mount is the export volume.
+	// With a read-only root, the only writable mounts are the export
+	// volume and, with self-managed certificates (the default), /tmp: a
+	// 1Mi memory-backed emptyDir where the rotator finds the public
+	// certificate (internal/certs).
 	mounts, _, _ := unstructured.NestedSlice(c, "volumeMounts")
 	for _, m := range mounts {
 		m := m.(map[string]any)
-		if m["readOnly"] != true && m["mountPath"] != "/export" {
-			t.Errorf("volume mount %v is writable; only /export should be", m)
+		if m["readOnly"] == true || m["mountPath"] == "/export" {
+			continue
+		}
+		if m["mountPath"] != "/tmp" {
+			t.Errorf("volume mount %v is writable; only /export and /tmp should be", m)
+			continue
+		}
+		vols, _, _ := unstructured.NestedSlice(pod, "volumes")
+		for _, v := range vols {
+			v := v.(map[string]any)
+			if v["name"] != m["name"] {
+				continue
+			}
+			want := map[string]any{"name": m["name"], "emptyDir": map[string]any{"medium": "Memory", "sizeLimit": "1Mi"}}
+			if diff := cmp.Diff(want, v); diff != "" {
+				t.Errorf("the /tmp volume is not a 1Mi memory-backed emptyDir (-want +got):\n%s", diff)
+			}
 		}
 	}
 

@@ -279,7 +279,7 @@ func removeWebhooks(t *testing.T, c client.Client) func() {
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{}
 	objs := []client.Object{vwc, mwc}
-	names := []string{"validating-webhook-configuration", "mutating-webhook-configuration"}
+	names := []string{"canopy-validating", "canopy-mutating"}
 	for i, o := range objs {
 		if err := c.Get(ctx, client.ObjectKey{Name: names[i]}, o); err != nil {
 			t.Fatalf("reading webhook configuration %s: %v", names[i], err)

@@ -31,7 +31,7 @@ func TestAdoption(t *testing.T) {
 		}
 	}()
 	vwc := &admissionregistrationv1.ValidatingWebhookConfiguration{}
-	if err := env.Client.Get(ctx, client.ObjectKey{Name: "validating-webhook-configuration"}, vwc); err != nil {
+	if err := env.Client.Get(ctx, client.ObjectKey{Name: "canopy-validating"}, vwc); err != nil {
 		t.Fatal(err)
 	}
 	if err := env.Client.Delete(ctx, vwc); err != nil {
