@@ -47,7 +47,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		leNS = opts.Forest.ManagerNamespace
 	}
 	syncPeriod := opts.SyncPeriod
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mo := ctrl.Options{
 		Scheme:                  NewScheme(),
 		Logger:                  QuietConflicts(ctrl.Log),
 		Controller:              config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
@@ -65,7 +65,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			Port:    opts.WebhookPort,
 			CertDir: opts.WebhookCertDir,
 		})},
-	})
+	}
+	if err := opts.Lease.applyLease(cfg, &mo); err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
