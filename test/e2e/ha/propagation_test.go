@@ -28,7 +28,7 @@ const (
 type figures struct {
 	atKill      int           // copies (or namespaces) present when the kill was sent
 	of          int           // how many there are in the end
-	inFlight    int           // writes that landed after the kill, before the lease changed hands
+	inFlight    int           // the old leader's writes that arrived after the kill (written before the lease changed hands)
 	lease       time.Duration // kill to the lease's new holder (watch arrival)
 	firstWrite  time.Duration // kill to the new leader's first write (watch arrival)
 	converged   time.Duration // kill to the last write of the convergence (watch arrival)
@@ -37,8 +37,8 @@ type figures struct {
 }
 
 func (f figures) String() string {
-	s := fmt.Sprintf("%d of %d at the kill, %d in flight; lease taken %.1fs after the kill, first write %.1fs, converged %.1fs",
-		f.atKill, f.of, f.inFlight, f.lease.Seconds(), f.firstWrite.Seconds(), f.converged.Seconds())
+	s := fmt.Sprintf("%d of %d at the kill, %d in flight; lease taken %.1fs after the kill, first write %.1fs, converged %.1fs (%.1fs after the lease changed hands)",
+		f.atKill, f.of, f.inFlight, f.lease.Seconds(), f.firstWrite.Seconds(), f.converged.Seconds(), (f.converged - f.lease).Seconds())
 	if f.moved != "" {
 		s += fmt.Sprintf("; moved %s out with %d copies", f.moved, f.movedCopies)
 	}
