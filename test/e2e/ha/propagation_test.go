@@ -146,11 +146,6 @@ func killDuringPropagation(t *testing.T, cl *cluster, leader, standby string, n 
 		}
 	}
 
-	cl.waitHolder(t, standby, leaseDuration+time.Minute)
-	le, err := takeoverAfter(leases(), standby, kill)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]bool{}
 	gone := map[string]bool{moved: true}
 	for _, d := range tr.descendants(moved) {
@@ -161,8 +156,30 @@ func killDuringPropagation(t *testing.T, cl *cluster, leader, standby string, n 
 			want[d] = true
 		}
 	}
+	// No leader runs yet, so the check below must find all three faults
+	// now: otherwise passing it after the takeover would prove nothing.
+	before, err := listCopies(ctx, c, tr.root, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(before.missing) == 0 || len(before.stale) == 0 || len(before.stray) == 0 {
+		t.Fatalf("before the takeover the copies should be missing, stale and outside the tree: %v", before.err())
+	}
+	if h, err := cl.holder(ctx); err != nil || h != leader {
+		t.Fatalf("the lease is held by %q (%v) before the check ran, want the dead %s", h, err, leader)
+	}
+	t.Logf("before the takeover: %v", before.err())
+	cl.waitHolder(t, standby, leaseDuration+time.Minute)
+	le, err := takeoverAfter(leases(), standby, kill)
+	if err != nil {
+		t.Fatal(err)
+	}
 	eventually(t, 10*time.Minute, "copies converged after the takeover", func(ctx context.Context) error {
-		return checkCopies(ctx, c, tr.root, want)
+		r, err := listCopies(ctx, c, tr.root, want)
+		if err != nil {
+			return err
+		}
+		return r.err()
 	})
 	first, ok := copies.firstWriteAfter(le.rv)
 	if !ok {
@@ -175,60 +192,73 @@ func killDuringPropagation(t *testing.T, cl *cluster, leader, standby string, n 
 	}
 }
 
-// checkCopies lists every copy of the root's Role and RoleBinding and
-// returns an error naming what is missing, stale or outside want.
-func checkCopies(ctx context.Context, c client.Client, root string, want map[string]bool) error {
+// copyReport is what listCopies found wrong, each entry "Kind ns[/name]".
+type copyReport struct{ missing, stale, stray []string }
+
+func (r copyReport) err() error {
+	if len(r.missing)+len(r.stale)+len(r.stray) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d copies missing %s, %d differ from the source %s, %d outside the tree %s",
+		len(r.missing), sample(r.missing), len(r.stale), sample(r.stale), len(r.stray), sample(r.stray))
+}
+
+// listCopies lists every copy of the root's Role and RoleBinding and
+// reports which are missing in want, differ from their source, or lie
+// outside want.
+func listCopies(ctx context.Context, c client.Client, root string, want map[string]bool) (copyReport, error) {
+	var r copyReport
 	role, binding := &rbacv1.Role{}, &rbacv1.RoleBinding{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: root, Name: roleName}, role); err != nil {
-		return err
+		return r, err
 	}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: root, Name: bindingName}, binding); err != nil {
-		return err
+		return r, err
 	}
 	fromRoot := client.MatchingLabels{api.LabelInheritedFrom: root}
 	roles, bindings := &rbacv1.RoleList{}, &rbacv1.RoleBindingList{}
 	if err := c.List(ctx, roles, fromRoot); err != nil {
-		return err
+		return r, err
 	}
 	if err := c.List(ctx, bindings, fromRoot); err != nil {
-		return err
+		return r, err
 	}
-	var stray, stale []string
 	haveRole, haveBinding := map[string]bool{}, map[string]bool{}
-	for _, r := range roles.Items {
+	for _, x := range roles.Items {
 		switch {
-		case !want[r.Namespace]:
-			stray = append(stray, "Role "+r.Namespace+"/"+r.Name)
-		case r.Name != roleName || !equality.Semantic.DeepEqual(r.Rules, role.Rules):
-			stale = append(stale, "Role "+r.Namespace+"/"+r.Name)
+		case !want[x.Namespace]:
+			r.stray = append(r.stray, "Role "+x.Namespace+"/"+x.Name)
+		case x.Name != roleName:
+			r.stray = append(r.stray, "Role "+x.Namespace+"/"+x.Name+" (not the source's name)")
 		default:
-			haveRole[r.Namespace] = true
+			haveRole[x.Namespace] = true
+			if !equality.Semantic.DeepEqual(x.Rules, role.Rules) {
+				r.stale = append(r.stale, "Role "+x.Namespace+"/"+x.Name)
+			}
 		}
 	}
-	for _, b := range bindings.Items {
+	for _, x := range bindings.Items {
 		switch {
-		case !want[b.Namespace]:
-			stray = append(stray, "RoleBinding "+b.Namespace+"/"+b.Name)
-		case b.Name != bindingName || !equality.Semantic.DeepEqual(b.Subjects, binding.Subjects) || b.RoleRef != binding.RoleRef:
-			stale = append(stale, "RoleBinding "+b.Namespace+"/"+b.Name)
+		case !want[x.Namespace]:
+			r.stray = append(r.stray, "RoleBinding "+x.Namespace+"/"+x.Name)
+		case x.Name != bindingName:
+			r.stray = append(r.stray, "RoleBinding "+x.Namespace+"/"+x.Name+" (not the source's name)")
 		default:
-			haveBinding[b.Namespace] = true
+			haveBinding[x.Namespace] = true
+			if !equality.Semantic.DeepEqual(x.Subjects, binding.Subjects) || x.RoleRef != binding.RoleRef {
+				r.stale = append(r.stale, "RoleBinding "+x.Namespace+"/"+x.Name)
+			}
 		}
 	}
-	var missing []string
 	for ns := range want {
 		if !haveRole[ns] {
-			missing = append(missing, "Role "+ns)
+			r.missing = append(r.missing, "Role "+ns)
 		}
 		if !haveBinding[ns] {
-			missing = append(missing, "RoleBinding "+ns)
+			r.missing = append(r.missing, "RoleBinding "+ns)
 		}
 	}
-	if len(stray)+len(stale)+len(missing) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%d copies missing %s, %d differ from the source %s, %d outside the tree %s",
-		len(missing), sample(missing), len(stale), sample(stale), len(stray), sample(stray))
+	return r, nil
 }
 
 func sample(s []string) string {
