@@ -129,6 +129,10 @@ test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration 
 hnc-e2e: k8s-bins hnc-bins build ## HNC's own e2e suite against Canopy (about 20 minutes; not part of make test); summary in .hnc-e2e/summary.md.
 	go run ./test/tools/hnce2e -root . -dir .hnc-e2e
 
+.PHONY: test-ha
+test-ha: k8s-bins build ## Two replicas as processes, the leader SIGKILLed at half of 1,998 copies (1,000 namespaces) and mid-Tenant; make test runs it with 200 namespaces
+	CANOPY_HA_NAMESPACES=1000 go test -count=1 -run TestLeaderKilled -v -timeout 30m ./test/e2e/ha/
+
 .PHONY: test-quota-race
 test-quota-race: k8s-bins ## Only the hierarchical quota race and churn tests (probes, 200 or 1,000 pods against 100, refill; a minute of churn); make test runs all but the 50-namespace, 1,000-pod races, kept out until a rare quota-evaluation timeout under load is explained
 	go test -count=1 -run 'TestRace|TestChurn' -v -timeout 20m ./test/integration/quota/

@@ -52,7 +52,7 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	mo := ctrl.Options{
 		Scheme:                  NewScheme(),
 		Logger:                  QuietConflicts(ctrl.Log),
 		Controller:              config.Controller{SkipNameValidation: &opts.SkipControllerNameValidation},
@@ -71,7 +71,11 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 			CertDir: opts.WebhookCertDir,
 			TLSOpts: tlsOpts(rotation),
 		})},
-	})
+	}
+	if err := opts.Lease.applyLease(cfg, &mo); err != nil {
+		return nil, err
+	}
+	mgr, err := ctrl.NewManager(cfg, mo)
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}

@@ -18,6 +18,7 @@ type Options struct {
 	// LeaderElectionNamespace defaults to the manager's namespace.
 	LeaderElectionNamespace string
 	LeaderElectionID        string
+	Lease                   LeaseOptions
 
 	WebhookHost    string
 	WebhookPort    int
@@ -54,6 +55,7 @@ func DefaultOptions() Options {
 		MetricsAddr:      ":8080",
 		ProbeAddr:        ":8081",
 		LeaderElectionID: "canopy-manager.tenancy.canopy.dev",
+		Lease:            DefaultLeaseOptions(),
 		WebhookPort:      9443,
 		Forest:           forest.Options{ManagerNamespace: "canopy-system"},
 		QPS:              50,
@@ -102,6 +104,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	o.Certs.bindFlags(fs)
+	o.Lease.bindFlags(fs)
 	o.Quota.bindFlags(fs)
 	o.Propagation.bindFlags(fs)
 	o.Tenant.bindFlags(fs)

@@ -92,19 +92,33 @@ type Manager struct {
 // webhooks, in canopy-system, with flags added, and waits until it is
 // ready: its webhook server is up and the namespace forest has loaded.
 func StartManager(root, dir string, c *Cluster, flags ...string) (*Manager, error) {
-	host, port, certDir := c.CP.WebhookServing()
+	_, port, _ := c.CP.WebhookServing()
+	return StartReplica(root, dir, c, "", port, flags...)
+}
+
+// StartReplica is StartManager for one of several replicas: it serves
+// webhooks on webhookPort (with c's certificate) and logs to
+// dir/canopy-manager-name.log (dir/canopy-manager.log for an empty name).
+// Something must forward c's webhook port to the replicas' ports, as a
+// Service would.
+func StartReplica(root, dir string, c *Cluster, name string, webhookPort int, flags ...string) (*Manager, error) {
+	host, _, certDir := c.CP.WebhookServing()
 	probePort, err := controlplane.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	log, err := os.Create(filepath.Join(dir, "canopy-manager.log"))
+	logName := "canopy-manager.log"
+	if name != "" {
+		logName = "canopy-manager-" + name + ".log"
+	}
+	log, err := os.Create(filepath.Join(dir, logName))
 	if err != nil {
 		return nil, err
 	}
-	fmt.Println("Starting canopy-manager ...")
+	fmt.Println("Starting canopy-manager", name, "...")
 	cmd := exec.Command(filepath.Join(root, "bin", "canopy-manager"), append([]string{
 		"--kubeconfig=" + c.Kubeconfig,
-		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
+		"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(webhookPort), "--webhook-cert-dir=" + certDir,
 		"--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probePort),
 		"--manager-namespace=canopy-system",
 	}, flags...)...)
@@ -120,6 +134,14 @@ func StartManager(root, dir string, c *Cluster, flags ...string) (*Manager, erro
 		return nil, fmt.Errorf("canopy-manager did not become ready (see %s): %w", log.Name(), err)
 	}
 	return m, nil
+}
+
+// Kill sends SIGKILL, as a crash or an OOM kill would, waits for the exit
+// and closes the log.
+func (m *Manager) Kill() {
+	_ = m.cmd.Process.Kill()
+	<-m.exited
+	_ = m.Log.Close()
 }
 
 // Exited is closed once the manager has exited; Err then says why.
