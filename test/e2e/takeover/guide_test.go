@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/quota"
@@ -37,13 +39,10 @@ const (
 	hncNamespace  = "hnc-system"
 )
 
-// installHNCWebhooks creates the webhook configurations of HNC v1.1.0's
-// "hrq" release variant, rendered from HNC's own kustomize sources with
-// kubectl. Nothing serves them here (HNC runs with --no-webhooks: out of
-// cluster it has no certificate), so they are installed only once HNC has
-// built its tree, and they then fail exactly as they do once HNC's
-// Deployment is scaled to zero.
-func installHNCWebhooks(t *testing.T, c client.Client, hncBin string) {
+// renderHNC renders HNC v1.1.0's "hrq" release variant (HNC with
+// hierarchical quotas, and its webhooks managing their own certificates)
+// from HNC's own kustomize sources, with kubectl.
+func renderHNC(t *testing.T, hncBin string) []*unstructured.Unstructured {
 	t.Helper()
 	kubectl, err := controlplane.CachedBinary("k8s-"+controlplane.K8sVersion, "kubectl", "k8s-bins")
 	if err != nil {
@@ -55,16 +54,59 @@ func installHNCWebhooks(t *testing.T, c client.Client, hncBin string) {
 		t.Fatalf("rendering HNC's release manifests from %s: %v", variant, err)
 	}
 	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(out), 4096)
-	var installed []string
+	var objs []*unstructured.Unstructured
 	for {
 		u := &unstructured.Unstructured{}
 		err := dec.Decode(&u.Object)
 		if errors.Is(err, io.EOF) {
-			break
+			return objs
 		}
 		if err != nil {
 			t.Fatalf("decoding HNC's release manifests: %v", err)
 		}
+		objs = append(objs, u)
+	}
+}
+
+// crdPaths returns the CRDs of a cluster running HNC before Canopy is
+// installed: HNC's, as its release defines them, which the guide keeps
+// (Helm installs no CRD that exists), and Canopy's own two kinds.
+func crdPaths(t *testing.T, hncBin string) []string {
+	t.Helper()
+	var buf bytes.Buffer
+	n := 0
+	for _, u := range renderHNC(t, hncBin) {
+		if u.GetKind() != "CustomResourceDefinition" {
+			continue
+		}
+		b, err := sigsyaml.Marshal(u.Object)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.WriteString("---\n")
+		buf.Write(b)
+		n++
+	}
+	if n != 4 {
+		t.Fatalf("HNC's release manifests hold %d CRDs, want 4", n)
+	}
+	hncCRDs := filepath.Join(t.TempDir(), "hnc-crds.yaml")
+	if err := os.WriteFile(hncCRDs, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bases := filepath.Join(framework.RepoRoot(), "config", "crd", "bases")
+	return []string{hncCRDs, filepath.Join(bases, "tenancy.canopy.dev_tenants.yaml"), filepath.Join(bases, "tenancy.canopy.dev_hierarchicalquotas.yaml")}
+}
+
+// installHNCWebhooks creates the webhook configurations of HNC's release.
+// Nothing serves them here (HNC runs with --no-webhooks: out of cluster
+// it has no certificate), so they are installed only once HNC has built
+// its tree, and they then fail exactly as they do once HNC's Deployment is
+// scaled to zero.
+func installHNCWebhooks(t *testing.T, c client.Client, hncBin string) {
+	t.Helper()
+	var installed []string
+	for _, u := range renderHNC(t, hncBin) {
 		if k := u.GetKind(); k != "ValidatingWebhookConfiguration" && k != "MutatingWebhookConfiguration" {
 			continue
 		}

@@ -66,7 +66,7 @@ func TestTakeoverFromHNC(t *testing.T) {
 	ctx := context.Background()
 	repo := framework.RepoRoot()
 	cp, err := controlplane.Start(controlplane.Options{
-		CRDDirectoryPaths: []string{filepath.Join(repo, "config", "crd", "bases")},
+		CRDDirectoryPaths: crdPaths(t, hncBin),
 		WebhookPaths:      []string{filepath.Join(repo, "config", "webhook")},
 	})
 	if err != nil {
