@@ -130,6 +130,8 @@ func rows() []row {
 			createDry(&api.SubnamespaceAnchor{ObjectMeta: meta(root, "dg-new")})},
 		{bHierarchy, "create an anchor in a namespace outside trees", []string{whAnchor, whTAnchors},
 			createDry(&api.SubnamespaceAnchor{ObjectMeta: meta(plain, "dg-plain-sub")})},
+		{bHierarchy, "label an anchor", []string{whAnchor},
+			update(&api.SubnamespaceAnchor{ObjectMeta: meta(root, sub)}, func(a *api.SubnamespaceAnchor) { a.Labels = map[string]string{"dg": "x"} })},
 		{bHierarchy, "delete an anchor", []string{whAnchor, whTAnchors},
 			deleteDry(&api.SubnamespaceAnchor{ObjectMeta: meta(root, sub)})},
 		{bHierarchy, "delete a Tenant's anchor", []string{whAnchor, whTAnchors},
