@@ -47,7 +47,7 @@ type logf func(format string, args ...any)
 // The README's bullets.
 const (
 	bHierarchy    = "Hierarchy"
-	bNamespaces   = "In-tree namespaces"
+	bNamespaces   = "Namespaces in a tree or a tenant"
 	bPropagated   = "Propagated objects"
 	bPolicy       = "Quota, tenant and configuration writes"
 	bUnderQuota   = "Workloads under a hierarchical quota"
@@ -149,6 +149,11 @@ func rows() []row {
 		{bNamespaces, "delete a subnamespace", []string{whNS}, deleteDry(ns(sub))},
 		{bNamespaces, "delete a root", []string{whNS}, deleteDry(ns(root))},
 		{bNamespaces, "delete a tenant's namespace", []string{whNS}, deleteDry(ns(tenantNS))},
+		{bNamespaces, "label a tenant's root that has no subnamespace", []string{whNS},
+			update(ns(solo), func(n *corev1.Namespace) { n.Labels["dg"] = "x" })},
+		{bNamespaces, "remove the tenant label from a tenant's root that has no subnamespace", []string{whNS},
+			update(ns(solo), func(n *corev1.Namespace) { delete(n.Labels, tenancyv1.LabelTenant) })},
+		{bNamespaces, "delete a tenant's root that has no subnamespace", []string{whNS}, deleteDry(ns(solo))},
 		{bNamespaces, "create a namespace labelled in-tree", []string{whNS},
 			createDry(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "dg-forged", Labels: map[string]string{forest.LabelInTree: "true"}}})},
 

@@ -29,6 +29,7 @@ import (
 //	└── dg-free-sub     subnamespace
 //	dg-t                Tenant dg-t's root (HierarchicalQuota tenant-quota, pods: 10)
 //	└── dg-t-a          generated RoleBinding, NetworkPolicy and LimitRange
+//	dg-solo             Tenant dg-solo's root, its only namespace: in a tenant, in no tree
 //	dg-left             had a subnamespace, now deleted: outside every tree, keeps its HierarchyConfiguration
 //	dg-plain            never in a tree
 //	dg-conflict         outside every tree, holds an anchor for dg-plain (in Conflict)
@@ -36,6 +37,7 @@ const (
 	root, sub         = "dg-root", "dg-sub"
 	free, freeSub     = "dg-free", "dg-free-sub"
 	tenant, tenantNS  = "dg-t", "dg-t-a"
+	solo              = "dg-solo"
 	left, leftSub     = "dg-left", "dg-left-sub"
 	plain             = "dg-plain"
 	conflicted        = "dg-conflict"
@@ -93,6 +95,9 @@ func buildTrees(t *testing.T, c client.Client) {
 	create(t, c, sourceRole())
 	create(t, c, sourceBinding())
 	create(t, c, tenantObject())
+	create(t, c, &tenancyv1.Tenant{ObjectMeta: metav1.ObjectMeta{Name: solo}, Spec: tenancyv1.TenantSpec{
+		Owners: []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.GroupKind, Name: "dg-solo-leads"}},
+	}})
 	for _, nm := range []string{root, sub, free, freeSub, left, leftSub} {
 		waitNamespace(t, c, nm, "true")
 	}
@@ -166,6 +171,17 @@ func waitTreeIntact(t *testing.T, c client.Client) {
 	for _, nm := range inTree {
 		waitNamespace(t, c, nm, "true")
 	}
+	waitNamespace(t, c, solo, "")
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		n := &corev1.Namespace{}
+		if err := c.Get(ctx, client.ObjectKey{Name: solo}, n); err != nil {
+			return err
+		}
+		if n.Labels[tenancyv1.LabelTenant] != solo {
+			return fmt.Errorf("namespace %s: %s=%q, want %q", solo, tenancyv1.LabelTenant, n.Labels[tenancyv1.LabelTenant], solo)
+		}
+		return nil
+	})
 	for _, a := range []client.ObjectKey{{Namespace: root, Name: sub}, {Namespace: free, Name: freeSub}} {
 		framework.Eventually(t, wait, func(ctx context.Context) error {
 			anchor := &api.SubnamespaceAnchor{}
