@@ -14,7 +14,10 @@ import (
 const (
 	ledgerRootKey     = "_root"
 	ledgerScopePrefix = "_scope."
-	baseSep           = ";base="
+	// ledgerLoweredPrefix keys a lowering mark (Ledger.Lowered) by the
+	// entry key it marks: _lowered.<namespace>[.<scope id>].
+	ledgerLoweredPrefix = "_lowered."
+	baseSep             = ";base="
 	// legacyReservedAtSep marks entries written before reservations were
 	// settled by resourceVersion; their time is ignored (see DecodeLedger).
 	legacyReservedAtSep = ";reservedAt="
@@ -28,6 +31,10 @@ type Ledger struct {
 	Root string
 	// Entries is the latest reservation per namespace and scope key.
 	Entries map[Key]Entry
+	// Lowered is, per key, the base resourceVersion of the latest recount
+	// that lowered its singleton's usage, recorded before the recount was
+	// allowed (RecordLowered, SeenLowered).
+	Lowered map[Key]uint64
 }
 
 // Entry is the latest reservation of one namespace under one scope key.
@@ -83,6 +90,9 @@ func (l *Ledger) Usage() Usage {
 func (l *Ledger) clone() *Ledger {
 	out := &Ledger{Root: l.Root, Entries: make(map[Key]Entry, len(l.Entries)+1)}
 	maps.Copy(out.Entries, l.Entries)
+	if l.Lowered != nil {
+		out.Lowered = maps.Clone(l.Lowered)
+	}
 	return out
 }
 
@@ -92,20 +102,42 @@ func (l *Ledger) clone() *Ledger {
 //	<namespace>: pods=3,requests.cpu=2;base=812     unscoped, reserved at RV 812
 //	<namespace>.<scope id>: pods=1;base=815         scoped
 //	_scope.<scope id>: PriorityClass In (high)      the scope key of an id
+//	_lowered.<namespace>[.<scope id>]: 820          a lowering recount's base
 //
 // where a scope id is ScopeID of the key.
 func EncodeLedger(l *Ledger) map[string]string {
 	out := map[string]string{ledgerRootKey: l.Root}
 	for k, e := range l.Entries {
-		key := k.Namespace
-		if k.Scope != "" {
-			id := ScopeID(k.Scope)
-			key += "." + id
-			out[ledgerScopePrefix+id] = k.Scope
-		}
-		out[key] = String(e.Used) + baseSep + strconv.FormatUint(e.Base, 10)
+		out[encodeKey(out, k)] = String(e.Used) + baseSep + strconv.FormatUint(e.Base, 10)
+	}
+	for k, base := range l.Lowered {
+		out[ledgerLoweredPrefix+encodeKey(out, k)] = strconv.FormatUint(base, 10)
 	}
 	return out
+}
+
+// encodeKey is k's data key, registering its scope id in out.
+func encodeKey(out map[string]string, k Key) string {
+	if k.Scope == "" {
+		return k.Namespace
+	}
+	id := ScopeID(k.Scope)
+	out[ledgerScopePrefix+id] = k.Scope
+	return k.Namespace + "." + id
+}
+
+// decodeKey is encodeKey's inverse.
+func decodeKey(k string, scopes map[string]string) (Key, error) {
+	ns, id, scoped := strings.Cut(k, ".")
+	key := Key{Namespace: ns}
+	if scoped {
+		scope, ok := scopes[id]
+		if !ok {
+			return key, fmt.Errorf("decoding ledger key %q: unknown scope id %q", k, id)
+		}
+		key.Scope = scope
+	}
+	return key, nil
 }
 
 // DecodeLedger parses EncodeLedger's output. An entry without a base (one
@@ -123,17 +155,27 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 		}
 	}
 	for k, v := range data {
+		if marked, ok := strings.CutPrefix(k, ledgerLoweredPrefix); ok {
+			key, err := decodeKey(marked, scopes)
+			if err != nil {
+				return nil, err
+			}
+			base, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, fmt.Errorf("decoding lowering mark %q: %w", k, err)
+			}
+			if l.Lowered == nil {
+				l.Lowered = map[Key]uint64{}
+			}
+			l.Lowered[key] = base
+			continue
+		}
 		if strings.HasPrefix(k, "_") {
 			continue
 		}
-		ns, id, scoped := strings.Cut(k, ".")
-		key := Key{Namespace: ns}
-		if scoped {
-			scope, ok := scopes[id]
-			if !ok {
-				return nil, fmt.Errorf("decoding ledger key %q: unknown scope id %q", k, id)
-			}
-			key.Scope = scope
+		key, err := decodeKey(k, scopes)
+		if err != nil {
+			return nil, err
 		}
 		used, base, hasBase := strings.Cut(v, baseSep)
 		used, _, _ = strings.Cut(used, legacyReservedAtSep)
@@ -273,7 +315,15 @@ func Prune(l *Ledger, keep func(Key) bool) (*Ledger, bool) {
 			out.Entries[k] = e
 		}
 	}
-	return out, len(out.Entries) != len(l.Entries)
+	for k, base := range l.Lowered {
+		if keep(k) {
+			if out.Lowered == nil {
+				out.Lowered = map[Key]uint64{}
+			}
+			out.Lowered[k] = base
+		}
+	}
+	return out, len(out.Entries) != len(l.Entries) || len(out.Lowered) != len(l.Lowered)
 }
 
 // Unsettled lists the keys whose reservation the versions do not show

@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -48,7 +49,7 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 		}
 		r := quota.Reservation{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector),
 			Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: next.Status.Used}
-		err := h.casLedger(ctx, next.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger, _ bool) (*quota.Ledger, error) {
+		err := h.casLedger(ctx, next.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger, _ reads) (*quota.Ledger, error) {
 			return quota.Record(l, r), nil
 		})
 		if err != nil {
@@ -56,21 +57,44 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 		}
 	}
 	lowered := quota.Lowered(prev.Status.Used, next.Status.Used)
-	if len(lowered) == 0 || h.Live == nil {
+	if len(lowered) == 0 {
 		return admission.Allowed("recount does not lower usage")
 	}
-	live, err := h.liveUsage(ctx, next, lowered)
-	if err != nil {
-		return admission.Errored(http.StatusInternalServerError, err)
-	}
-	if msg := quota.StaleRecount(lowered, next.Status.Used, live); msg != "" {
-		ctrl.LoggerFrom(ctx).V(1).Info("Refused a stale quota recount", "namespace", next.Namespace, "reason", msg)
-		if !dryRun {
-			h.correct(ctx, prev, next, live)
+	if h.Live != nil {
+		live, err := h.liveUsage(ctx, next, lowered)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
 		}
-		return admission.Denied(msg)
+		if msg := quota.StaleRecount(lowered, next.Status.Used, live); msg != "" {
+			ctrl.LoggerFrom(ctx).V(1).Info("Refused a stale quota recount", "namespace", next.Namespace, "reason", msg)
+			if !dryRun {
+				h.correct(ctx, prev, next, live)
+			}
+			return admission.Denied(msg)
+		}
+	}
+	if !dryRun {
+		if err := h.markLowered(ctx, prev); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
 	}
 	return admission.Allowed("")
+}
+
+// markLowered records in the ledger, before a recount that lowers the
+// singleton's usage is allowed, the version it lowers from, so that
+// refusals decided on cached singletons know whether they show it
+// (quota.RecordLowered). A singleton outside any tree's ledger (the forest
+// has not loaded, or its namespace left) has nothing to mark.
+func (h *StatusHandler) markLowered(ctx context.Context, prev *corev1.ResourceQuota) error {
+	if h.Loaded != nil && !h.Loaded() {
+		return errors.New("the namespace hierarchy has not finished loading; retry in a few seconds")
+	}
+	k := quota.Key{Namespace: prev.Namespace, Scope: quota.ScopeKey(prev.Spec.ScopeSelector)}
+	base := quota.ParseRV(prev.ResourceVersion)
+	return h.casLedger(ctx, prev.Namespace, func(_ ctrlquota.TreeView, l *quota.Ledger, _ reads) (*quota.Ledger, error) {
+		return quota.RecordLowered(l, k, base), nil
+	})
 }
 
 // correct records, in place of a stale recount it refused, the recount with

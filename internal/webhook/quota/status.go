@@ -175,24 +175,34 @@ func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e
 //
 // The first attempt decides on caches: the ledger from the ledger informer,
 // the singletons from the manager's. A stale cached ledger only makes the
-// write conflict. A denial is never given on caches, which may not show a
-// committed decrease or a newer, lower reservation yet: it is decided again
-// on the ledger and singletons read live.
+// write conflict. A denial is never given on caches alone, which may not
+// show a committed decrease or a newer, lower reservation yet. It is
+// decided again with the ledger read live: it stands on the cached
+// singletons when they show every lowering the ledger marks
+// (quota.SeenLowered) and the request does not fit even with every
+// reservation they do not show settled left out, counting only what they
+// show committed. Otherwise it is decided on the ledger and singletons
+// read live.
 func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQuota, dryRun bool) error {
 	log := ctrl.LoggerFrom(ctx).WithValues("namespace", rq.Namespace)
 	r := quota.Reservation{Namespace: rq.Namespace, Scope: quota.ScopeKey(rq.Spec.ScopeSelector),
 		Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: rq.Status.Used}
-	return h.casLedger(ctx, rq.Namespace, func(v ctrlquota.TreeView, l *quota.Ledger, live bool) (*quota.Ledger, error) {
+	return h.casLedger(ctx, rq.Namespace, func(v ctrlquota.TreeView, l *quota.Ledger, at reads) (*quota.Ledger, error) {
 		// The tree and its quotas are copied under the forest's lock
 		// (TreeOf); the decision below runs on that immutable snapshot.
-		snap, vs, err := h.snapshot(ctx, v, live)
+		snap, vs, err := h.snapshot(ctx, v, at == liveReads)
 		if err != nil {
 			return nil, err
 		}
 		next, err := quota.Admit(l, snap, vs, r)
 		var exceeded *quota.ExceededError
-		if errors.As(err, &exceeded) && !live {
-			return nil, errRetryLive
+		if errors.As(err, &exceeded) {
+			switch {
+			case at == cachedReads:
+				return nil, errConfirm
+			case at == liveLedger && !refusedOnCommitted(l, snap, vs, r):
+				return nil, errRetryLive
+			}
 		}
 		if err != nil {
 			log.V(1).Info("Denied quota growth", "reason", err.Error())
@@ -205,14 +215,46 @@ func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQu
 	})
 }
 
-// errRetryLive asks casLedger to decide again on live reads.
-var errRetryLive = errors.New("decide again on live reads")
+// refusedOnCommitted reports whether a refusal decided on a live ledger and
+// an informer's singletons holds: the informer shows every lowering the
+// ledger marks, and r does not fit even on the usage the informer shows
+// committed, with every reservation left out (any it does not show settled
+// may have died, and any it shows settled it counts already).
+func refusedOnCommitted(l *quota.Ledger, snap *quota.Snapshot, vs quota.Versions, r quota.Reservation) bool {
+	if !quota.SeenLowered(l, vs) {
+		return false
+	}
+	_, err := quota.Admit(&quota.Ledger{Root: l.Root, Entries: map[quota.Key]quota.Entry{}}, snap, vs, r)
+	var exceeded *quota.ExceededError
+	return errors.As(err, &exceeded)
+}
+
+// reads says where a decision reads the ledger and the singletons from.
+type reads int
+
+const (
+	// cachedReads reads both from the informers.
+	cachedReads reads = iota
+	// liveLedger reads the ledger live and the singletons from the
+	// informer, to confirm a refusal (reserve).
+	liveLedger
+	// liveReads reads both live.
+	liveReads
+)
+
+// errConfirm asks casLedger to decide again with the ledger read live;
+// errRetryLive with everything read live.
+var (
+	errConfirm   = errors.New("decide again on the ledger read live")
+	errRetryLive = errors.New("decide again on live reads")
+)
 
 // casLedger runs the compare-and-swap loop on the ledger of ns's tree:
 // read, let fn decide the ledger to write (nil for none), write with the
 // read resourceVersion as precondition; on a conflict start again. The
-// first read may come from the ledger informer (live false); after a
-// conflict, or when fn returns errRetryLive, every read is live.
+// first read may come from the ledger informer (cachedReads); fn asks for
+// the ledger read live with errConfirm, and for every read live with
+// errRetryLive, as after a conflict.
 //
 // This is the one place a Canopy webhook writes to the API. The write is what
 // makes the decision hold across replicas: every replica's reservation goes
@@ -227,7 +269,7 @@ var errRetryLive = errors.New("decide again on live reads")
 // admission, whose five workers serve every namespace of the cluster,
 // waited on them. Decisions that write nothing (denials, dry runs) take no
 // lock.
-func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrlquota.TreeView, l *quota.Ledger, live bool) (*quota.Ledger, error)) error {
+func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrlquota.TreeView, l *quota.Ledger, at reads) (*quota.Ledger, error)) error {
 	attempts := h.MaxAttempts
 	if attempts <= 0 {
 		attempts = DefaultMaxAttempts
@@ -238,13 +280,13 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 			held.unlock()
 		}
 	}()
-	live := false
+	at := cachedReads
 	var last error
 	for range attempts {
 		v := ctrlquota.TreeOf(h.Forest, ns)
 		var stored ctrlquota.StoredLedger
 		var err error
-		if live || h.Ledgers.Cache == nil {
+		if at >= liveLedger || h.Ledgers.Cache == nil {
 			stored, err = h.Ledgers.Get(ctx, v.Root)
 		} else {
 			stored, err = h.Ledgers.GetCached(ctx, v.Root)
@@ -255,9 +297,13 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 		if held != nil && held.root == v.Root && held.written != nil && held.written.Version() > stored.Version() {
 			stored = *held.written
 		}
-		next, err := fn(v, stored.Ledger, live)
-		if errors.Is(err, errRetryLive) {
-			live = true
+		next, err := fn(v, stored.Ledger, at)
+		switch {
+		case errors.Is(err, errConfirm):
+			at = max(at, liveLedger)
+			continue
+		case errors.Is(err, errRetryLive):
+			at = liveReads
 			continue
 		}
 		if err != nil || next == nil {
@@ -282,7 +328,7 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 			return err
 		}
 		metrics.Conflict("quota-status-webhook", "configmaps")
-		live = true
+		at = liveReads
 		last = err
 	}
 	return fmt.Errorf("reserving quota usage in namespace %q: gave up after %d conflicting attempts: %w", ns, attempts, last)
