@@ -3,10 +3,8 @@ package certs
 import (
 	"context"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,41 +234,27 @@ func (tr *traffic) check(t *testing.T) {
 	}
 }
 
-var (
-	sampleRE = regexp.MustCompile(`^([a-z_]+)\{(.*)\} ([0-9.e+-]+)$`)
-	labelRE  = regexp.MustCompile(`(\w+)="([^"]*)"`)
-)
-
 // scrape sums the API server's admission-webhook counters: fail_open,
 // calling_webhook_error, and requests/<webhook name>.
 func (tr *traffic) scrape(ctx context.Context) (map[string]float64, error) {
-	raw, err := tr.cs.RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	fams, err := framework.APIServerMetrics(ctx, tr.cs.RESTClient())
 	if err != nil {
-		return nil, fmt.Errorf("scraping the API server: %w", err)
+		return nil, err
 	}
 	out := map[string]float64{}
-	for _, line := range strings.Split(string(raw), "\n") {
-		m := sampleRE.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		v, err := strconv.ParseFloat(m[3], 64)
-		if err != nil {
-			continue
-		}
-		labels := map[string]string{}
-		for _, l := range labelRE.FindAllStringSubmatch(m[2], -1) {
-			labels[l[1]] = l[2]
-		}
-		switch m[1] {
-		case "apiserver_admission_webhook_fail_open_count":
-			out["fail_open"] += v
-		case "apiserver_admission_webhook_rejection_count":
-			if labels["error_type"] == "calling_webhook_error" {
-				out["calling_webhook_error"] += v
+	for name, f := range fams {
+		for _, m := range f.GetMetric() {
+			labels, v := framework.Labels(m), framework.Value(m)
+			switch name {
+			case "apiserver_admission_webhook_fail_open_count":
+				out["fail_open"] += v
+			case "apiserver_admission_webhook_rejection_count":
+				if labels["error_type"] == "calling_webhook_error" {
+					out["calling_webhook_error"] += v
+				}
+			case "apiserver_admission_webhook_request_total":
+				out["requests/"+labels["name"]] += v
 			}
-		case "apiserver_admission_webhook_request_total":
-			out["requests/"+labels["name"]] += v
 		}
 	}
 	if len(out) == 0 {

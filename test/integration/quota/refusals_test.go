@@ -3,12 +3,12 @@ package quota
 import (
 	"context"
 	"fmt"
-	"strconv"
-	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
 // resourceQuotaLists is how many LISTs of ResourceQuotas the API server has
@@ -19,20 +19,15 @@ func resourceQuotaLists(t testing.TB) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(context.Background())
+	fams, err := framework.APIServerMetrics(context.Background(), cs.CoreV1().RESTClient())
 	if err != nil {
-		t.Fatalf("reading the API server's metrics: %v", err)
+		t.Fatal(err)
 	}
 	var n float64
-	for _, line := range strings.Split(string(raw), "\n") {
-		if !strings.HasPrefix(line, "apiserver_request_total{") || !strings.Contains(line, `resource="resourcequotas"`) || !strings.Contains(line, `verb="LIST"`) {
-			continue
+	for _, m := range fams["apiserver_request_total"].GetMetric() {
+		if l := framework.Labels(m); l["resource"] == "resourcequotas" && l["verb"] == "LIST" {
+			n += framework.Value(m)
 		}
-		v, err := strconv.ParseFloat(line[strings.LastIndex(line, " ")+1:], 64)
-		if err != nil {
-			t.Fatalf("parsing %q: %v", line, err)
-		}
-		n += v
 	}
 	return n
 }
