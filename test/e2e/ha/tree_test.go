@@ -9,10 +9,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
 // tree is a two-level hierarchy: root, nine children and the other
@@ -102,18 +103,7 @@ func retry(ctx context.Context, f func(context.Context) error) error {
 // user would with `kubectl hns set`.
 func setParent(ctx context.Context, c client.Client, ns, parent string) error {
 	return retry(ctx, func(ctx context.Context) error {
-		hc := &api.HierarchyConfiguration{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: api.Singleton}, hc)
-		if apierrors.IsNotFound(err) {
-			hc = &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: api.Singleton}}
-			hc.Spec.Parent = parent
-			return c.Create(ctx, hc)
-		}
-		if err != nil {
-			return err
-		}
-		hc.Spec.Parent = parent
-		return c.Update(ctx, hc)
+		return framework.SetParent(ctx, c, ns, parent)
 	})
 }
 

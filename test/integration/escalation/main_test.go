@@ -28,7 +28,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -319,18 +318,7 @@ func waitAdminAggregated(ctx context.Context, c client.Client) error {
 // setParent makes nm a child of parent, as the platform team.
 func setParent(ctx context.Context, c client.Client, nm, parent string) error {
 	return poll(ctx, func(ctx context.Context) error {
-		hc := &hncv1.HierarchyConfiguration{}
-		err := c.Get(ctx, client.ObjectKey{Namespace: nm, Name: hncv1.Singleton}, hc)
-		if apierrors.IsNotFound(err) {
-			hc = &hncv1.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: nm, Name: hncv1.Singleton}}
-			hc.Spec.Parent = parent
-			return c.Create(ctx, hc)
-		}
-		if err != nil {
-			return err
-		}
-		hc.Spec.Parent = parent
-		return c.Update(ctx, hc)
+		return framework.SetParent(ctx, c, nm, parent)
 	})
 }
 

@@ -50,30 +50,9 @@ func createNS(t *testing.T, names ...string) {
 // setParent creates or updates ns's HierarchyConfiguration through c and
 // returns the first error that is not a conflict with the reconciler's
 // status writes.
+// setParent sets ns's parent; denials are returned.
 func setParent(c client.Client, ns, parent string) error {
-	var err error
-	for range 20 {
-		if err = setParentOnce(c, ns, parent); !apierrors.IsConflict(err) {
-			return err
-		}
-	}
-	return err
-}
-
-func setParentOnce(c client.Client, ns, parent string) error {
-	ctx := context.Background()
-	hc := &api.HierarchyConfiguration{}
-	err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: api.Singleton}, hc)
-	if apierrors.IsNotFound(err) {
-		hc = &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: api.Singleton}}
-		hc.Spec.Parent = parent
-		return c.Create(ctx, hc)
-	}
-	if err != nil {
-		return err
-	}
-	hc.Spec.Parent = parent
-	return c.Update(ctx, hc)
+	return framework.SetParent(context.Background(), c, ns, parent)
 }
 
 func mustSetParent(t *testing.T, ns, parent string) {

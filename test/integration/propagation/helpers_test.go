@@ -14,7 +14,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
@@ -71,21 +70,7 @@ func admin(t *testing.T) client.Client {
 // setParent creates or updates the namespace's HierarchyConfiguration.
 func setParent(t *testing.T, ns, parent string) {
 	t.Helper()
-	ctx := context.Background()
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		hc := &api.HierarchyConfiguration{}
-		err := env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: api.Singleton}, hc)
-		if apierrors.IsNotFound(err) {
-			hc = &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: api.Singleton}, Spec: api.HierarchyConfigurationSpec{Parent: parent}}
-			return env.Client.Create(ctx, hc)
-		}
-		if err != nil {
-			return err
-		}
-		hc.Spec.Parent = parent
-		return env.Client.Update(ctx, hc)
-	})
-	if err != nil {
+	if err := framework.SetParent(context.Background(), env.Client, ns, parent); err != nil {
 		t.Fatalf("setting parent of %s to %q: %v", ns, parent, err)
 	}
 }

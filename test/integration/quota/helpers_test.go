@@ -95,21 +95,12 @@ func setParent(c client.Client, ns, parent string) error {
 	ctx := context.Background()
 	var err error
 	for range 60 {
-		hc := &hncv1.HierarchyConfiguration{}
-		err = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: hncv1.Singleton}, hc)
-		if apierrors.IsNotFound(err) {
-			hc = &hncv1.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: hncv1.Singleton}}
-			hc.Spec.Parent = parent
-			err = c.Create(ctx, hc)
-		} else if err == nil {
-			hc.Spec.Parent = parent
-			err = c.Update(ctx, hc)
-		}
+		err = framework.SetParent(ctx, c, ns, parent)
 		// A manager that just (re)started refuses hierarchy changes until
 		// its forest has loaded.
 		// The webhook's forest may not have seen a just-created parent.
 		starting := err != nil && (strings.Contains(err.Error(), "Canopy is starting") || strings.Contains(err.Error(), "does not exist"))
-		if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) && !starting {
+		if !starting {
 			return err
 		}
 		if starting {
