@@ -2,11 +2,14 @@ package propagation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimachineryvalidation "k8s.io/apimachinery/pkg/api/validation"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -145,6 +148,21 @@ func (s *typeSyncer) sync(ctx context.Context, key types.NamespacedName) error {
 		if apierrors.IsConflict(err) {
 			return nil
 		}
+		if immutable(err) {
+			// The source changed a field its kind keeps immutable (a
+			// RoleBinding's roleRef, an immutable Secret's data), as a
+			// source replaced while no manager ran does. The copy is
+			// Canopy's and derived from the source, so nothing is lost by
+			// replacing it: it is deleted here, and the deletion's watch
+			// event has it created anew from the source.
+			log.V(1).Info("Replacing a copy whose immutable fields differ from its source's")
+			uid, rv := existing.GetUID(), existing.GetResourceVersion()
+			verb, err = "delete", client.IgnoreNotFound(s.p.Client.Delete(ctx, existing,
+				client.Preconditions{UID: &uid, ResourceVersion: &rv}))
+			if apierrors.IsConflict(err) {
+				return nil
+			}
+		}
 	case Delete:
 		uid, rv := d.Object.GetUID(), d.Object.GetResourceVersion()
 		verb, err = "delete", client.IgnoreNotFound(s.p.Client.Delete(ctx, d.Object,
@@ -249,4 +267,19 @@ func (s *typeSyncer) status(ctx context.Context) (TypeStatus, error) {
 	}
 	st.Propagated = len(list.Items)
 	return st, nil
+}
+
+// immutable says whether err is the API server refusing an update because
+// it changes a field that cannot change after creation.
+func immutable(err error) bool {
+	var status apierrors.APIStatus
+	if !apierrors.IsInvalid(err) || !errors.As(err, &status) || status.Status().Details == nil {
+		return false
+	}
+	for _, c := range status.Status().Details.Causes {
+		if strings.Contains(c.Message, apimachineryvalidation.FieldImmutableErrorMsg) {
+			return true
+		}
+	}
+	return false
 }
