@@ -72,11 +72,24 @@ func run(root, dir, hncDir, focus, hrqFocus string, hrq bool, timeout time.Durat
 	}
 	defer cluster.Stop()
 	cp, kubeconfig := cluster.CP, cluster.Kubeconfig
-	mgr, err := localcanopy.StartManager(root, dir, cluster, "--excluded-namespace=hnc-system")
+	// Canopy runs under HNC's names, supervised like HNC's Deployment, so
+	// the specs that damage HNC and re-apply HNC_REPAIR run too.
+	sc, err := newSupervisorClient(cluster)
 	if err != nil {
 		return err
 	}
-	defer mgr.Stop()
+	repair, err := installRepair(context.Background(), root, dir, sc)
+	if err != nil {
+		return err
+	}
+	sup := &supervisor{root: root, dir: dir, cluster: cluster, c: sc, flags: []string{"--excluded-namespace=hnc-system"}}
+	ctx, stopSupervisor := context.WithCancel(context.Background())
+	supervised := make(chan struct{})
+	go func() { sup.run(ctx); close(supervised) }()
+	defer func() { stopSupervisor(); <-supervised }()
+	if err := sup.waitRunning(ctx, 2*time.Minute); err != nil {
+		return err
+	}
 
 	// The suite as released, then HNC's pending HRQ specs (turned on in
 	// e2e-hrq.test by build-hnc.sh).
@@ -90,7 +103,11 @@ func run(root, dir, hncDir, focus, hrqFocus string, hrq bool, timeout time.Durat
 	var sections []string
 	var errs []error
 	for _, r := range runs {
-		took, err := r.run(dir, hncDir, kubeconfig, cp.BinDir, timeout)
+		if err := sup.waitRunning(ctx, 2*time.Minute); err != nil {
+			errs = append(errs, fmt.Errorf("before %s: %w", r.Binary, err))
+			break
+		}
+		took, err := r.run(dir, hncDir, kubeconfig, cp.BinDir, repair, timeout)
 		if err != nil {
 			fmt.Printf("%s finished after %s: %v\n", r.Binary, took.Round(time.Second), err)
 		}
@@ -119,7 +136,7 @@ type suiteRun struct {
 
 // run runs the suite with kubectl 1.37 (kubectlDir) and HNC's kubectl-hns
 // (hncDir) on PATH and KUBECONFIG pointing at the control plane.
-func (r suiteRun) run(dir, hncDir, kubeconfig, kubectlDir string, timeout time.Duration) (time.Duration, error) {
+func (r suiteRun) run(dir, hncDir, kubeconfig, kubectlDir, repair string, timeout time.Duration) (time.Duration, error) {
 	report := filepath.Join(dir, r.Report)
 	_ = os.Remove(report)
 	args := []string{"-test.v", "-test.timeout=" + (timeout + 5*time.Minute).String(),
@@ -135,10 +152,10 @@ func (r suiteRun) run(dir, hncDir, kubeconfig, kubectlDir string, timeout time.D
 	suite := exec.Command(filepath.Join(hncDir, r.Binary), args...)
 	// The suite reads a file beside its sources, so it runs there.
 	suite.Dir = filepath.Join(hncDir, "src", "test", "e2e")
-	// HNC_REPAIR stays unset: specs that reinstall HNC from its manifest
-	// skip themselves.
+	// HNC_REPAIR names the manifest that reinstalls Canopy under HNC's
+	// names; the supervisor restarts the manager when it is applied.
 	suite.Env = append(withoutEnv(os.Environ(), "KUBECONFIG", "PATH", "HNC_REPAIR"),
-		"KUBECONFIG="+kubeconfig,
+		"KUBECONFIG="+kubeconfig, "HNC_REPAIR="+repair,
 		"PATH="+kubectlDir+string(os.PathListSeparator)+hncDir+string(os.PathListSeparator)+os.Getenv("PATH"))
 	suite.Stdout, suite.Stderr = io.MultiWriter(suiteLog, os.Stdout), io.MultiWriter(suiteLog, os.Stderr)
 	fmt.Printf("Running %s (log: %s) ...\n", r.Binary, suiteLog.Name())
