@@ -94,6 +94,31 @@ func pollGone(ctx context.Context, c client.Client, obj client.Object, timeout t
 	return nil
 }
 
+// noOtherDeletion polls until no namespace but nm is being deleted, or
+// returns which still are after timeout.
+func noOtherDeletion(ctx context.Context, c client.Client, nm string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var deleting []string
+	err := kwait.PollUntilContextCancel(ctx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		list := &corev1.NamespaceList{}
+		if err := c.List(ctx, list); err != nil {
+			return false, nil
+		}
+		deleting = deleting[:0]
+		for _, other := range list.Items {
+			if other.Name != nm && other.DeletionTimestamp != nil {
+				deleting = append(deleting, other.Name)
+			}
+		}
+		return len(deleting) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("after %v, %d namespaces still being deleted ahead of %s (%v): %w", timeout, len(deleting), nm, deleting, err)
+	}
+	return nil
+}
+
 // gone returns nil once obj no longer exists, and otherwise why not (for
 // a namespace, its deletion conditions).
 func gone(ctx context.Context, c client.Client, obj client.Object) error {
