@@ -26,13 +26,18 @@ import (
 // Path is where the validator is served.
 const Path = "/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations"
 
-// The validator fails closed (Fail): HierarchyConfigurations only exist in
-// namespaces that are in Canopy's trees or joining one, so an outage
-// blocks only hierarchy changes, never unrelated namespaces, and letting a
-// cycle or an unauthorized move through would be worse. No
-// namespaceSelector is needed since the object itself is Canopy's.
+// The validator fails closed (Fail): a HierarchyConfiguration is how a
+// namespace joins, leaves or moves within a tree, and letting a cycle or an
+// unauthorized move through would be worse than delaying it. No
+// namespaceSelector, since the namespace it is written in is often not in
+// a tree yet. One match condition: deleting one with no spec.parent is not
+// sent, because it changes no parent (DecideDelete allows it with no
+// check), and a namespace that left its tree keeps such a one, which the
+// namespace controller must delete for the namespace to go; during an
+// outage that deletion would otherwise fail and hold the namespace in
+// Terminating outside every tree.
 //
-// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5
+// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"not-a-parentless-delete","expression":"request.operation != 'DELETE' || (has(oldObject.spec) && has(oldObject.spec.parent) && oldObject.spec.parent != '')"}]}`
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 

@@ -14,21 +14,30 @@ import (
 	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
-// The validator is registered twice on the same path.
+// The validator is registered twice on the same path, split by whether the
+// namespace is in a tree or a tenant: labelled canopy.dev/in-tree=true or
+// tenancy.canopy.dev/tenant before or after the request. The split is a match condition on both objects rather than a
+// namespaceSelector, because for a namespace's own CREATE and UPDATE the API
+// server matches a namespaceSelector against the new object only, so an
+// update removing the label would fall to the webhook that fails open.
 //
-// namespaces.validate.canopy.dev fails closed (Fail) and is selected on
-// canopy.dev/in-tree=true: those namespaces have a parent or children, so
-// deleting them or forging their tree labels while Canopy is down could
-// orphan subnamespaces or grant access through label selectors. Namespaces
-// outside every tree never carry the label, so an outage cannot block them.
+// namespaces.validate.canopy.dev fails closed (Fail) for namespaces in a
+// tree: they have a parent or children, so deleting them or forging or
+// removing their tree labels while Canopy is down could orphan
+// subnamespaces, grant access through label selectors, or take them out of
+// the webhooks that protect propagated objects and hierarchical quotas. The
+// same holds for a tenant's namespaces, even a root with no subnamespace:
+// removing the tenant label takes them out of the webhook that protects
+// what the Tenant generated. Namespaces outside every tree and tenant carry
+// neither label, so an outage cannot block them.
 //
 // namespaces-open.validate.canopy.dev covers every other namespace and fails
 // open (Ignore): it stops users from forging tree labels on namespaces not
 // yet in a tree while the manager is up, and during an outage the hierarchy
 // reconciler removes forged labels once Canopy is back.
 //
-// +kubebuilder:webhook:path=/validate-namespace,mutating=false,failurePolicy=fail,sideEffects=None,groups="",resources=namespaces,verbs=create;update;delete,versions=v1,name=namespaces.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchLabels":{"canopy.dev/in-tree":"true"}}}`
-// +kubebuilder:webhook:path=/validate-namespace,mutating=false,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update;delete,versions=v1,name=namespaces-open.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"namespaceSelector":{"matchExpressions":[{"key":"canopy.dev/in-tree","operator":"NotIn","values":["true"]}]}}`
+// +kubebuilder:webhook:path=/validate-namespace,mutating=false,failurePolicy=fail,sideEffects=None,groups="",resources=namespaces,verbs=create;update;delete,versions=v1,name=namespaces.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"in-tree-or-tenant","expression":"(object != null && has(object.metadata.labels) && (('canopy.dev/in-tree' in object.metadata.labels && object.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in object.metadata.labels)) || (oldObject != null && has(oldObject.metadata.labels) && (('canopy.dev/in-tree' in oldObject.metadata.labels && oldObject.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in oldObject.metadata.labels))"}]}`
+// +kubebuilder:webhook:path=/validate-namespace,mutating=false,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update;delete,versions=v1,name=namespaces-open.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"neither-in-tree-nor-tenant","expression":"!((object != null && has(object.metadata.labels) && (('canopy.dev/in-tree' in object.metadata.labels && object.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in object.metadata.labels)) || (oldObject != null && has(oldObject.metadata.labels) && (('canopy.dev/in-tree' in oldObject.metadata.labels && oldObject.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in oldObject.metadata.labels)))"}]}`
 
 // IsManager reports whether a username is Canopy's manager.
 type IsManager func(ctx context.Context, username string) bool

@@ -188,7 +188,7 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 		"--set", "cost.openCostURL=http://opencost.opencost:9003", "--set", "cost.sharedNamespaces={kube-system}",
 		"--set", "grafana.url=http://grafana.monitoring:3000", "--set", "grafana.credentialsSecret=canopy-system/grafana",
 		"--set", "prometheusProxy.prometheusURL=http://prometheus.monitoring:9090",
-		"--set", "extraArgs={--cost-interval=30m}",
+		"--set", "extraArgs={--cost-interval=30m}", "--set", "excludedNamespaces={hnc-system}",
 		"--set", "monitoring.serviceMonitor.enabled=true", "--set", "monitoring.prometheusRule.enabled=true")
 	objs := objects(t, rendered)
 	got := kinds(objs)
@@ -223,6 +223,7 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 			args = append(args, a.(string))
 		}
 		for _, want := range []string{"--opencost-url=http://opencost.opencost:9003", "--cost-shared-namespace=kube-system", "--cost-interval=30m",
+			"--excluded-namespace=hnc-system", // docs/migrate-from-hnc.md
 			"--grafana-url=http://grafana.monitoring:3000", "--tenant-prometheus-proxy-key-file=/proxy-key/key",
 			"--tenant-datasource-url-template=http://canopy-prometheus-proxy.canopy-system.svc:9095/tenants/{{tenant}}"} {
 			if !slices.Contains(args, want) {

@@ -5,8 +5,10 @@
 // their namespaces, propagated Roles, RoleBindings and a configured type,
 // and a HierarchicalResourceQuota with HNC's ResourceQuota singletons.
 //
-// This is the migration the README promises: remove HNC's controller and
-// webhooks, install Canopy, and the objects keep working.
+// Each step of docs/migrate-from-hnc.md is a step here (guide_test.go):
+// HNC's release webhook configurations are installed, HNC is stopped and
+// they are deleted by name, Canopy starts with hnc-system excluded, the
+// result is verified, and Canopy is rolled back to HNC.
 package takeover
 
 import (
@@ -64,7 +66,7 @@ func TestTakeoverFromHNC(t *testing.T) {
 	ctx := context.Background()
 	repo := framework.RepoRoot()
 	cp, err := controlplane.Start(controlplane.Options{
-		CRDDirectoryPaths: []string{filepath.Join(repo, "config", "crd", "bases")},
+		CRDDirectoryPaths: crdPaths(t, hncBin),
 		WebhookPaths:      []string{filepath.Join(repo, "config", "webhook")},
 	})
 	if err != nil {
@@ -89,10 +91,11 @@ func TestTakeoverFromHNC(t *testing.T) {
 
 	host, port, certDir := cp.WebhookServing()
 	opts := setup.DefaultOptions()
-	opts.MetricsAddr = "0"
+	opts.MetricsAddr, opts.ProbeAddr = "0", "0" // StartManager picks a free probe port
 	opts.WebhookHost, opts.WebhookPort, opts.WebhookCertDir = host, port, certDir
 	opts.QPS, opts.Burst = 200, 400
 	opts.SkipControllerNameValidation = true
+	opts.Forest.ExcludedNamespaces = []string{"hnc-system"}
 	env := &framework.Env{CP: cp, Client: c, Options: opts}
 	adm := env.Admin(t)
 
@@ -114,8 +117,12 @@ func TestTakeoverFromHNC(t *testing.T) {
 	buildWithHNC(t, adm)
 	waitForHNC(t, adm, hnc)
 	copies := copyUIDs(t, adm)
+	installHNCWebhooks(t, c, hncBin)
+	// The guide: scale HNC's controller to zero, delete its webhook
+	// configurations, install Canopy with --excluded-namespace=hnc-system.
 	hnc.stop()
 	hncRunning = false
+	removeHNCWebhooks(t, adm)
 
 	restoreWebhooks()
 	if err := env.StartManager(opts); err != nil {
@@ -269,6 +276,10 @@ func TestTakeoverFromHNC(t *testing.T) {
 			return fmt.Errorf("anchor %s/%s still exists (finalizers %v): %v", root, gone, a.Finalizers, err)
 		})
 	})
+
+	t.Run("hnc-system excluded", func(t *testing.T) { assertHNCSystemExcluded(t, adm) })
+
+	t.Run("rollback to HNC", func(t *testing.T) { rollBackToHNC(t, env, c, adm, hncBin, hncCfg) })
 }
 
 // removeWebhooks deletes Canopy's webhook configurations and returns a
