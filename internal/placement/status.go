@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -119,8 +120,12 @@ func PlacedCondition(plan Plan, clusters []tenancyv1.TenantClusterStatus, invali
 		c.Reason, c.Message = tenancyv1.ReasonNoClusters, "the placement selects no registered cluster"
 		return c
 	}
-	var pending, unreachable []string
+	var pending, unreachable, leaving []string
 	for _, cs := range clusters {
+		if !slices.Contains(plan.Place, cs.Name) && !slices.Contains(plan.Unallocated, cs.Name) {
+			leaving = append(leaving, cs.Name)
+			continue // removals are reported per cluster, not held against the placement
+		}
 		s := meta.FindStatusCondition(cs.Conditions, tenancyv1.ConditionSynced)
 		if s != nil && s.Status == metav1.ConditionTrue {
 			continue
@@ -143,6 +148,9 @@ func PlacedCondition(plan Plan, clusters []tenancyv1.TenantClusterStatus, invali
 	default:
 		c.Status, c.Reason = metav1.ConditionTrue, tenancyv1.ReasonPlaced
 		c.Message = fmt.Sprintf("synced on %d cluster(s): %s", len(plan.Place), strings.Join(plan.Place, ", "))
+	}
+	if len(leaving) > 0 {
+		c.Message += "; being removed from: " + strings.Join(leaving, ", ")
 	}
 	return c
 }

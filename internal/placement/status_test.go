@@ -74,6 +74,8 @@ func TestPlacedCondition(t *testing.T) {
 	}{
 		{"all synced", Plan{Place: []string{"a"}}, []tenancyv1.TenantClusterStatus{synced}, "", metav1.ConditionTrue, tenancyv1.ReasonPlaced},
 		{"one unreachable", Plan{Place: []string{"a", "b"}}, []tenancyv1.TenantClusterStatus{synced, down}, "", metav1.ConditionFalse, tenancyv1.ReasonUnreachable},
+		{"a removal pending does not hold it back", Plan{Place: []string{"a"}, Remove: []string{"b"}}, []tenancyv1.TenantClusterStatus{synced, down}, "", metav1.ConditionTrue, tenancyv1.ReasonPlaced},
+		{"unallocated cluster", Plan{Place: []string{"a"}, Unallocated: []string{"c"}}, []tenancyv1.TenantClusterStatus{synced, ClusterStatus(Observation{Cluster: "c", Role: RoleUnallocated}, nil, now)}, "", metav1.ConditionFalse, tenancyv1.ReasonMembersPending},
 		{"nothing selected", Plan{}, nil, "", metav1.ConditionFalse, tenancyv1.ReasonNoClusters},
 		{"invalid", Plan{}, nil, "bad selector", metav1.ConditionFalse, tenancyv1.ReasonInvalidPlacement},
 	} {
