@@ -43,6 +43,7 @@ type Options struct {
 	Cost        CostOptions
 	Dashboard   DashboardOptions
 	PromProxy   PromProxyOptions
+	Fleet       FleetOptions
 
 	// SkipControllerNameValidation lets one process build several managers
 	// (tests restart the manager and run replicas side by side).
@@ -111,6 +112,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	o.Cost.bindFlags(fs)
 	o.Dashboard.bindFlags(fs)
 	o.PromProxy.bindFlags(fs)
+	o.Fleet.bindFlags(fs)
 }
 
 // Validate checks the options for errors a user can fix.

@@ -90,6 +90,7 @@ func registerTenant(mgr ctrl.Manager, d Deps) error {
 		API:                 mgr.GetAPIReader(),
 		IsManager:           id.Is,
 		AllowedClusterRoles: d.Options.Tenant.allowed(),
+		HubUsers:            d.Options.Fleet.HubUsers,
 		Slots:               tenantwebhook.NewSlotStore(mgr.GetAPIReader(), mgr.GetClient(), d.Options.Forest.ManagerNamespace),
 	})
 	return nil

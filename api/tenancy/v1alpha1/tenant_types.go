@@ -35,6 +35,7 @@ const (
 type PodSecurityLevel string
 
 // TenantSpec is what the platform team hands a team.
+// +kubebuilder:validation:XValidation:rule="has(self.placement) == has(oldSelf.placement)",message="placement cannot be added to or removed from an existing Tenant"
 type TenantSpec struct {
 	// Owners administer the whole tree: they get the admin ClusterRole
 	// through an inherited RoleBinding at the root and may create
@@ -99,9 +100,15 @@ type TenantSpec struct {
 	DeletionPolicy DeletionPolicy `json:"deletionPolicy,omitempty"`
 
 	// Force, with deletionPolicy Delete, also deletes namespaces that still
-	// hold workloads.
+	// hold workloads. A hub never passes it on to members.
 	// +optional
 	Force bool `json:"force,omitempty"`
+
+	// Placement makes this a fleet Tenant: a hub (canopy-manager --hub)
+	// writes it to the member clusters it selects, and no manager expands
+	// it in the cluster that holds it. It cannot be added or removed later.
+	// +optional
+	Placement *TenantPlacement `json:"placement,omitempty"`
 }
 
 // TenantNamespace is one subnamespace of a tenant's tree.
@@ -238,7 +245,8 @@ type GrafanaMembers struct {
 //   - canopy-tenant owns namespaces, observedGeneration and the
 //     conditions Ready, NamespacesReady, RBACReady, QuotaReady, PoliciesReady;
 //   - canopy-cost owns cost and the conditions CostAvailable, BudgetExceeded;
-//   - canopy-dashboard owns dashboardURL and the condition DashboardsReady.
+//   - canopy-dashboard owns dashboardURL and the condition DashboardsReady;
+//   - canopy-fleet (a hub) owns clusters and the condition Placed.
 type TenantStatus struct {
 	// ObservedGeneration is the generation the tenant controller last acted on.
 	// +optional
@@ -253,6 +261,12 @@ type TenantStatus struct {
 	// DashboardURL is the tenant's Grafana folder.
 	// +optional
 	DashboardURL string `json:"dashboardURL,omitempty"`
+	// Clusters reports each member a hub placed the Tenant on, or is
+	// removing it from.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Clusters []TenantClusterStatus `json:"clusters,omitempty"`
 	// Conditions; see the type's doc for who owns which.
 	// +optional
 	// +listType=map

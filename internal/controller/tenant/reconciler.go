@@ -83,6 +83,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	if t.Spec.Placement != nil {
+		return ctrl.Result{}, nil // a fleet Tenant: a hub places it on members
+	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("tenant", klog.KObj(t)))
 	if r.Loaded != nil && !r.Loaded() {
 		return ctrl.Result{RequeueAfter: loadingRequeue}, nil

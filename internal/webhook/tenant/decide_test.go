@@ -70,3 +70,19 @@ func TestDecideHierarchyDelete(t *testing.T) {
 		}
 	}
 }
+
+func TestDecideHubManaged(t *testing.T) {
+	hub := []string{"canopy-hub"}
+	if why := DecideHubManaged("canopy-hub", hub, false); why != "" {
+		t.Errorf("hub identity denied: %s", why)
+	}
+	if why := DecideHubManaged("system:serviceaccount:canopy-system:canopy", hub, true); why != "" {
+		t.Errorf("the member's manager denied: %s", why)
+	}
+	if why := DecideHubManaged("kubernetes-admin", hub, false); why == "" {
+		t.Error("a local admin may change a hub-managed Tenant")
+	}
+	if why := DecideHubManaged("canopy-hub", nil, false); why == "" {
+		t.Error("with no hub identities configured, anyone named like a hub passes")
+	}
+}

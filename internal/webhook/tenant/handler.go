@@ -23,6 +23,7 @@ import (
 // Paths the webhooks are served at.
 const (
 	TenantPath  = "/validate-tenancy-canopy-dev-v1alpha1-tenant"
+	HubPath     = "/validate-tenant-hub-managed"
 	AnchorPath  = "/validate-tenant-anchors"
 	ProtectPath = "/validate-tenant-protect"
 )
@@ -53,6 +54,9 @@ type Deps struct {
 	Slots SlotStore
 	// Now is the clock of slot reservations; nil means time.Now.
 	Now func() time.Time
+	// HubUsers are the usernames a fleet hub writes this member as; only
+	// they (and the manager) may change a hub-managed Tenant.
+	HubUsers []string
 }
 
 // NewSlotStore returns the store of subnamespace slot ledgers, kept in the
@@ -69,6 +73,7 @@ func Register(mgr ctrl.Manager, d Deps) {
 	srv.Register(TenantPath, &webhook.Admission{Handler: &tenantValidator{d: d, decoder: dec}})
 	srv.Register(AnchorPath, &webhook.Admission{Handler: &anchorValidator{d: d}})
 	srv.Register(ProtectPath, &webhook.Admission{Handler: &protector{d: d, decoder: dec}})
+	srv.Register(HubPath, &webhook.Admission{Handler: &hubManaged{d: d}})
 }
 
 type tenantValidator struct {

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/placement"
 )
 
 // NamespaceFacts are what validation needs to know about one namespace.
@@ -63,6 +64,7 @@ func Validate(t *tenancyv1.Tenant, w World) field.ErrorList {
 			}
 		}
 	}
+	errs = append(errs, placement.ValidateSplit(&t.Spec)...)
 	if d := t.Spec.NamespaceDefaults; d != nil {
 		for k := range d.Labels {
 			for _, msg := range validation.IsQualifiedName(k) {
