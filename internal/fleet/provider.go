@@ -20,7 +20,6 @@ import (
 
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/cluster"
@@ -51,7 +50,6 @@ type entry struct {
 	source string // which registration controller owns it
 	labels map[string]string
 	hash   string
-	config *rest.Config
 	// lastErr is why connecting failed; empty once engaged.
 	lastErr string
 }
