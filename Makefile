@@ -125,7 +125,7 @@ test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration 
 	go test $(GO_TEST_FLAGS) -p 1 ./test/integration/quota/
 
 .PHONY: hnc-e2e
-hnc-e2e: k8s-bins hnc-bins build ## HNC's own e2e suite against Canopy (about 20 minutes; not part of make test); summary in .hnc-e2e/summary.md.
+hnc-e2e: k8s-bins hnc-bins build ## HNC's own e2e suite against Canopy, the HNC_REPAIR specs included (about 30 minutes; not part of make test); summary in .hnc-e2e/summary.md.
 	go run ./test/tools/hnce2e -root . -dir .hnc-e2e
 
 .PHONY: test-ha
