@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	admissionv1 "k8s.io/api/admissionregistration/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,17 +36,7 @@ func TestCopyOfReplacedRoleBindingIsReplaced(t *testing.T) {
 	create(t, rb("admin"))
 	waitCopy(t, &rbacv1.RoleBinding{}, "rr-child", "test", "rr-root", roleRef("admin"))
 
-	env.StopManager()
-	restore := setObjectsFailurePolicy(t, admissionv1.Ignore)
-	started := false
-	defer func() {
-		restore()
-		if !started {
-			if err := env.StartManager(env.Options); err != nil {
-				t.Errorf("restarting the manager: %v", err)
-			}
-		}
-	}()
+	restart := stopManager(t)
 	// The API server picks up the new failure policy shortly.
 	framework.Eventually(t, timeout, func(ctx context.Context) error {
 		return client.IgnoreNotFound(env.Admin(t).Delete(ctx, rb("admin")))
@@ -56,9 +45,6 @@ func TestCopyOfReplacedRoleBindingIsReplaced(t *testing.T) {
 		return env.Admin(t).Create(ctx, rb("edit"))
 	})
 
-	if err := env.StartManager(env.Options); err != nil {
-		t.Fatal(err)
-	}
-	started = true
+	restart()
 	waitCopy(t, &rbacv1.RoleBinding{}, "rr-child", "test", "rr-root", roleRef("edit"))
 }

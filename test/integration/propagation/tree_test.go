@@ -77,17 +77,7 @@ func TestAdoption(t *testing.T) {
 	waitCopy(t, &rbacv1.Role{}, "ad-grand", "old-source", "ad-root", nil)
 	waitCopy(t, &rbacv1.Role{}, "ad-grand", "tampered", "ad-root", nil)
 
-	env.StopManager()
-	restore := setObjectsFailurePolicy(t, admissionv1.Ignore)
-	started := false
-	defer func() {
-		restore()
-		if !started {
-			if err := env.StartManager(env.Options); err != nil {
-				t.Errorf("restarting the manager: %v", err)
-			}
-		}
-	}()
+	restart := stopManager(t)
 	// The API server picks up the new failure policy shortly.
 	framework.Eventually(t, timeout, func(ctx context.Context) error {
 		return env.Client.Create(ctx, role("ad-root", "new-source", nil, "get"))
@@ -110,10 +100,7 @@ func TestAdoption(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if err := env.StartManager(env.Options); err != nil {
-		t.Fatal(err)
-	}
-	started = true
+	restart()
 	for _, ns := range []string{"ad-child", "ad-grand"} {
 		waitCopy(t, &rbacv1.Role{}, ns, "new-source", "ad-root", nil)
 		waitGone(t, &rbacv1.Role{}, ns, "old-source")
@@ -136,6 +123,32 @@ func TestAdoption(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// stopManager stops the manager and lets the objects webhook fail open, so
+// sources can change as they would while no manager runs. The returned
+// function restarts the manager; either way the failure policy is restored
+// (Fail) and the manager runs again when the test ends.
+func stopManager(t *testing.T) (restart func()) {
+	t.Helper()
+	env.StopManager()
+	restore := setObjectsFailurePolicy(t, admissionv1.Ignore)
+	started := false
+	t.Cleanup(func() {
+		restore()
+		if !started {
+			if err := env.StartManager(env.Options); err != nil {
+				t.Errorf("restarting the manager: %v", err)
+			}
+		}
+	})
+	return func() {
+		t.Helper()
+		if err := env.StartManager(env.Options); err != nil {
+			t.Fatal(err)
+		}
+		started = true
+	}
 }
 
 // setObjectsFailurePolicy sets the objects webhook's failurePolicy and
