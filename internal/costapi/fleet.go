@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -23,6 +24,14 @@ type FleetMember struct {
 	Cluster string
 	// OpenCost is nil when the member has no OpenCost URL registered.
 	OpenCost opencost.Client
+}
+
+// FleetSource, on a hub, tells fleet Tenants apart and names their members.
+type FleetSource interface {
+	// FleetMembers returns the members tenant is placed on (or being
+	// removed from), with their OpenCost; isFleet is false for a Tenant
+	// without placement, whose chargeback is this cluster's own.
+	FleetMembers(ctx context.Context, tenant string) (members []FleetMember, isFleet bool, err error)
 }
 
 // FleetChargeback is a fleet chargeback of one window: the conserved
@@ -48,7 +57,8 @@ func ComputeFleet(ctx context.Context, members []FleetMember, dir cost.Directory
 	cb := &FleetChargeback{Query: q, Currency: currency}
 	for _, m := range members {
 		if m.OpenCost == nil {
-			return nil, fmt.Errorf("member %q: no OpenCost URL is registered for it", m.Cluster)
+			// Unavailable, so the API answers 503 naming the member.
+			return nil, fmt.Errorf("member %q: %w", m.Cluster, &opencost.UnavailableError{URL: "(none)", Err: errors.New("no OpenCost URL is registered for this member")})
 		}
 		rep, err := Compute(ctx, m.OpenCost, dir, opts, currency, Query{Window: q.Window})
 		if err != nil {

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -102,7 +104,7 @@ func TestComputeFleetFailsWhole(t *testing.T) {
 	opts := cost.Options{Idle: cost.Separate, Shared: cost.Separate}
 	members := fleetMembers()
 	members[1].OpenCost = nil
-	if _, err := ComputeFleet(context.Background(), members, cost.Directory{}, opts, "USD", Query{Window: day}); err == nil || !strings.Contains(err.Error(), `member "us": no OpenCost URL`) {
+	if _, err := ComputeFleet(context.Background(), members, cost.Directory{}, opts, "USD", Query{Window: day}); !errors.As(err, new(*opencost.UnavailableError)) || !strings.Contains(err.Error(), `member "us": opencost unavailable at (none): no OpenCost URL is registered`) {
 		t.Errorf("ComputeFleet without us's OpenCost = %v, want an error naming us", err)
 	}
 	down := &opencost.UnavailableError{Err: errors.New("connection refused")}
@@ -110,5 +112,58 @@ func TestComputeFleetFailsWhole(t *testing.T) {
 	_, err := ComputeFleet(context.Background(), members, cost.Directory{}, opts, "USD", Query{Window: day})
 	if !errors.As(err, new(*opencost.UnavailableError)) || !strings.Contains(err.Error(), `member "us"`) {
 		t.Errorf("ComputeFleet with us's OpenCost down = %v, want an UnavailableError naming us", err)
+	}
+}
+
+// staticFleet makes "pay" a fleet Tenant on the given members.
+type staticFleet []FleetMember
+
+func (f staticFleet) FleetMembers(_ context.Context, tenant string) ([]FleetMember, bool, error) {
+	if tenant != "pay" {
+		return nil, false, nil
+	}
+	return f, true, nil
+}
+
+func TestHandlerFleetChargeback(t *testing.T) {
+	// Members' namespaces resolve by their labels; the hub's own forest
+	// (testDirectory's namespaces) plays no part.
+	h := newTestHandler(&fakeOpenCost{allocs: testAllocations()})
+	h.Fleet = staticFleet(fleetMembers())
+	w := do(t, h, "alice", chargebackURL("pay", url.Values{"window": {"2026-11-01,2026-11-02"}}))
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	p := "2026-11-01T00:00:00Z,2026-11-02T00:00:00Z,"
+	z := "0.00,0.00,0.00,0.00,0.00,0.00,0.00,"
+	h0 := ",USD,0.000000,0.000000"
+	want := strings.Join([]string{
+		strings.Join(cost.FleetHeader, ","),
+		p + "eu,tenant,pay,CC-1,pay,pay,pay,pay,1.00," + z + "0.10,1.10" + h0,
+		p + "eu,tenant,pay,CC-1,api,pay/pay-api,pay-api,pay/pay-api,2.01," + z + "0.20,2.21" + h0,
+		p + "us,tenant,pay,CC-1,api,pay/pay-api,pay-api,pay/pay-api,3.00," + z + "0.00,3.00" + h0,
+		p + ",team_total,pay,CC-1,pay,pay,,,6.01," + z + "0.30,6.31" + h0,
+		p + ",team_total,pay,CC-1,api,pay/pay-api,,,5.01," + z + "0.20,5.21" + h0,
+		p + ",tenant_total,pay,CC-1,,,,,6.01," + z + "0.30,6.31" + h0,
+	}, "\n") + "\n"
+	if diff := cmp.Diff(want, w.Body.String()); diff != "" {
+		t.Errorf("fleet chargeback of pay (-want +got):\n%s", diff)
+	}
+
+	// search is not a fleet Tenant: this cluster's own CSV, unchanged.
+	single := newTestHandler(&fakeOpenCost{allocs: testAllocations()})
+	q := url.Values{"window": {"2026-10-01,2026-10-03"}}
+	wantSingle := do(t, single, "finance", chargebackURL("search", q)).Body.String()
+	if got := do(t, h, "finance", chargebackURL("search", q)).Body.String(); got != wantSingle || !strings.HasPrefix(got, strings.Join(cost.NamespaceHeader, ",")) {
+		t.Errorf("a single-cluster Tenant's chargeback on a hub = %q, want %q", got, wantSingle)
+	}
+
+	// A member's OpenCost down: 503 naming it, no CSV.
+	down := fleetMembers()
+	down[1].OpenCost = &fakeOpenCost{err: &opencost.UnavailableError{URL: "http://us", Err: errors.New("refused")}}
+	h.Fleet = staticFleet(down)
+	w = do(t, h, "alice", chargebackURL("pay", url.Values{"window": {"2026-11-01,2026-11-02"}}))
+	if st := status(t, w); w.Code != http.StatusServiceUnavailable || !strings.Contains(st.Message, `member "us"`) {
+		t.Errorf("with us's OpenCost down: %d %q, want 503 naming us", w.Code, st.Message)
 	}
 }

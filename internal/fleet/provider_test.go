@@ -115,15 +115,22 @@ func profile(name string, labels map[string]string, kubeconfigSecret string) *ci
 	return p
 }
 
+func withProperty(p *ciav1.ClusterProfile, name, value string) *ciav1.ClusterProfile {
+	p.Status.Properties = append(p.Status.Properties, ciav1.Property{Name: name, Value: value})
+	return p
+}
+
 func TestRegistrarRead(t *testing.T) {
 	kc := map[string][]byte{KubeconfigKey: []byte("kc")}
 	objs := []client.Object{
-		secret("m-secret", map[string]string{LabelMemberSecret: "true", "region": "eu"}, kc),
+		secret("m-secret", map[string]string{LabelMemberSecret: "true", "region": "eu"}, map[string][]byte{KubeconfigKey: []byte("kc"), OpenCostURLKey: []byte("http://oc-secret:9003")}),
 		secret("unlabelled", nil, kc),
 		secret("other-ns", map[string]string{LabelMemberSecret: "true"}, kc),
-		secret("m-profile-kc", nil, kc),
+		secret("m-profile-kc", nil, map[string][]byte{KubeconfigKey: []byte("kc"), OpenCostURLKey: []byte("http://ignored:9003")}),
+		secret("p2-kc", nil, map[string][]byte{KubeconfigKey: []byte("kc"), OpenCostURLKey: []byte("http://oc-p2:9003")}),
 		secret("empty-kc", nil, map[string][]byte{"other": []byte("x")}),
-		profile("m-profile", map[string]string{"region": "us"}, "m-profile-kc"),
+		withProperty(profile("m-profile", map[string]string{"region": "us"}, "m-profile-kc"), PropertyOpenCostURL, "http://oc-profile:9003"),
+		profile("p2", nil, "p2-kc"),
 	}
 	objs[2].SetNamespace("elsewhere")
 	for _, tc := range []struct {
@@ -134,23 +141,26 @@ func TestRegistrarRead(t *testing.T) {
 	}{{
 		name: "secret and profile",
 		want: []registration{
-			{source: sourceSecret, name: "m-secret", labels: map[string]string{"region": "eu"}, kubeconfig: []byte("kc")},
-			{source: sourceProfile, name: "m-profile", labels: map[string]string{"region": "us"}, kubeconfig: []byte("kc")},
+			{source: sourceSecret, name: "m-secret", labels: map[string]string{"region": "eu"}, kubeconfig: []byte("kc"), opencostURL: "http://oc-secret:9003"},
+			{source: sourceProfile, name: "m-profile", labels: map[string]string{"region": "us"}, kubeconfig: []byte("kc"), opencostURL: "http://oc-profile:9003"},
+			{source: sourceProfile, name: "p2", kubeconfig: []byte("kc"), opencostURL: "http://oc-p2:9003"},
 		},
 		wantComplete: true,
 	}, {
 		name:  "a profile without its annotation makes the read partial",
 		extra: []client.Object{profile("no-annotation", nil, "")},
 		want: []registration{
-			{source: sourceSecret, name: "m-secret", labels: map[string]string{"region": "eu"}, kubeconfig: []byte("kc")},
-			{source: sourceProfile, name: "m-profile", labels: map[string]string{"region": "us"}, kubeconfig: []byte("kc")},
+			{source: sourceSecret, name: "m-secret", labels: map[string]string{"region": "eu"}, kubeconfig: []byte("kc"), opencostURL: "http://oc-secret:9003"},
+			{source: sourceProfile, name: "m-profile", labels: map[string]string{"region": "us"}, kubeconfig: []byte("kc"), opencostURL: "http://oc-profile:9003"},
+			{source: sourceProfile, name: "p2", kubeconfig: []byte("kc"), opencostURL: "http://oc-p2:9003"},
 		},
 	}, {
 		name:  "a profile naming a missing Secret or one without the key makes the read partial",
 		extra: []client.Object{profile("missing", nil, "nope"), profile("nokey", nil, "empty-kc")},
 		want: []registration{
-			{source: sourceSecret, name: "m-secret", labels: map[string]string{"region": "eu"}, kubeconfig: []byte("kc")},
-			{source: sourceProfile, name: "m-profile", labels: map[string]string{"region": "us"}, kubeconfig: []byte("kc")},
+			{source: sourceSecret, name: "m-secret", labels: map[string]string{"region": "eu"}, kubeconfig: []byte("kc"), opencostURL: "http://oc-secret:9003"},
+			{source: sourceProfile, name: "m-profile", labels: map[string]string{"region": "us"}, kubeconfig: []byte("kc"), opencostURL: "http://oc-profile:9003"},
+			{source: sourceProfile, name: "p2", kubeconfig: []byte("kc"), opencostURL: "http://oc-p2:9003"},
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +178,6 @@ func TestRegistrarRead(t *testing.T) {
 }
 
 func TestRegistrarRoundUnregistersOnlyOnACompleteRead(t *testing.T) {
-	kc := map[string][]byte{KubeconfigKey: []byte("kc")}
 	ctx := context.Background()
 	p := unstartedProvider(t)
 	_ = p.Upsert(ctx, sourceSecret, "gone", nil, []byte("kc"))
@@ -176,13 +185,17 @@ func TestRegistrarRoundUnregistersOnlyOnACompleteRead(t *testing.T) {
 
 	// Partial: a broken profile. Nothing is unregistered.
 	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(
-		secret("kept", map[string]string{LabelMemberSecret: "true"}, kc),
+		secret("kept", map[string]string{LabelMemberSecret: "true"}, map[string][]byte{KubeconfigKey: []byte("kc"), OpenCostURLKey: []byte("http://oc:9003")}),
 		profile("broken", nil, ""),
 	).Build()
 	r := &Registrar{Reader: c, Provider: p, Namespace: "canopy-system"}
 	r.Round(ctx)
 	if got := names(p.Members()); !cmp.Equal(got, []string{"gone", "gone-profile", "kept"}) {
 		t.Errorf("members after a partial read = %v, want gone, gone-profile and kept", got)
+	}
+
+	if got := p.OpenCostURLs(); !cmp.Equal(got, map[string]string{"kept": "http://oc:9003"}) {
+		t.Errorf("OpenCostURLs = %v, want kept's", got)
 	}
 
 	// Complete: members no longer registered leave, whatever registered them.
@@ -201,4 +214,17 @@ func names(ms []placement.Member) []string {
 		out = append(out, m.Name)
 	}
 	return out
+}
+
+func TestOpenCostURLs(t *testing.T) {
+	c := fake.NewClientBuilder().WithScheme(testScheme(t)).WithObjects(
+		secret("by-secret", map[string]string{LabelMemberSecret: "true"}, map[string][]byte{KubeconfigKey: []byte("kc"), OpenCostURLKey: []byte("http://a:9003")}),
+		secret("no-url", map[string]string{LabelMemberSecret: "true"}, map[string][]byte{KubeconfigKey: []byte("kc")}),
+		secret("p-kc", nil, map[string][]byte{KubeconfigKey: []byte("kc")}),
+		withProperty(profile("by-profile", nil, "p-kc"), PropertyOpenCostURL, "http://b:9003"),
+	).Build()
+	urls, complete := OpenCostURLs(context.Background(), c, "canopy-system", logr.Discard())
+	if want := map[string]string{"by-secret": "http://a:9003", "by-profile": "http://b:9003"}; !complete || !cmp.Equal(urls, want) {
+		t.Errorf("OpenCostURLs = %v, %v; want %v, true", urls, complete, want)
+	}
 }
