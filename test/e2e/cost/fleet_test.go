@@ -17,7 +17,8 @@ import (
 // the one OpenCost of this test stands for two members (a second real
 // instance is not started here). Each member's rows must be, column for
 // column, this cluster's single-cluster chargeback, and the totals must be
-// conserved to the cent per member and in total.
+// conserved to the cent per member and in total. Attributed as a hub does,
+// by the labels OpenCost reports only, the rows must be the same.
 func checkFleet(ctx context.Context, t *testing.T, oc string, day period.Window) {
 	hc, err := opencost.NewHTTPClient(oc)
 	if err != nil {
@@ -41,6 +42,7 @@ func checkFleet(ctx context.Context, t *testing.T, oc string, day period.Window)
 	if err := cb.WriteCSV(&fleetCSV); err != nil {
 		t.Fatal(err)
 	}
+	fleetText := fleetCSV.String()
 	singleRecs, err := csv.NewReader(&singleCSV).ReadAll()
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +88,19 @@ func checkFleet(ctx context.Context, t *testing.T, oc string, day period.Window)
 	}
 	if want := (2 * clusterCents).String(); totals["fleet"] != want {
 		t.Errorf("fleet_total = %s, want %s", totals["fleet"], want)
+	}
+	// On a hub, member namespaces are attributed by the labels OpenCost
+	// reports for them only (costapi.FleetDirectory): the same rows.
+	byLabels, err := costapi.ComputeFleet(ctx, members, costapi.FleetDirectory(directory()), opts, "USD", costapi.Query{Window: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labelsCSV bytes.Buffer
+	if err := byLabels.WriteCSV(&labelsCSV); err != nil {
+		t.Fatal(err)
+	}
+	if labelsCSV.String() != fleetText {
+		t.Errorf("attributed by labels only, the fleet CSV differs:\n got %s\nwant %s", labelsCSV.String(), fleetText)
 	}
 	if got := fleetRecs[0]; strings.Join(got, ",") != strings.Join(cost.FleetHeader, ",") {
 		t.Errorf("header = %v", got)
