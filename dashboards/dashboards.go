@@ -108,22 +108,49 @@ func base(p Params, title, kind, from string) *dashboard.DashboardBuilder {
 		Tooltip(dashboard.DashboardCursorSyncCrosshair).
 		Timezone("utc").
 		Time(from, "now").
-		Refresh("5m")
+		Refresh("5m").
+		WithVariable(clusterVariable(p.datasource(), "kube_pod_container_resource_requests"))
 }
+
+// clusterVariable selects member clusters of a fleet, whose series carry a
+// cluster label (each member Prometheus's external_labels, kept by the
+// store that federates them). Its "All" is the regex .*, which also
+// matches series without the label: on a single cluster the dashboards
+// read exactly what they read before. Values come from metric, read
+// through ds (for a team, the tenant's proxy, which confines them to the
+// team's namespaces).
+//
+//nolint:staticcheck // SA1019: the v1 dashboard schema is Grafana 10's; dashboardv2 needs Grafana 12.
+func clusterVariable(ds common.DataSourceRef, metric string) *dashboard.QueryVariableBuilder {
+	q := "label_values(" + metric + ", cluster)"
+	return dashboard.NewQueryVariableBuilder("cluster").Label("Cluster").
+		Description("Member clusters of a fleet, by the cluster label of their series; All also matches series without one.").
+		Datasource(ds).Query(dashboard.StringOrMap{String: ptr(q)}).Definition(q).
+		Multi(true).IncludeAll(true).AllValue(".*").
+		Current(dashboard.VariableOption{Selected: ptr(true),
+			Text: dashboard.StringOrArrayOfString{String: ptr("All")}, Value: dashboard.StringOrArrayOfString{String: ptr("$__all")}}).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).Sort(dashboard.VariableSortAlphabeticalAsc)
+}
+
+// clusterSel is the matcher on the cluster variable.
+const clusterSel = `cluster=~"$cluster"`
 
 func (p Params) datasource() common.DataSourceRef {
 	return common.DataSourceRef{Type: ptr("prometheus"), Uid: ptr(p.DatasourceUID)}
 }
 
-// ns is the selector confining a metric to the team's namespaces.
-func (p Params) ns() string { return "namespace=~" + strconv.Quote(p.NamespaceRegex) }
+// ns is the selector confining a metric to the team's namespaces, in the
+// selected clusters.
+func (p Params) ns() string {
+	return "namespace=~" + strconv.Quote(p.NamespaceRegex) + ", " + clusterSel
+}
 
 // team is the selector confining Canopy's tenant metrics to the team.
 func (p Params) team() string {
-	return "tenant=" + strconv.Quote(p.Tenant) + ", team=" + strconv.Quote(p.Team)
+	return "tenant=" + strconv.Quote(p.Tenant) + ", team=" + strconv.Quote(p.Team) + ", " + clusterSel
 }
 
-func (p Params) tenant() string { return "tenant=" + strconv.Quote(p.Tenant) }
+func (p Params) tenant() string { return "tenant=" + strconv.Quote(p.Tenant) + ", " + clusterSel }
 
 func grid(x, y, w, h uint32) dashboard.GridPos { return dashboard.GridPos{X: x, Y: y, W: w, H: h} }
 

@@ -53,13 +53,13 @@ type want struct {
 }
 
 const (
-	ns       = `namespace=~"acme-api|acme-web"`
+	ns       = `namespace=~"acme-api|acme-web", cluster=~"$cluster"`
 	cpuUsed  = `rate(container_cpu_usage_seconds_total{` + ns + `, container!=""}[5m])`
 	memUsed  = `container_memory_working_set_bytes{` + ns + `, container!=""}`
 	reqCPU   = `kube_pod_container_resource_requests{` + ns + `, resource="cpu"}`
 	reqMem   = `kube_pod_container_resource_requests{` + ns + `, resource="memory"}`
-	cpuHour  = `container_cpu_allocation{` + ns + `} * on (node) group_left () avg by (node) (node_cpu_hourly_cost)`
-	memHour  = `container_memory_allocation_bytes{` + ns + `} / 1073741824 * on (node) group_left () avg by (node) (node_ram_hourly_cost)`
+	cpuHour  = `container_cpu_allocation{` + ns + `} * on (cluster, node) group_left () avg by (cluster, node) (node_cpu_hourly_cost{cluster=~"$cluster"})`
+	memHour  = `container_memory_allocation_bytes{` + ns + `} / 1073741824 * on (cluster, node) group_left () avg by (cluster, node) (node_ram_hourly_cost{cluster=~"$cluster"})`
 	quotaBy  = `sum by (namespace, quota, resource) `
 	quotaUse = quotaBy + `(canopy_quota_used{` + ns + `})`
 )
@@ -85,8 +85,8 @@ var wantPanels = map[string][]want{
 		{"timeseries", "Daily cost by resource", "currencyUSD", []string{
 			"A: sum(avg_over_time((" + cpuHour + ")[1d:1h]) * 24)", "B: sum(avg_over_time((" + memHour + ")[1d:1h]) * 24)"}, false},
 		{"bargauge", "Month to date by resource", "currencyUSD",
-			[]string{`A: sum by (resource) (canopy_tenant_cost{tenant="acme", team="web"})`}, false},
-		{"gauge", "Month to date against budget", "percentunit", []string{`A: max(canopy_tenant_budget_ratio{tenant="acme"})`}, false},
+			[]string{`A: sum by (resource) (canopy_tenant_cost{tenant="acme", team="web", cluster=~"$cluster"})`}, false},
+		{"gauge", "Month to date against budget", "percentunit", []string{`A: max(canopy_tenant_budget_ratio{tenant="acme", cluster=~"$cluster"})`}, false},
 		{"stat", "Idle share of allocated CPU", "percentunit",
 			[]string{"A: clamp_min(1 - sum(" + cpuUsed + ") / sum(container_cpu_allocation{" + ns + "}), 0)"}, false},
 		{"table", "Top workloads by hourly cost", "currencyUSD",
@@ -174,6 +174,43 @@ func TestPlaceholders(t *testing.T) {
 		for _, ph := range []string{"__DASHBOARD_UID__", "__DATASOURCE_UID__", "__NAMESPACE_REGEX__", "__TEAM__"} {
 			if !strings.Contains(string(raw), ph) {
 				t.Errorf("%s has no %s", name, ph)
+			}
+		}
+	}
+}
+
+// TestClusterVariable: every team dashboard has the cluster variable,
+// read through the tenant's datasource, whose All (.*) also matches series
+// without a cluster label, and every selector uses it.
+func TestClusterVariable(t *testing.T) {
+	for _, name := range Names() {
+		raw, err := JSON(name, web)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m struct {
+			Templating struct {
+				List []struct {
+					Name, Type, Query, AllValue string
+					Multi, IncludeAll           bool
+					Datasource                  dsRef
+				} `json:"list"`
+			} `json:"templating"`
+			Panels []panel `json:"panels"`
+		}
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		l := m.Templating.List
+		if len(l) != 1 || l[0].Name != "cluster" || l[0].Type != "query" || l[0].AllValue != ".*" || !l[0].Multi || !l[0].IncludeAll ||
+			l[0].Datasource != (dsRef{Type: "prometheus", UID: "ds-acme"}) || l[0].Query != "label_values(kube_pod_container_resource_requests, cluster)" {
+			t.Errorf("%s: variables %+v, want the cluster variable on the tenant's datasource", name, l)
+		}
+		for _, p := range m.Panels {
+			for _, tg := range p.Targets {
+				if strings.Count(tg.Expr, `cluster=~"$cluster"`) != strings.Count(tg.Expr, "{") {
+					t.Errorf("%s: panel %q query %s has a selector without the cluster variable: %s", name, p.Title, tg.RefID, tg.Expr)
+				}
 			}
 		}
 	}

@@ -19,9 +19,11 @@ const OperationsUID = "canopy-operations"
 // series the alerts of charts/canopy/files/prometheus-rules.yaml watch.
 // Like those rules, it reads controller-runtime's metrics from
 // job="canopy-metrics" (the chart's ServiceMonitor).
+// Every selector also matches the cluster variable (see clusterVariable).
 const (
-	opsJob   = `job="canopy-metrics"`
-	opsLease = `name="canopy-manager.tenancy.canopy.dev"`
+	opsJob   = `job="canopy-metrics", ` + clusterSel
+	opsLease = `name="canopy-manager.tenancy.canopy.dev", ` + clusterSel
+	opsOwn   = `{` + clusterSel + `}`
 )
 
 func opsDatasource() common.DataSourceRef {
@@ -53,8 +55,9 @@ func operations() *dashboard.DashboardBuilder {
 		Time("now-6h", "now").
 		Refresh("1m").
 		WithVariable(dashboard.NewDatasourceVariableBuilder("datasource").Label("Prometheus").Type("prometheus")).
+		WithVariable(clusterVariable(opsDatasource(), "controller_runtime_reconcile_total")).
 		WithPanel(stat.NewPanelBuilder().Id(1).Title("Leader").
-			Description("Replicas holding the leader lease: 1 is healthy, 0 means nothing reconciles (alert CanopyNoLeader).").
+			Description("Replicas holding the leader lease: 1 per cluster is healthy, 0 means nothing reconciles (alert CanopyNoLeader).").
 			Datasource(opsDatasource()).Unit(unitAmount).GridPos(grid(0, 0, 6, 6)).ReduceOptions(lastValue()).
 			GraphMode(common.BigValueGraphModeArea).Thresholds(leaderThresholds()).
 			WithTarget(opsQuery("A", `sum(leader_election_master_status{`+opsLease+`}) or vector(0)`, "leaders"))).
@@ -63,7 +66,7 @@ func operations() *dashboard.DashboardBuilder {
 			WithTarget(opsQuery("A", "sum by (webhook, code) (rate("+requests+"[5m]))", "{{webhook}} {{code}}"))).
 		WithPanel(opsTimeseries(3, "Webhook error ratio", "Share of admission requests answered with an internal error, each a denial (alert CanopyWebhookErrors above 5%).",
 			unitShare, grid(0, 6, 12, 8)).
-			WithTarget(opsQuery("A", "(sum by (webhook) (rate(canopy_webhook_errors_total[5m])) + sum by (webhook) (rate("+errors5xx+"[5m]))) / sum by (webhook) (rate("+requests+"[5m]))", "{{webhook}}"))).
+			WithTarget(opsQuery("A", "(sum by (webhook) (rate(canopy_webhook_errors_total"+opsOwn+"[5m])) + sum by (webhook) (rate("+errors5xx+"[5m]))) / sum by (webhook) (rate("+requests+"[5m]))", "{{webhook}}"))).
 		WithPanel(opsTimeseries(4, "Webhook latency p99", "99th percentile admission latency (alert CanopyWebhookSlow above 1s; webhooks time out at 5s).",
 			"s", grid(12, 6, 12, 8)).
 			WithTarget(opsQuery("A", "histogram_quantile(0.99, sum by (webhook, le) (rate(controller_runtime_webhook_latency_seconds_bucket{"+opsJob+"}[5m])))", "{{webhook}}"))).
@@ -72,13 +75,13 @@ func operations() *dashboard.DashboardBuilder {
 			WithTarget(opsQuery("A", "sum by (controller) (rate(controller_runtime_reconcile_errors_total{"+opsJob+"}[5m]))", "{{controller}}"))).
 		WithPanel(opsTimeseries(6, "Optimistic-lock conflicts", "Conflicts retried per second, by controller and kind (alert CanopyConflictsHigh above 1/s).",
 			"ops", grid(12, 14, 12, 8)).
-			WithTarget(opsQuery("A", "sum by (controller, kind) (rate(canopy_conflicts_total[5m]))", "{{controller}} {{kind}}"))).
+			WithTarget(opsQuery("A", "sum by (controller, kind) (rate(canopy_conflicts_total"+opsOwn+"[5m]))", "{{controller}} {{kind}}"))).
 		WithPanel(opsTimeseries(7, "Work queue depth", "Items waiting in each controller's queue.",
 			unitAmount, grid(0, 22, 12, 8)).
 			WithTarget(opsQuery("A", "sum by (name) (workqueue_depth{"+opsJob+"})", "{{name}}"))).
 		WithPanel(opsTimeseries(8, "OpenCost read failures", "Failed reads from OpenCost per hour, by component and reason (alert CanopyOpenCostFetchErrors).",
 			unitAmount, grid(12, 22, 12, 8)).
-			WithTarget(opsQuery("A", "sum by (component, reason) (increase(canopy_opencost_fetch_errors_total[1h]))", "{{component}} {{reason}}")))
+			WithTarget(opsQuery("A", "sum by (component, reason) (increase(canopy_opencost_fetch_errors_total"+opsOwn+"[1h]))", "{{component}} {{reason}}")))
 }
 
 func leaderThresholds() *dashboard.ThresholdsConfigBuilder {

@@ -30,8 +30,9 @@ func TestOperations(t *testing.T) {
 	if m.UID != OperationsUID || m.SchemaVersion != SchemaVersion || m.Editable {
 		t.Errorf("uid %q, schemaVersion %d, editable %v", m.UID, m.SchemaVersion, m.Editable)
 	}
-	if l := m.Templating.List; len(l) != 1 || l[0].Name != "datasource" || l[0].Type != "datasource" || l[0].Query != "prometheus" {
-		t.Errorf("variables %+v, want one Prometheus datasource variable named datasource", l)
+	if l := m.Templating.List; len(l) != 2 || l[0].Name != "datasource" || l[0].Type != "datasource" || l[0].Query != "prometheus" ||
+		l[1].Name != "cluster" || l[1].Type != "query" || l[1].Query != "label_values(controller_runtime_reconcile_total, cluster)" {
+		t.Errorf("variables %+v, want a Prometheus datasource variable named datasource, then the cluster variable", l)
 	}
 	ds := dsRef{Type: "prometheus", UID: "${datasource}"}
 	var exprs []string
@@ -47,6 +48,9 @@ func TestOperations(t *testing.T) {
 				t.Errorf("panel %q query %s: datasource %+v, range %v", p.Title, tg.RefID, tg.Datasource, tg.Range)
 			}
 			exprs = append(exprs, tg.Expr)
+			if strings.Count(tg.Expr, `cluster=~"$cluster"`) != strings.Count(tg.Expr, "{") {
+				t.Errorf("panel %q query %s: a selector without the cluster variable: %s", p.Title, tg.RefID, tg.Expr)
+			}
 			for _, shared := range []string{"controller_runtime_", "workqueue_"} {
 				if strings.Contains(tg.Expr, shared) && !strings.Contains(tg.Expr, `job="canopy-metrics"`) {
 					t.Errorf("panel %q reads %s* without job=\"canopy-metrics\": %s", p.Title, shared, tg.Expr)

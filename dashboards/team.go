@@ -83,12 +83,13 @@ func quota(p Params) *dashboard.DashboardBuilder {
 }
 
 // cost: allocation priced at OpenCost's node rates, and Canopy's own
-// month-to-date figures.
+// month-to-date figures. Pods join their node's price within their own
+// cluster: node names repeat across a fleet.
 //
 //nolint:staticcheck // SA1019: the v1 dashboard schema is Grafana 10's; dashboardv2 needs Grafana 12.
 func cost(p Params) *dashboard.DashboardBuilder {
-	cpuHourly := "container_cpu_allocation{" + p.ns() + "} * on (node) group_left () avg by (node) (node_cpu_hourly_cost)"
-	memHourly := "container_memory_allocation_bytes{" + p.ns() + "} / 1073741824 * on (node) group_left () avg by (node) (node_ram_hourly_cost)"
+	cpuHourly := "container_cpu_allocation{" + p.ns() + "} * on (cluster, node) group_left () avg by (cluster, node) (node_cpu_hourly_cost{" + clusterSel + "})"
+	memHourly := "container_memory_allocation_bytes{" + p.ns() + "} / 1073741824 * on (cluster, node) group_left () avg by (cluster, node) (node_ram_hourly_cost{" + clusterSel + "})"
 	daily := func(by, hourly string) string { return "sum" + by + "(avg_over_time((" + hourly + ")[1d:1h]) * 24)" }
 	topk := "topk(10, sum by (namespace, pod) (" + cpuHourly + ") + sum by (namespace, pod) (" + memHourly + "))"
 	idle := `clamp_min(1 - sum(rate(container_cpu_usage_seconds_total{` + p.ns() + `, container!=""}[5m])) / sum(container_cpu_allocation{` + p.ns() + `}), 0)`

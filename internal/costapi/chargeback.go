@@ -161,6 +161,8 @@ type WindowJSON struct {
 // RowJSON is one row: a namespace (Path set) or a team (TeamPath set, in
 // a summary), or a shared, idle or unallocated line.
 type RowJSON struct {
+	// Cluster is set in a fleet chargeback only.
+	Cluster      string `json:"cluster,omitempty"`
 	Line         string `json:"line"`
 	Tenant       string `json:"tenant,omitempty"`
 	CostCenter   string `json:"costCenter,omitempty"`

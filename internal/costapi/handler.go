@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -41,8 +42,12 @@ type Handler struct {
 	Authorizer authorizer.UnconditionalAuthorizer
 	Source     Source
 	OpenCost   opencost.Client
-	Rollup     cost.Options
-	Currency   string
+	// Fleet, set on a fleet hub, names the members a fleet Tenant is on and
+	// their OpenCost; a fleet Tenant's chargeback merges theirs
+	// (ComputeFleet). Nil on a single cluster.
+	Fleet    FleetSource
+	Rollup   cost.Options
+	Currency string
 	// Loaded, if set, reports whether the attribution view is complete
 	// (the forest has loaded); until then chargebacks are refused with 503
 	// rather than computed from a partial tree.
@@ -249,7 +254,7 @@ func (h *Handler) chargeback(w http.ResponseWriter, r *http.Request, u user.Info
 		return
 	}
 	defer release()
-	cb, err := Compute(r.Context(), h.OpenCost, dir, h.Rollup, h.Currency, Query{Window: win, Tenant: name, Summary: summary})
+	cb, err := h.compute(r.Context(), dir, Query{Window: win, Tenant: name, Summary: summary})
 	if err != nil {
 		var (
 			un  *opencost.UnavailableError
@@ -279,6 +284,26 @@ func (h *Handler) chargeback(w http.ResponseWriter, r *http.Request, u user.Info
 	}
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	_, _ = buf.WriteTo(w)
+}
+
+// writer is a computed chargeback, single-cluster or fleet.
+type writer interface {
+	Write(io.Writer, Format) error
+}
+
+// compute returns the chargeback of q: over the members' OpenCost for a
+// fleet Tenant on a hub, else over this cluster's.
+func (h *Handler) compute(ctx context.Context, dir cost.Directory, q Query) (writer, error) {
+	if h.Fleet != nil {
+		members, isFleet, err := h.Fleet.FleetMembers(ctx, q.Tenant)
+		if err != nil {
+			return nil, err
+		}
+		if isFleet {
+			return ComputeFleet(ctx, members, FleetDirectory(dir), h.Rollup, h.Currency, q)
+		}
+	}
+	return Compute(ctx, h.OpenCost, dir, h.Rollup, h.Currency, q)
 }
 
 // FileName is the suggested name of a chargeback CSV.

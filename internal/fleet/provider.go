@@ -52,6 +52,8 @@ type entry struct {
 	hash   string
 	// lastErr is why connecting failed; empty once engaged.
 	lastErr string
+	// opencost is the URL of the member's OpenCost; empty if none.
+	opencost string
 }
 
 // NewProvider returns an empty provider; Start gives it the manager's
@@ -174,6 +176,30 @@ func (p *Provider) connect(base context.Context, aware multicluster.Aware, name 
 	}
 	p.log.Info("Member connected", "cluster", name)
 	return nil
+}
+
+// SetOpenCostURL records the URL of member name's OpenCost, if source
+// registered the member.
+func (p *Provider) SetOpenCostURL(source, name, url string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e := p.members[name]; e != nil && e.source == source {
+		e.opencost = url
+	}
+}
+
+// OpenCostURLs returns the URL of each member's OpenCost, by member name;
+// members without one are absent.
+func (p *Provider) OpenCostURLs() map[string]string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := map[string]string{}
+	for n, e := range p.members {
+		if e.opencost != "" {
+			out[n] = e.opencost
+		}
+	}
+	return out
 }
 
 // Delete unregisters member name if source registered it, disconnecting

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -25,6 +26,12 @@ const (
 	AnnotationKubeconfigSecret = "tenancy.canopy.dev/kubeconfig-secret"
 	// KubeconfigKey is the Secret key holding the kubeconfig, for both.
 	KubeconfigKey = "kubeconfig"
+	// OpenCostURLKey is the optional key, in the same Secret, holding the
+	// URL of the member's OpenCost as the hub reaches it.
+	OpenCostURLKey = "opencost-url"
+	// PropertyOpenCostURL is the ClusterProfile property (status.properties)
+	// holding the URL of the member's OpenCost; it wins over the Secret key.
+	PropertyOpenCostURL = "opencost.canopy.dev/url"
 
 	sourceSecret  = "kubeconfig Secret"
 	sourceProfile = "ClusterProfile"
@@ -67,6 +74,7 @@ type registration struct {
 	source, name string
 	labels       map[string]string
 	kubeconfig   []byte
+	opencostURL  string
 }
 
 // Round reads every registration once and brings the provider in line.
@@ -80,7 +88,9 @@ func (r *Registrar) Round(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.Provider.Upsert(ctx, g.source, g.name, g.labels, g.kubeconfig); err != nil {
+			err := r.Provider.Upsert(ctx, g.source, g.name, g.labels, g.kubeconfig)
+			r.Provider.SetOpenCostURL(g.source, g.name, g.opencostURL)
+			if err != nil {
 				log.Info("Member not connected", "cluster", g.name, "source", g.source, "error", err.Error())
 			}
 		}()
@@ -97,6 +107,22 @@ func (r *Registrar) Round(ctx context.Context) {
 	}
 }
 
+// OpenCostURLs reads the registrations in namespace and returns the URL of
+// each member's OpenCost (ClusterProfile property PropertyOpenCostURL, or
+// key OpenCostURLKey of the member's kubeconfig Secret), by member name.
+// complete is false when some registration could not be read.
+func OpenCostURLs(ctx context.Context, reader client.Reader, namespace string, log logr.Logger) (urls map[string]string, complete bool) {
+	r := &Registrar{Reader: reader, Namespace: namespace, Provider: &Provider{log: log}}
+	regs, complete := r.read(ctx)
+	urls = map[string]string{}
+	for _, g := range regs {
+		if g.opencostURL != "" {
+			urls[g.name] = g.opencostURL
+		}
+	}
+	return urls, complete
+}
+
 func (r *Registrar) read(ctx context.Context) ([]registration, bool) {
 	log := r.Provider.log
 	complete := true
@@ -109,7 +135,8 @@ func (r *Registrar) read(ctx context.Context) ([]registration, bool) {
 	for _, s := range secrets.Items {
 		labels := maps.Clone(s.Labels)
 		delete(labels, LabelMemberSecret)
-		out = append(out, registration{source: sourceSecret, name: s.Name, labels: labels, kubeconfig: s.Data[KubeconfigKey]})
+		out = append(out, registration{source: sourceSecret, name: s.Name, labels: labels, kubeconfig: s.Data[KubeconfigKey],
+			opencostURL: string(s.Data[OpenCostURLKey])})
 	}
 	profiles := &ciav1.ClusterProfileList{}
 	if err := r.Reader.List(ctx, profiles, client.InNamespace(r.Namespace)); err != nil {
@@ -120,18 +147,25 @@ func (r *Registrar) read(ctx context.Context) ([]registration, bool) {
 		return out, false
 	}
 	for _, p := range profiles.Items {
-		kc, err := r.profileKubeconfig(ctx, &p)
+		s, err := r.profileSecret(ctx, &p)
 		if err != nil {
 			log.Info("ClusterProfile has no usable kubeconfig", "profile", p.Name, "error", err.Error())
 			complete = false
 			continue
 		}
-		out = append(out, registration{source: sourceProfile, name: p.Name, labels: maps.Clone(p.Labels), kubeconfig: kc})
+		url := string(s.Data[OpenCostURLKey])
+		for _, prop := range p.Status.Properties {
+			if prop.Name == PropertyOpenCostURL {
+				url = prop.Value
+			}
+		}
+		out = append(out, registration{source: sourceProfile, name: p.Name, labels: maps.Clone(p.Labels), kubeconfig: s.Data[KubeconfigKey], opencostURL: url})
 	}
 	return out, complete
 }
 
-func (r *Registrar) profileKubeconfig(ctx context.Context, p *ciav1.ClusterProfile) ([]byte, error) {
+// profileSecret returns the Secret profile p names, which holds a kubeconfig.
+func (r *Registrar) profileSecret(ctx context.Context, p *ciav1.ClusterProfile) (*corev1.Secret, error) {
 	name := p.Annotations[AnnotationKubeconfigSecret]
 	if name == "" {
 		return nil, fmt.Errorf("annotation %s is not set", AnnotationKubeconfigSecret)
@@ -146,5 +180,5 @@ func (r *Registrar) profileKubeconfig(ctx context.Context, p *ciav1.ClusterProfi
 	if len(s.Data[KubeconfigKey]) == 0 {
 		return nil, fmt.Errorf("secret %s/%s has no %q key", p.Namespace, name, KubeconfigKey)
 	}
-	return s.Data[KubeconfigKey], nil
+	return s, nil
 }

@@ -1,28 +1,40 @@
 package kubectl
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 )
 
 func (r *root) treeCmd() *cobra.Command {
-	var all bool
+	var all, allClusters bool
 	cmd := &cobra.Command{
-		Use:   "tree [NAMESPACE...] | -A",
+		Use:   "tree [NAMESPACE...] | -A | --all-clusters",
 		Short: "Display one or more hierarchy trees",
 		Example: `  # Display the tree rooted at acme
   kubectl hns tree acme
 
   # Display every tree in the cluster (two API calls)
-  kubectl hns tree -A`,
+  kubectl hns tree -A
+
+  # On a fleet hub: each member cluster's fleet Tenants and their namespaces
+  kubectl canopy tree --all-clusters`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if allClusters && (all || len(args) > 0) {
+				return errors.New("--all-clusters shows every fleet Tenant on every member; it cannot be combined with -A or namespace arguments")
+			}
 			c, err := r.getClient()
 			if err != nil {
 				return err
+			}
+			if allClusters {
+				return FleetTree(cmd.Context(), c, cmd.OutOrStdout())
 			}
 			return Tree(cmd.Context(), c, cmd.OutOrStdout(), TreeOptions{Namespaces: args, AllNamespaces: all})
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all-namespaces", "A", false, "Display all trees on the cluster")
+	cmd.Flags().BoolVar(&allClusters, "all-clusters", false, "On a fleet hub: display, per member cluster, the fleet Tenants placed there and their namespaces, as the hub reports them")
 	return cmd
 }
 

@@ -51,16 +51,36 @@ func TenantList(ctx context.Context, c client.Client, w io.Writer, o TenantOptio
 		return err
 	}
 	now := nowOr(o.Now)
+	// On a hub (some Tenant has placement) a CLUSTERS column lists each
+	// Tenant's members; a single cluster's table is unchanged.
+	fleet := slices.ContainsFunc(tenants.Items, func(t tenancyv1.Tenant) bool { return t.Spec.Placement != nil })
 	tw := tabwriter.NewWriter(w, 6, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tNAMESPACES\tOWNERS\tREADY\tQUOTA\tAGE")
+	if fleet {
+		fmt.Fprintln(tw, "NAME\tNAMESPACES\tOWNERS\tREADY\tQUOTA\tCLUSTERS\tAGE")
+	} else {
+		fmt.Fprintln(tw, "NAME\tNAMESPACES\tOWNERS\tREADY\tQUOTA\tAGE")
+	}
 	for i := range tenants.Items {
 		t := &tenants.Items[i]
 		quota := ""
 		if rows := rootQuotas(quotas, t.Name); len(rows) > 0 {
 			quota = rows[0].requests
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", t.Name, len(t.Status.Namespaces), len(t.Spec.Owners),
-			conditionStatus(t.Status.Conditions, tenancyv1.ConditionReady), orNone(quota), age(now, t.CreationTimestamp))
+		ready := conditionStatus(t.Status.Conditions, tenancyv1.ConditionReady)
+		if !fleet {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", t.Name, len(t.Status.Namespaces), len(t.Spec.Owners),
+				ready, orNone(quota), age(now, t.CreationTimestamp))
+			continue
+		}
+		clusters := "-" // not a fleet Tenant: it lives on the hub only
+		if t.Spec.Placement != nil {
+			// A fleet Tenant is expanded on its members, not here: its
+			// namespaces are theirs and its readiness is Placed.
+			clusters = tenantClusters(t)
+			ready = conditionStatus(t.Status.Conditions, tenancyv1.ConditionPlaced)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", t.Name, fleetNamespaceCount(t), len(t.Spec.Owners),
+			ready, orNone(quota), clusters, age(now, t.CreationTimestamp))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("writing the tenant table: %w", err)
@@ -186,4 +206,17 @@ func indentLines(s, indent string) string {
 		b.WriteString(l)
 	}
 	return b.String()
+}
+
+// fleetNamespaceCount is a Tenant's namespace count: for a fleet Tenant,
+// the sum over its members.
+func fleetNamespaceCount(t *tenancyv1.Tenant) int {
+	if t.Spec.Placement == nil {
+		return len(t.Status.Namespaces)
+	}
+	n := 0
+	for _, cs := range t.Status.Clusters {
+		n += len(cs.Namespaces)
+	}
+	return n
 }

@@ -106,6 +106,7 @@ func registerCostAPI(mgr ctrl.Manager, d Deps) error {
 			Authorizer:    auth.Authorizer,
 			Source:        tenantDirectory{reader: mgr.GetCache(), forest: d.Forest},
 			OpenCost:      oc,
+			Fleet:         fleetCostSource(mgr, d),
 			Rollup:        cfg.Rollup,
 			Currency:      cfg.Currency,
 			Loaded:        d.Sync.Loaded,

@@ -1,13 +1,19 @@
 package setup
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"time"
 
+	"github.com/go-logr/logr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	mcmanager "sigs.k8s.io/multicluster-runtime/pkg/manager"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/cost/opencost"
+	"github.com/canopyhq/canopy/internal/costapi"
 	"github.com/canopyhq/canopy/internal/fleet"
 )
 
@@ -43,10 +49,7 @@ func registerFleet(mgr ctrl.Manager, d Deps) error {
 	if !o.Hub {
 		return nil
 	}
-	ns := o.Namespace
-	if ns == "" {
-		ns = d.Options.Forest.ManagerNamespace
-	}
+	ns := fleetNamespace(d)
 	interval := o.Interval
 	if interval <= 0 {
 		interval = 10 * time.Second
@@ -67,4 +70,55 @@ func registerFleet(mgr ctrl.Manager, d Deps) error {
 		return fmt.Errorf("setting up the fleet reconciler: %w", err)
 	}
 	return nil
+}
+
+func fleetNamespace(d Deps) string {
+	if ns := d.Options.Fleet.Namespace; ns != "" {
+		return ns
+	}
+	return d.Options.Forest.ManagerNamespace
+}
+
+// fleetCostSource is what the hub's cost API reads fleet Tenants' members
+// from; nil unless --hub.
+func fleetCostSource(mgr ctrl.Manager, d Deps) costapi.FleetSource {
+	if !d.Options.Fleet.Hub {
+		return nil
+	}
+	return fleetCost{reader: mgr.GetAPIReader(), namespace: fleetNamespace(d), log: mgr.GetLogger().WithName("fleet-cost")}
+}
+
+// fleetCost names a fleet Tenant's members for its chargeback: those in the
+// hub Tenant's status.clusters (placed or being removed), each with the
+// OpenCost URL its registration gives, read at request time.
+type fleetCost struct {
+	reader    client.Reader
+	namespace string
+	log       logr.Logger
+}
+
+func (f fleetCost) FleetMembers(ctx context.Context, tenant string) ([]costapi.FleetMember, bool, error) {
+	t := &tenancyv1.Tenant{}
+	if err := f.reader.Get(ctx, client.ObjectKey{Name: tenant}, t); err != nil {
+		return nil, false, fmt.Errorf("reading tenant %q: %w", tenant, err)
+	}
+	if t.Spec.Placement == nil {
+		return nil, false, nil
+	}
+	urls, complete := fleet.OpenCostURLs(ctx, f.reader, f.namespace, f.log)
+	var out []costapi.FleetMember
+	for _, c := range t.Status.Clusters {
+		m := costapi.FleetMember{Cluster: c.Name}
+		if u := urls[c.Name]; u != "" {
+			hc, err := opencost.NewHTTPClient(u)
+			if err != nil {
+				return nil, true, fmt.Errorf("member %q: its OpenCost URL: %w", c.Name, err)
+			}
+			m.OpenCost = hc
+		} else if !complete {
+			return nil, true, fmt.Errorf("member %q: the fleet's registrations could not all be read", c.Name)
+		}
+		out = append(out, m)
+	}
+	return out, true, nil
 }

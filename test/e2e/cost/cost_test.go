@@ -89,6 +89,7 @@ func TestCost(t *testing.T) {
 	dayEnd := end.Add(-time.Hour).Truncate(time.Hour)
 	day := period.Window{Start: dayEnd.Add(-24 * time.Hour), End: dayEnd}
 	t.Run("policies", func(t *testing.T) { checkPolicies(ctx, t, oc, day) })
+	t.Run("fleet chargeback", func(t *testing.T) { checkFleet(ctx, t, oc, day) })
 	startManagerWithCost(ctx, t, env, oc)
 	t.Run("tenant status", func(t *testing.T) { checkStatus(t, env, end) })
 	t.Run("chargeback API as users", func(t *testing.T) { checkChargebackAPI(t, env, day) })

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -165,13 +166,20 @@ type queryResult struct {
 	Error  string
 }
 
+// interpolate does what Grafana's frontend does to a panel's query before
+// /api/ds/query (which takes it as is): the dashboards' cluster variable at
+// its default, All, becomes its all value. The synthetic series carry no
+// cluster label, as on a single cluster, so this also checks that All
+// matches them.
+func interpolate(expr string) string { return strings.ReplaceAll(expr, "$cluster", ".*") }
+
 // query runs one target through Grafana's datasource query API as user.
 func query(ctx context.Context, user string, org int64, dsUID string, tg target) (queryResult, error) {
 	now := time.Now()
 	q := map[string]any{
 		"refId":         "A",
 		"datasource":    map[string]any{"type": "prometheus", "uid": dsUID},
-		"expr":          tg.Expr,
+		"expr":          interpolate(tg.Expr),
 		"range":         tg.Range || !tg.Instant,
 		"instant":       tg.Instant,
 		"intervalMs":    60000,

@@ -6,7 +6,8 @@
 // <dir>/dashboards/<tenant>/ (no Grafana server runs), prints each team's
 // quota use and, when OpenCost runs (as root), its month-to-date cost, and
 // the kubeconfig path, then keeps running until Ctrl-C (or exits at once
-// with -once).
+// with -once). With CANOPY_DEMO_FLEET=1 it runs the fleet demo instead
+// (fleet.go): a hub and three members, one Tenant across the three.
 package main
 
 import (
@@ -42,6 +43,9 @@ func run(root, dir string, once bool) error {
 		return err
 	}
 	dir, _ = filepath.Abs(dir)
+	if os.Getenv(fleetEnv) == "1" {
+		return runFleet(root, filepath.Join(dir, "fleet"), once)
+	}
 	ctx := context.Background()
 	cluster, err := localcanopy.StartCluster(ctx, root, dir, "canopy-system")
 	if err != nil {
