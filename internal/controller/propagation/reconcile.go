@@ -2,6 +2,7 @@ package propagation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -237,8 +238,17 @@ func (s *typeSyncer) event(src, related *unstructured.Unstructured, format strin
 }
 
 // status counts this type's sources (forest) and copies (cache).
+// ErrNotSynced is returned by TypeStatuses while a type's initial list is
+// not yet in the forest: its counts would be partial.
+var ErrNotSynced = errors.New("the initial list has not been read yet")
+
 func (s *typeSyncer) status(ctx context.Context) (TypeStatus, error) {
 	st := TypeStatus{GroupResource: s.gr, Version: s.gvk.Version, Mode: s.mode(), Forbidden: s.forbiddenVerbs()}
+	// A type the manager may not list never syncs; its forbidden verbs
+	// are reported at once.
+	if !s.synced.Load() && len(st.Forbidden) == 0 {
+		return st, fmt.Errorf("%s: %w", s.gr, ErrNotSynced)
+	}
 	s.p.Forest.Lock()
 	st.Sources = s.p.Forest.CountSources(s.gvk)
 	s.p.Forest.Unlock()
