@@ -110,21 +110,37 @@ func BenchmarkScale(b *testing.B) {
 					fmt.Printf("%s n=%d run %d took %s\n", sys.name, n, run, time.Since(t0).Round(time.Second))
 					res.add(run, n, sys.name, f)
 				}
+				// The table so far, so a long run interrupted keeps what
+				// it measured.
+				if err := writeTable(cfg, res, names, started, false); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 	}
+	if err := writeTable(cfg, res, names, started, true); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// writeTable writes the table of res into cfg.dir and, when final, prints
+// it.
+func writeTable(cfg config, res results, names []string, started time.Time, final bool) error {
 	host, _ := os.Hostname()
 	header := fmt.Sprintf("Run %s on %s (%s/%s, %d CPUs), %d run(s) of %v, %d pods per quota sample; took %s. Medians of the runs; each ratio is the median of the runs' ratios.\n\n",
 		started.UTC().Format("2006-01-02 15:04 MST"), host, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cfg.runs, cfg.sizes, cfg.samples,
 		time.Since(started).Round(time.Second))
 	table := header + res.table(cfg.sizes, names)
-	fmt.Println()
-	fmt.Println(table)
 	out := filepath.Join(cfg.dir, "scale-"+started.UTC().Format("20060102-1504")+".md")
 	if err := os.WriteFile(out, []byte(table), 0o644); err != nil {
-		b.Fatal(err)
+		return err
 	}
-	fmt.Println("Written to", out)
+	if final {
+		fmt.Println()
+		fmt.Println(table)
+		fmt.Println("Written to", out)
+	}
+	return nil
 }
 
 func envInt(b *testing.B, name string, def int) int {
