@@ -98,7 +98,7 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 // quota is set, that ResourceQuota's status counts pods.
 func waitAdmissible(ctx context.Context, c client.Client, ns, quota string) error {
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if last = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &corev1.ServiceAccount{}); last != nil {
 			return false, nil
 		}
