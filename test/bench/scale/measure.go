@@ -117,8 +117,9 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 			if kill {
 				key = "restart-kill"
 			}
-			f[key], f[key+"-writes"] = r.ready.Seconds(), float64(r.writes)
-			fmt.Printf("%s n=%d run %d: %s ready in %.2fs, %d writes (%s)\n", sys.name, n, run, key, r.ready.Seconds(), r.writes, r.detail)
+			f[key], f[key+"-writes"], f[key+"-cycles"] = r.ready.Seconds(), float64(r.writes), float64(r.cyclesAllowed)
+			fmt.Printf("%s n=%d run %d: %s ready in %.2fs, %d writes (%s), %d cycles allowed while starting\n",
+				sys.name, n, run, key, r.ready.Seconds(), r.writes, r.detail, r.cyclesAllowed)
 		}
 		if err := propagateDelete(ctx, cl, t, tr, &prop); err != nil {
 			return nil, fmt.Errorf("propagation (delete): %w", err)

@@ -22,6 +22,9 @@ type restartResult struct {
 	writes int
 	// detail names the writes by verb and resource.
 	detail string
+	// cyclesAllowed counts dry-runs making a cycle that were allowed
+	// while the manager started.
+	cyclesAllowed int
 }
 
 // restartManager stops old (SIGTERM, or SIGKILL if kill), starts the
@@ -50,10 +53,11 @@ func restartManager(ctx context.Context, sys system, cl *cluster, dir string, ol
 	if err := p.waitReady(5 * time.Minute); err != nil {
 		return p, restartResult{}, err
 	}
-	if err := waitCycleRefused(ctx, cl.c, t); err != nil {
+	allowed, err := waitCycleRefused(ctx, cl.c, t)
+	if err != nil {
 		return p, restartResult{}, err
 	}
-	r := restartResult{ready: time.Since(start)}
+	r := restartResult{ready: time.Since(start), cyclesAllowed: allowed}
 	select {
 	case <-time.After(settle):
 	case <-ctx.Done():
@@ -86,10 +90,11 @@ func waitQuiet(ctx context.Context, cl *cluster, user string) error {
 }
 
 // waitCycleRefused polls, every 25 ms, a dry-run making the tree's
-// deepest leaf the root's parent until it is refused for the cycle.
-func waitCycleRefused(ctx context.Context, c client.Client, t tree) error {
+// deepest leaf the root's parent until it is refused for the cycle, and
+// counts the times it was allowed meanwhile.
+func waitCycleRefused(ctx context.Context, c client.Client, t tree) (allowed int, err error) {
 	var last error
-	err := wait.PollUntilContextTimeout(ctx, 25*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err = wait.PollUntilContextTimeout(ctx, 25*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
 		hc := &api.HierarchyConfiguration{}
 		key := client.ObjectKey{Namespace: t.root, Name: api.Singleton}
 		err := c.Get(ctx, key, hc)
@@ -103,13 +108,17 @@ func waitCycleRefused(ctx context.Context, c client.Client, t tree) error {
 			err = c.Update(ctx, hc, client.DryRunAll)
 		}
 		if err == nil {
-			return false, fmt.Errorf("making %s the parent of %s was allowed", t.leaf(), t.root)
+			// Answered from a forest still loading (HNC does this while
+			// it reconciles after a start): not ready yet. Counted.
+			allowed++
+			last = fmt.Errorf("making %s the parent of %s was allowed", t.leaf(), t.root)
+			return false, nil
 		}
 		last = err
 		return strings.Contains(err.Error(), "cycle"), nil
 	})
 	if err != nil {
-		return fmt.Errorf("the cycle was not refused (last answer: %v): %w", last, err)
+		return allowed, fmt.Errorf("the cycle was not refused (last answer: %v): %w", last, err)
 	}
-	return nil
+	return allowed, nil
 }
