@@ -107,7 +107,7 @@ func BenchmarkScale(b *testing.B) {
 					if err != nil {
 						b.Fatalf("%s at %d namespaces, run %d: %v", sys.name, n, run, err)
 					}
-					fmt.Printf("%s n=%d run %d took %s\n", sys.name, n, run, time.Since(t0).Round(time.Second))
+					fmt.Printf("%s n=%d run %d took %s; figures: %v\n", sys.name, n, run, time.Since(t0).Round(time.Second), f)
 					res.add(run, n, sys.name, f)
 				}
 				// The table so far, so a long run interrupted keeps what
