@@ -101,6 +101,7 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 			return nil, fmt.Errorf("propagation: %w", err)
 		}
 		wait()
+		f["cpu-prop"] = (cpu(p) - c0).Seconds()
 	}
 	f["prop-create"], f["prop-update"] = prop.create.Seconds(), prop.update.Seconds()
 	fmt.Printf("%s n=%d run %d: propagation create %.2fs, update %.2fs\n", sys.name, n, run, prop.create.Seconds(), prop.update.Seconds())
@@ -124,7 +125,6 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 		if err := propagateDelete(ctx, cl, t, tr, &prop); err != nil {
 			return nil, fmt.Errorf("propagation (delete): %w", err)
 		}
-		f["cpu-prop"] = (cpu(p) - c0).Seconds() // includes the restarts
 		notePeak(p)
 	}
 	f["prop-delete"] = prop.delete.Seconds()

@@ -61,7 +61,7 @@ func rows(quotaSizes []int) []row {
 		{label: "manager peak RSS", unit: "MiB", value: key("rss")},
 		{label: "manager CPU during the tree through spec.parent", unit: "s", value: key("cpu-tree-parent")},
 		{label: "manager CPU during the tree through anchors", unit: "s", value: key("cpu-tree-anchors")},
-		{label: "manager CPU from propagation to its deletion (restarts included)", unit: "s", value: key("cpu-prop")},
+		{label: "manager CPU during propagation: create and update", unit: "s", value: key("cpu-prop")},
 	}
 	for _, s := range quotaSizes {
 		for _, p := range []string{"p50", "p99"} {
