@@ -159,6 +159,22 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s; not part of make test).
 		go test -run='^$$' -fuzz="^$$fn\$$" -fuzztime=$(FUZZTIME) -parallel=$(FUZZPARALLEL) $$pkg || exit 1; \
 	done
 
+# The scale envelope (test/bench/scale, docs/scale.md): Canopy beside HNC
+# v1.1.0 beside an unthrottled floor, each on fresh control planes, one
+# table. BENCH_RUNS (default 3), BENCH_SIZES (default 1000,3000),
+# BENCH_10K=1 adds 10,000, BENCH_PPROF_DIR saves Canopy's CPU profiles.
+# One run of 1,000 and 3,000 took about 50 minutes on the loaded 2-core
+# development machine on 2026-12-03 (1,000: 15 min; 3,000: floor 3, Canopy
+# 9, HNC about 25); the timeout allows twice that per run, 10,000 four
+# times as much.
+BENCH_RUNS ?= 3
+BENCH_RUN_MINUTES := 50
+BENCH_TIMEOUT := $(shell echo $$(( $(BENCH_RUNS) * 2 * $(BENCH_RUN_MINUTES) $(if $(filter 1,$(BENCH_10K)),* 4,) + 10 )))m
+
 .PHONY: bench
-bench: k8s-bins ## Benchmarks on a real control plane (test/bench; not part of make test).
-	go test -count=1 -run='^$$' -bench=. -benchtime=1x -timeout 60m ./test/bench/...
+bench: k8s-bins hnc-bins build ## The scale envelope: Canopy beside HNC beside the raw floor (docs/scale.md; not part of make test).
+	BENCH_RUNS=$(BENCH_RUNS) go test -count=1 -run='^$$' -bench=Scale -benchtime=1x -timeout $(BENCH_TIMEOUT) ./test/bench/scale/
+
+.PHONY: bench-micro
+bench-micro: k8s-bins ## The in-process benchmarks (propagation, quota admission, cost roll-up; test/bench).
+	go test -count=1 -run='^$$' -bench=. -benchtime=1x -timeout 60m ./test/bench/propagation/ ./test/bench/quota/ ./test/bench/cost/

@@ -140,15 +140,24 @@ func (s *Syncer) Start(ctx context.Context) error {
 	}) {
 		return nil // ctx ended before the lists loaded
 	}
+	all := s.markLoaded()
+	log.Info("Forest loaded", "namespaces", len(all))
+	<-ctx.Done()
+	return nil
+}
+
+// markLoaded marks the forest loaded and tells every subscriber that
+// every namespace changed. It returns the namespaces.
+func (s *Syncer) markLoaded() []string {
+	// Loaded first, then the list: a change applied before the list is
+	// in it, and one notified after Loaded is enqueued by Source itself.
+	s.loaded.Store(true)
+	close(s.loadedCh)
 	s.forest.Lock()
 	all := s.forest.List()
 	s.forest.Unlock()
-	s.loaded.Store(true)
-	close(s.loadedCh)
-	log.Info("Forest loaded", "namespaces", len(all))
 	s.Notify(all)
-	<-ctx.Done()
-	return nil
+	return all
 }
 
 // Loaded reports whether the initial lists are in the forest.
@@ -208,9 +217,18 @@ func (s *Syncer) Notify(names []string) {
 // Source is a controller source that enqueues every changed namespace as a
 // cluster-scoped request (Name set, Namespace empty). It subscribes when the
 // controller starts, so a non-leader's idle controller never buffers.
+//
+// Until the forest has loaded it enqueues nothing: a namespace listed
+// before its parent would be reconciled against a partial tree (tree
+// labels dropped, ParentMissing set, both undone a moment later), so every
+// restart would write. The load's everything-changed notification then
+// enqueues every namespace once.
 func (s *Syncer) Source() source.Source {
 	return source.Func(func(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
 		enqueue := func(names []string) {
+			if !s.Loaded() {
+				return
+			}
 			for _, nm := range names {
 				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Name: nm}})
 			}

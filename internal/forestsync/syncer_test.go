@@ -60,3 +60,38 @@ func TestSourceEnqueuesEverythingWhenLoaded(t *testing.T) {
 		t.Errorf("WaitLoaded after load: %v", err)
 	}
 }
+
+// Before the forest has loaded, a namespace's parent may not be in it
+// yet: a reconciler woken then would decide on a partial tree (drop tree
+// labels, set ParentMissing) and undo it a moment later, writing on every
+// restart. So the Source enqueues nothing until the load, whose
+// everything-changed notification enqueues every namespace.
+func TestSourceWaitsForTheLoad(t *testing.T) {
+	f := forest.New()
+	s := New(f)
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.Source().Start(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	s.Notify([]string{"child"})
+	if n := q.Len(); n != 0 {
+		t.Fatalf("%d requests enqueued before the forest loaded, want none", n)
+	}
+	f.Lock()
+	f.Get("child").SetExists(true)
+	f.Get("parent").SetExists(true)
+	f.Unlock()
+	s.markLoaded()
+	var names []string
+	for q.Len() > 0 {
+		r, _ := q.Get()
+		names = append(names, r.Name)
+		q.Done(r)
+	}
+	if diff := cmp.Diff([]string{"child", "parent"}, names); diff != "" {
+		t.Errorf("enqueued at the load (-want +got):\n%s", diff)
+	}
+}

@@ -30,9 +30,17 @@ type Options struct {
 	Forest forest.Options
 
 	// QPS and Burst for the manager's API client (HNC's
-	// --apiserver-qps-throttle).
+	// --apiserver-qps-throttle). A negative QPS turns client-side rate
+	// limiting off, the default: the manager's concurrency is already
+	// bounded by its worker counts, and the API server protects itself
+	// with API Priority and Fairness, which queues the manager's requests
+	// fairly instead of a fixed client rate that throttles a large tree.
 	QPS   float32
 	Burst int
+
+	// PprofAddr serves net/http/pprof when set; empty (the default)
+	// serves nothing.
+	PprofAddr string
 
 	// SyncPeriod bounds how stale the informer caches may get.
 	SyncPeriod time.Duration
@@ -59,8 +67,7 @@ func DefaultOptions() Options {
 		Lease:            DefaultLeaseOptions(),
 		WebhookPort:      9443,
 		Forest:           forest.Options{ManagerNamespace: "canopy-system"},
-		QPS:              50,
-		Burst:            100,
+		QPS:              -1,
 		SyncPeriod:       10 * time.Hour,
 		Certs: CertOptions{SelfManaged: true, Secret: "canopy-serving-cert",
 			WebhookService: "canopy-webhook", CostAPIService: "canopy-cost-api"},
@@ -96,14 +103,19 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Forest.IncludedNamespacesRegex, "included-namespace-regex", o.Forest.IncludedNamespacesRegex, "Only namespaces whose whole name matches this regex are managed.")
 	fs.Var(stringList{&o.Forest.ManagedLabels}, "managed-namespace-label", "A regex of label keys that HierarchyConfigurations and anchors may set on namespaces (repeatable).")
 	fs.Var(stringList{&o.Forest.ManagedAnnotations}, "managed-namespace-annotation", "A regex of annotation keys that HierarchyConfigurations and anchors may set on namespaces (repeatable).")
-	fs.Func("apiserver-qps-throttle", "Client QPS towards the API server (burst is twice this).", func(v string) error {
+	fs.Func("apiserver-qps-throttle", "Client QPS towards the API server (burst is twice this); 0, the default, sets no client-side limit and leaves protecting the API server to API Priority and Fairness.", func(v string) error {
 		var q float32
-		if _, err := fmt.Sscanf(v, "%g", &q); err != nil || q <= 0 {
-			return fmt.Errorf("--apiserver-qps-throttle: %q is not a positive number", v)
+		if _, err := fmt.Sscanf(v, "%g", &q); err != nil || q < 0 {
+			return fmt.Errorf("--apiserver-qps-throttle: %q is not a number of at least 0", v)
+		}
+		if q == 0 {
+			o.QPS, o.Burst = -1, 0
+			return nil
 		}
 		o.QPS, o.Burst = q, int(2*q)
 		return nil
 	})
+	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, "Address net/http/pprof binds to; empty (the default) serves no profiles.")
 	o.Certs.bindFlags(fs)
 	o.Lease.bindFlags(fs)
 	o.Quota.bindFlags(fs)

@@ -14,6 +14,7 @@ import (
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
@@ -47,6 +48,11 @@ type Reconciler struct {
 	Forest    *forest.Forest
 }
 
+// Workers is how many anchors are reconciled at once: each creates a
+// namespace and updates its anchor, round trips that one worker ran one
+// after the other (docs/scale.md).
+const Workers = 16
+
 // SetupWithManager watches anchors, and namespaces mapped to their anchor
 // through the subnamespace-of annotation.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
@@ -54,6 +60,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Named("anchor").
 		For(&api.SubnamespaceAnchor{}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(namespaceToAnchor)).
+		WithOptions(controller.Options{MaxConcurrentReconciles: Workers}).
 		Complete(r)
 }
 

@@ -2,7 +2,9 @@ package hncconfig
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +20,10 @@ import (
 
 // +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=hncconfigurations,verbs=get;list;watch;create;update
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;patch
+
+// notSyncedRetry is how soon the status is computed again while a type's
+// initial list is not yet in.
+const notSyncedRetry = 500 * time.Millisecond
 
 // Reconciler reports the HNCConfiguration singleton's status.
 type Reconciler struct {
@@ -59,6 +65,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 
 	types, err := r.Propagator.TypeStatuses(ctx)
+	if errors.Is(err, propagation.ErrNotSynced) {
+		// Counted now, the status would be partial and written twice on
+		// every start; look again once the lists are in.
+		return ctrl.Result{RequeueAfter: notSyncedRetry}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}

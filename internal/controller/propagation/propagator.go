@@ -46,8 +46,12 @@ type Options struct {
 	Notify func(names []string)
 }
 
-// DefaultWorkers is the default bound on concurrent work items.
-const DefaultWorkers = 16
+// DefaultWorkers is the default bound on concurrent work items. Each is a
+// write, a round trip to the API server, so propagation goes about as fast
+// as there are workers: 64, as many as the unthrottled floor's writers
+// (docs/scale.md; 16 took 4× the floor at 1,000 namespaces). API Priority
+// and Fairness queues them if the server is busy.
+const DefaultWorkers = 64
 
 // Deps are the Propagator's collaborators.
 type Deps struct {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -31,6 +32,10 @@ type typeSyncer struct {
 	queue  workqueue.TypedRateLimitingInterface[types.NamespacedName]
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// synced is set once the informer has delivered its initial list into
+	// the forest and the forest has loaded: only then are counts right.
+	synced atomic.Bool
 
 	mu        sync.Mutex
 	m         api.SynchronizationMode
@@ -122,6 +127,8 @@ func (s *typeSyncer) run(ctx context.Context) error {
 			return fmt.Errorf("waiting for the forest: %w", err)
 		}
 	}
+	s.synced.Store(true)
+	defer s.synced.Store(false)
 	select {
 	case <-ctx.Done():
 		return nil
