@@ -39,7 +39,7 @@ func TestChartHardening(t *testing.T) {
 		t.Errorf("container securityContext (-want +got):\n%s", diff)
 	}
 	res, _, _ := unstructured.NestedMap(c, "resources")
-	wantRes := map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "192Mi"}, "limits": map[string]any{"memory": "512Mi"}}
+	wantRes := map[string]any{"requests": map[string]any{"cpu": "100m", "memory": "256Mi"}, "limits": map[string]any{"memory": "640Mi"}}
 	if diff := cmp.Diff(wantRes, res); diff != "" {
 		t.Errorf("resources (-want +got):\n%s", diff)
 	}
