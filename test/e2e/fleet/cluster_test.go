@@ -8,14 +8,12 @@ package fleet
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -54,34 +52,17 @@ type site struct {
 // startSites starts a control plane per name, side by side.
 func startSites(t *testing.T, root string, names ...string) []*site {
 	t.Helper()
+	lcs, err := localcanopy.StartClusters(context.Background(), root, logDir(t), names, managerNamespace)
+	if err != nil {
+		t.Fatal(err)
+	}
 	sites := make([]*site, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		dir := filepath.Join(logDir(t), name)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+	for i, lc := range lcs {
+		t.Cleanup(lc.Stop)
+		sites[i] = &site{name: names[i], lc: lc}
+		if sites[i].c, err = client.New(lc.CP.Config, client.Options{Scheme: setup.NewScheme()}); err != nil {
 			t.Fatal(err)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lc, err := localcanopy.StartCluster(context.Background(), root, dir, managerNamespace)
-			if err != nil {
-				errs[i] = fmt.Errorf("starting %s: %w", name, err)
-				return
-			}
-			sites[i] = &site{name: name, lc: lc}
-			sites[i].c, errs[i] = client.New(lc.CP.Config, client.Options{Scheme: setup.NewScheme()})
-		}()
-	}
-	wg.Wait()
-	for _, s := range sites {
-		if s != nil {
-			t.Cleanup(s.lc.Stop)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		t.Fatal(err)
 	}
 	return sites
 }

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -50,35 +48,17 @@ type fleetSite struct {
 func runFleet(root, dir string, once bool) error {
 	names := []string{"hub", "member-1", "member-2", "member-3"}
 	fmt.Println("Starting a hub and three member control planes ...")
-	sites := make([]*fleetSite, len(names))
-	errs := make([]error, len(names))
-	var wg sync.WaitGroup
-	for i, name := range names {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			d := filepath.Join(dir, name)
-			if err := os.MkdirAll(d, 0o755); err != nil {
-				errs[i] = err
-				return
-			}
-			lc, err := localcanopy.StartCluster(context.Background(), root, d, fleetNS)
-			if err != nil {
-				errs[i] = fmt.Errorf("starting %s: %w", name, err)
-				return
-			}
-			sites[i] = &fleetSite{name: name, lc: lc}
-			sites[i].c, errs[i] = client.New(lc.CP.Config, client.Options{Scheme: setup.NewScheme()})
-		}()
-	}
-	wg.Wait()
-	for _, s := range sites {
-		if s != nil {
-			defer s.lc.Stop()
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	lcs, err := localcanopy.StartClusters(context.Background(), root, dir, names, fleetNS)
+	if err != nil {
 		return err
+	}
+	sites := make([]*fleetSite, len(names))
+	for i, lc := range lcs {
+		defer lc.Stop()
+		sites[i] = &fleetSite{name: names[i], lc: lc}
+		if sites[i].c, err = client.New(lc.CP.Config, client.Options{Scheme: setup.NewScheme()}); err != nil {
+			return err
+		}
 	}
 	hub, members := sites[0], sites[1:]
 	ctx := context.Background()

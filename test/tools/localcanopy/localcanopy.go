@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -193,4 +194,37 @@ func WaitReady(url string, interval, timeout time.Duration, exited func() error)
 		_ = resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, nil
 	})
+}
+
+// StartClusters starts one control plane per name, in parallel, each as
+// StartCluster would in dir/name. On error it stops those that started.
+func StartClusters(ctx context.Context, root, dir string, names []string, namespaces ...string) ([]*Cluster, error) {
+	clusters := make([]*Cluster, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			d := filepath.Join(dir, name)
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				errs[i] = err
+				return
+			}
+			c, err := StartCluster(ctx, root, d, namespaces...)
+			if err != nil {
+				errs[i] = fmt.Errorf("starting %s: %w", name, err)
+				return
+			}
+			clusters[i] = c
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		for _, c := range clusters {
+			if c != nil {
+				c.Stop()
+			}
+		}
+		return nil, err
+	}
+	return clusters, nil
 }
