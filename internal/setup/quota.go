@@ -26,10 +26,13 @@ type QuotaOptions struct {
 	// LedgerGCInterval is how often ledgers of trees that no longer exist
 	// (a root moved under another tree, or deleted) are removed.
 	LedgerGCInterval time.Duration
+	// Workers is how many trees the leader reconciles at once.
+	Workers int
 }
 
 func (o *QuotaOptions) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.Resync, "quota-resync-period", ctrlquota.DefaultResync, "How often each tree with a hierarchical quota is reconciled without an event.")
+	fs.IntVar(&o.Workers, "quota-workers", ctrlquota.DefaultWorkers, "How many trees' quotas the leader reconciles at once; one tree is never reconciled twice at once.")
 	fs.DurationVar(&o.LedgerGCInterval, "quota-ledger-gc-period", ctrlquota.DefaultLedgerGCInterval, "How often the quota ledgers of trees that no longer exist are deleted.")
 }
 
@@ -66,6 +69,7 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 		Forest:  d.Forest,
 		Ledgers: ledgers,
 		Resync:  d.Options.Quota.Resync,
+		Workers: d.Options.Quota.Workers,
 	}
 	var loaded func() bool
 	if d.Sync != nil {

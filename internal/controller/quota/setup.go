@@ -66,9 +66,22 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 				r.enqueueHierarchy(q, e.Object)
 			},
 		}).
-		// One tree at a time: reconciles of one tree never race each other.
-		WithOptions(controller.Options{MaxConcurrentReconciles: 1}).
+		// Several trees at once, so that a large tree never starves the
+		// others; the work queue never hands one tree (one root) to two
+		// workers at once, so reconciles of one tree never race each
+		// other. A namespace that moves between trees during a reconcile
+		// of its old tree can get a stale singleton write from it; that
+		// write's event reconciles its new tree, which corrects it, as
+		// with one worker.
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.workers()}).
 		Complete(r)
+}
+
+func (r *Reconciler) workers() int {
+	if r.Workers > 0 {
+		return r.Workers
+	}
+	return DefaultWorkers
 }
 
 // StatusBatch is how long a change of a singleton's status alone (new
