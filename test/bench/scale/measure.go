@@ -21,6 +21,8 @@ type config struct {
 	pprofDir string
 	pprofFor time.Duration
 	dir      string
+	// quotaOnly measures only the tree through spec.parent and quota.
+	quotaOnly bool
 }
 
 // measure runs every figure for sys at size n: phase A on one control
@@ -85,6 +87,9 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 	f["tree-parent"], f["cpu-tree-parent"] = d.Seconds(), (cpu(p) - c0).Seconds()
 	fmt.Printf("%s n=%d run %d: tree through spec.parent %.2fs\n", sys.name, n, run, d.Seconds())
 
+	if cfg.quotaOnly {
+		return measureQuotaOnly(ctx, cl, sys, t, cfg.samples, f, p, notePeak, &peak)
+	}
 	var prop propagation
 	var tr *copyTracker
 	c0 = cpu(p)
@@ -131,16 +136,7 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 	fmt.Printf("%s n=%d run %d: propagation delete %.2fs\n", sys.name, n, run, prop.delete.Seconds())
 	// Quota admission last, after the restarts: a manager whose quota does
 	// not admit within 5 minutes loses only these figures.
-	q, err := measureQuota(ctx, cl, sys, t, cfg.samples)
-	if err != nil {
-		fmt.Printf("%s n=%d run %d: no quota figures: %v\n", sys.name, n, run, err)
-	}
-	for size, l := range q {
-		for i, kind := range []string{"hrq", "plain", "free"} {
-			f[fmt.Sprintf("q%d-%s-p50", size, kind)] = float64(l[i].p50.Microseconds()) / 1000
-			f[fmt.Sprintf("q%d-%s-p99", size, kind)] = float64(l[i].p99.Microseconds()) / 1000
-		}
-	}
+	quotaFigures(ctx, cl, sys, t, cfg.samples, f)
 	notePeak(p)
 	if p != nil {
 		p.stop()
@@ -175,6 +171,39 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 	notePeak(p)
 	if !floor {
 		f["rss"] = peak / (1 << 20)
+	}
+	return f, nil
+}
+
+// quotaFigures measures quota admission on the tree t of cl into f.
+func quotaFigures(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures) {
+	q, err := measureQuota(ctx, cl, sys, t, samples)
+	if err != nil {
+		fmt.Printf("%s n=%d: no quota figures: %v\n", sys.name, len(t.names), err)
+	}
+	for size, l := range q {
+		for i, kind := range []string{"hrq", "plain", "free"} {
+			f[fmt.Sprintf("q%d-%s-p50", size, kind)] = float64(l[i].p50.Microseconds()) / 1000
+			f[fmt.Sprintf("q%d-%s-p99", size, kind)] = float64(l[i].p99.Microseconds()) / 1000
+		}
+	}
+}
+
+// measureQuotaOnly is BENCH_QUOTA_ONLY: quota admission straight after the
+// tree through spec.parent, with the peak RSS and the manager's CPU.
+func measureQuotaOnly(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures, p *proc, notePeak func(*proc), peak *float64) (figures, error) {
+	var c0 time.Duration
+	if p != nil {
+		c0, _ = p.cpu()
+	}
+	start := time.Now()
+	quotaFigures(ctx, cl, sys, t, samples, f)
+	f["quota-phase"] = time.Since(start).Seconds()
+	notePeak(p)
+	if p != nil {
+		c1, _ := p.cpu()
+		f["cpu-quota"] = (c1 - c0).Seconds()
+		f["rss"] = *peak / (1 << 20)
 	}
 	return f, nil
 }

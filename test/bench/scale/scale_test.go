@@ -31,7 +31,9 @@
 // 10,000), BENCH_SYSTEMS (default "floor,Canopy,HNC"), BENCH_SAMPLES (pods
 // per namespace and subtree, default 200), BENCH_PPROF_DIR (CPU profiles of
 // Canopy's tree building and propagation, BENCH_PPROF_SECONDS each,
-// default 30), BENCH_DIR (logs and the table; default .bench/scale).
+// default 30), BENCH_DIR (logs and the table; default .bench/scale),
+// BENCH_QUOTA_ONLY=1 (only the tree through spec.parent and quota
+// admission, with the manager's CPU over the quota phase).
 //
 // Without -bench the package starts nothing.
 package scale
@@ -60,7 +62,7 @@ func BenchmarkScale(b *testing.B) {
 	}
 	cfg := config{runs: envInt(b, "BENCH_RUNS", 3), samples: envInt(b, "BENCH_SAMPLES", 200),
 		pprofDir: os.Getenv("BENCH_PPROF_DIR"), pprofFor: time.Duration(envInt(b, "BENCH_PPROF_SECONDS", 30)) * time.Second,
-		dir: os.Getenv("BENCH_DIR")}
+		dir: os.Getenv("BENCH_DIR"), quotaOnly: os.Getenv("BENCH_QUOTA_ONLY") == "1"}
 	if cfg.dir == "" {
 		cfg.dir = filepath.Join(root, ".bench", "scale")
 	}
