@@ -12,7 +12,8 @@ import (
 
 // QuietConflicts wraps the manager's logger so that every controller's
 // "Reconciler error" for a routine optimistic-lock conflict (another writer
-// changed the object between our read and our write) is logged at V(1)
+// changed the object between our read and our write, or created the object
+// we were creating: AlreadyExists) is logged at V(1)
 // without a stack trace instead of at error level, and counted in
 // canopy_conflicts_total{controller,kind}. The reconcile is still retried:
 // controller-runtime requeues the request with backoff as for any error.
@@ -60,7 +61,7 @@ func (s quietSink) WithName(name string) logr.LogSink {
 }
 
 func (s quietSink) Error(err error, msg string, kv ...any) {
-	if !apierrors.IsConflict(err) {
+	if !apierrors.IsConflict(err) && !apierrors.IsAlreadyExists(err) {
 		s.LogSink.Error(err, msg, kv...)
 		return
 	}

@@ -26,6 +26,18 @@ func TestQuietConflicts(t *testing.T) {
 	if len(lines) != 1 || strings.Contains(lines[0], `"error"`) || !strings.Contains(lines[0], "conflict, retrying") {
 		t.Errorf("conflict logged as %q, want one V(1) line", lines)
 	}
+	// Two writers creating one object: the loser's AlreadyExists is the
+	// same race.
+	lines = nil
+	cm := schema.GroupResource{Resource: "configmaps"}
+	before = metrics.Conflicts("quota", "configmaps")
+	log.Error(fmt.Errorf("creating quota ledger: %w", apierrors.NewAlreadyExists(cm, "quota-ledger-pa")), "Reconciler error")
+	if got := metrics.Conflicts("quota", "configmaps") - before; got != 1 {
+		t.Errorf("lost creates counted %v, want 1", got)
+	}
+	if len(lines) != 1 || strings.Contains(lines[0], `"error"`) {
+		t.Errorf("a lost create logged as %q, want one V(1) line", lines)
+	}
 	lines = nil
 	log.Error(fmt.Errorf("boom"), "Reconciler error")
 	if len(lines) != 1 || !strings.Contains(lines[0], `"error"="boom"`) {

@@ -67,7 +67,10 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		// Release the lease on a clean shutdown so a standby takes over
 		// at once; safe because main exits right after the manager stops.
 		LeaderElectionReleaseOnCancel: true,
-		Cache:                         cache.Options{SyncPeriod: &syncPeriod},
+		// Managed fields are never read from the cache and are most of a
+		// small object's size; an update without them keeps the stored
+		// ones.
+		Cache: cache.Options{SyncPeriod: &syncPeriod, DefaultTransform: cache.TransformStripManagedFields()},
 		WebhookServer: countingWebhookServer{webhook.NewServer(webhook.Options{
 			Host:    opts.WebhookHost,
 			Port:    opts.WebhookPort,

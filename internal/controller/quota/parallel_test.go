@@ -11,9 +11,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	"github.com/canopyhq/canopy/internal/forest"
@@ -142,5 +144,57 @@ func TestTreesReconciledConcurrently(t *testing.T) {
 		if k != 1 {
 			t.Errorf("%d singletons in %s", k, ns)
 		}
+	}
+}
+
+// A request queued under a namespace that is no longer its tree's root
+// (it was one when the event was mapped, before the forest linked it) is
+// sent to the root instead of reconciling the whole tree under another
+// name: thousands of such requests, left by building a large tree, each
+// reconciled all of it again while every other tree waited.
+func TestRequestForNonRootGoesToRoot(t *testing.T) {
+	ctx := context.Background()
+	hrq := &hncv1.HierarchicalResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "q"},
+		Spec: hncv1.HierarchicalResourceQuotaSpec{Hard: rl(t, "pods=4")}}
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(hrq).Build()
+	r := &Reconciler{Client: c, Forest: testForest(), Ledgers: LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	q := workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[reconcile.Request]())
+	defer q.ShutDown()
+	r.setQueue(q)
+	for _, ns := range []string{"a1", "b", "a"} {
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rqs corev1.ResourceQuotaList
+	if err := c.List(ctx, &rqs); err != nil {
+		t.Fatal(err)
+	}
+	if len(rqs.Items) != 0 {
+		t.Errorf("requests for a1, b and a wrote %d singletons, want none (their root's reconcile writes them)", len(rqs.Items))
+	}
+	if q.Len() != 1 {
+		t.Fatalf("%d requests queued, want 1 (the root's, merged)", q.Len())
+	}
+	req, _ := q.Get()
+	q.Done(req)
+	if req.Name != "root" {
+		t.Fatalf("queued %q, want root", req.Name)
+	}
+	if _, err := r.Reconcile(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.List(ctx, &rqs); err != nil {
+		t.Fatal(err)
+	}
+	if len(rqs.Items) != 4 {
+		t.Errorf("the root's reconcile wrote %d singletons, want 4", len(rqs.Items))
+	}
+	// A lone namespace is its own root: reconciled at once.
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKey{Name: "lone"}}); err != nil {
+		t.Fatal(err)
+	}
+	if q.Len() != 0 {
+		t.Errorf("a root's request was queued again")
 	}
 }

@@ -12,9 +12,11 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/quota"
@@ -71,6 +73,28 @@ type Reconciler struct {
 	// settled by a write (a busy namespace settles by itself).
 	mu        sync.Mutex
 	unsettled map[string]map[quota.Key]unsettledSince
+	// queue is the controller's work queue, once it has started.
+	queue workqueue.TypedRateLimitingInterface[reconcile.Request]
+}
+
+// redirect queues a reconcile of root, reporting false before the
+// controller has started (Reconcile called directly).
+func (r *Reconciler) redirect(root string) bool {
+	r.mu.Lock()
+	q := r.queue
+	r.mu.Unlock()
+	if q == nil {
+		return false
+	}
+	q.Add(reconcile.Request{NamespacedName: client.ObjectKey{Name: root}})
+	return true
+}
+
+// setQueue remembers the controller's work queue (a raw source's start).
+func (r *Reconciler) setQueue(q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.queue = q
 }
 
 // unsettledSince is a reservation's base and when a reconcile first found
@@ -86,6 +110,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// A timed requeue, not an error: nothing failed, the forest is
 		// still loading (it notifies every namespace once loaded).
 		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	// A request queued under a namespace that was a root then (an event
+	// mapped before the forest linked it, while a tree was being built)
+	// goes to its tree's root: the queue merges every such request into
+	// one, and only one worker ever holds a tree. Run here, thousands of
+	// them each reconciled a whole large tree again, one after another,
+	// while other trees waited behind them.
+	if root, ok := stableRoot(r.Forest, req.Name); ok && root != req.Name && r.redirect(root) {
+		return ctrl.Result{}, nil
 	}
 	// 1. Read.
 	v := TreeOf(r.Forest, req.Name)

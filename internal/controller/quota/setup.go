@@ -37,7 +37,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	singletons := builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return IsSingleton(o.GetLabels())
 	}))
-	b := ctrl.NewControllerManagedBy(mgr).Named("quota")
+	b := ctrl.NewControllerManagedBy(mgr).Named("quota").
+		// The queue itself, so Reconcile can send a request to its
+		// tree's root.
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			r.setQueue(q)
+			return nil
+		}))
 	if r.Subscribe != nil {
 		// The forest's own change feed, after the forest has applied the
 		// change: the most reliable trigger for moves.

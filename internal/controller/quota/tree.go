@@ -66,3 +66,20 @@ func RootOf(f *forest.Forest, ns string) string {
 	}
 	return n.AncestryNames()[0]
 }
+
+// stableRoot returns the root of ns's tree when that root is its own root,
+// with ok; a namespace in a cycle has no stable root (each member's walk up
+// ends elsewhere), and an unknown one is its own.
+func stableRoot(f *forest.Forest, ns string) (string, bool) {
+	f.Lock()
+	defer f.Unlock()
+	n := f.Lookup(ns)
+	if n == nil {
+		return ns, true
+	}
+	root := n.AncestryNames()[0]
+	if r := f.Lookup(root); r != nil && r.AncestryNames()[0] != root {
+		return "", false
+	}
+	return root, true
+}
