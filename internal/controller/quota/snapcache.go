@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"sync"
@@ -14,8 +15,11 @@ import (
 // the next admission patches in the few singletons whose resourceVersion
 // changed instead of building the whole tree's snapshot again. A cached
 // snapshot is reused only for exactly the same tree (every namespace and
-// parent) and the same quota objects (by resourceVersion); anything else
-// rebuilds it. Snapshots are immutable, so callers share them.
+// parent) and the same quotas as the engine sees them (kind, place, name,
+// scope, hard and allocations; a quota being deleted no longer counts);
+// anything else rebuilds it. A quota's resourceVersion is not compared: an
+// HRQ's status is written with the object (every second in a busy tree),
+// and a rebuild per admission cost O(tree) at 3,000 namespaces. Snapshots are immutable, so callers share them.
 type SnapshotCache struct {
 	mu     sync.Mutex
 	byRoot map[string]*cachedSnapshot
@@ -23,7 +27,7 @@ type SnapshotCache struct {
 
 type cachedSnapshot struct {
 	tree   quota.Tree
-	quotas []string
+	quotas []quota.Quota
 	snap   *quota.Snapshot
 	// rvs is the resourceVersion of each singleton counted, and vs the
 	// same parsed; both are replaced, never modified, once shared.
@@ -35,15 +39,18 @@ type cachedSnapshot struct {
 // NewSnapshot(v.Tree, tq.Engine(), ActualUsage(singletons)) and
 // ObservedVersions(singletons) would.
 func (c *SnapshotCache) Snapshot(v TreeView, tq TreeQuotas, singletons map[string][]corev1.ResourceQuota) (*quota.Snapshot, quota.Versions) {
-	qs := quotaVersions(tq)
+	qs := tq.Engine()
+	slices.SortFunc(qs, func(a, b quota.Quota) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.byRoot[v.Root]
-	if cur == nil || !maps.Equal(cur.tree, v.Tree) || !slices.Equal(cur.quotas, qs) {
+	if cur == nil || !maps.Equal(cur.tree, v.Tree) || !slices.EqualFunc(cur.quotas, qs, sameQuota) {
 		cur = &cachedSnapshot{
 			tree:   v.Tree,
 			quotas: qs,
-			snap:   quota.NewSnapshot(v.Tree, tq.Engine(), ActualUsage(singletons)),
+			snap:   quota.NewSnapshot(v.Tree, qs, ActualUsage(singletons)),
 			rvs:    singletonVersions(singletons),
 			vs:     ObservedVersions(singletons),
 		}
@@ -96,25 +103,32 @@ func usedOf(singletons map[string][]corev1.ResourceQuota, k quota.Key) corev1.Re
 	return corev1.ResourceList{}
 }
 
-// quotaVersions identifies the quota objects: kind, namespace, name,
-// resourceVersion and whether it is being deleted, sorted.
-func quotaVersions(tq TreeQuotas) []string {
-	out := make([]string, 0, len(tq.HRQs)+len(tq.HQs))
-	for i := range tq.HRQs {
-		h := &tq.HRQs[i]
-		out = append(out, "hrq/"+h.Namespace+"/"+h.Name+"/"+h.ResourceVersion+"/"+deleting(h.DeletionTimestamp.IsZero()))
+// sameQuota reports whether two quotas limit the same usage the same way.
+func sameQuota(a, b quota.Quota) bool {
+	if a.Kind != b.Kind || a.Namespace != b.Namespace || a.Name != b.Name || a.ScopeKey != b.ScopeKey ||
+		!sameList(a.Hard, b.Hard) || len(a.Allocations) != len(b.Allocations) {
+		return false
 	}
-	for i := range tq.HQs {
-		q := &tq.HQs[i]
-		out = append(out, "hq/"+q.Namespace+"/"+q.Name+"/"+q.ResourceVersion+"/"+deleting(q.DeletionTimestamp.IsZero()))
+	for k, l := range a.Allocations {
+		m, ok := b.Allocations[k]
+		if !ok || !sameList(l, m) {
+			return false
+		}
 	}
-	slices.Sort(out)
-	return out
+	return true
 }
 
-func deleting(zero bool) string {
-	if zero {
-		return "live"
+// sameList reports whether two lists name the same resources with equal
+// quantities: a hard of zero is not the same as no hard.
+func sameList(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
 	}
-	return "deleting"
+	for r, q := range a {
+		o, ok := b[r]
+		if !ok || q.Cmp(o) != 0 {
+			return false
+		}
+	}
+	return true
 }

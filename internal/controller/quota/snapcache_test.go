@@ -42,3 +42,35 @@ func TestSnapshotCache(t *testing.T) {
 		}
 	}
 }
+
+// A quota object written for its status alone (an HRQ's status is written
+// with the object, so its resourceVersion changes every time) keeps the
+// cached snapshot; a change of what it limits rebuilds it, including a
+// hard of zero where there was none.
+func TestSnapshotCacheKeysOnWhatQuotasLimit(t *testing.T) {
+	v := TreeView{Root: "r", Namespaces: []string{"a", "r"}, Tree: quota.Tree{"r": "", "a": "r"}}
+	hrq := hncv1.HierarchicalResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "r", Name: "q", ResourceVersion: "1"},
+		Spec: hncv1.HierarchicalResourceQuotaSpec{Hard: rl(t, "pods=10")}}
+	sing := singleton("a", "", rl(t, "pods=10"))
+	sing.ResourceVersion, sing.Status.Used = "5", rl(t, "pods=3")
+	singletons := map[string][]corev1.ResourceQuota{"a": {sing}}
+	var c SnapshotCache
+	first, _ := c.Snapshot(v, TreeQuotas{HRQs: []hncv1.HierarchicalResourceQuota{hrq}}, singletons)
+
+	statusOnly := *hrq.DeepCopy()
+	statusOnly.ResourceVersion = "2"
+	statusOnly.Status.Used = rl(t, "pods=3")
+	if got, _ := c.Snapshot(v, TreeQuotas{HRQs: []hncv1.HierarchicalResourceQuota{statusOnly}}, singletons); got != first {
+		t.Errorf("a status-only write of the HRQ rebuilt the snapshot")
+	}
+	zeroCPU := *statusOnly.DeepCopy()
+	zeroCPU.ResourceVersion = "3"
+	zeroCPU.Spec.Hard = rl(t, "pods=10,cpu=0")
+	got, _ := c.Snapshot(v, TreeQuotas{HRQs: []hncv1.HierarchicalResourceQuota{zeroCPU}}, singletons)
+	if got == first {
+		t.Fatalf("adding cpu=0 to the HRQ's hard kept the old snapshot")
+	}
+	if err := quota.Decide(got, "a", "", rl(t, "pods=3,requests.cpu=1m")); err == nil {
+		t.Errorf("the rebuilt snapshot admits cpu under a hard of cpu=0")
+	}
+}
