@@ -19,7 +19,15 @@ type Forest struct {
 	// exclusive lock; do not turn the lock into a RWMutex without replacing
 	// it.
 	marks uint64
+	// structure counts changes of parents and existence, which are all
+	// that shape the trees (StructureVersion).
+	structure uint64
 }
+
+// StructureVersion changes whenever a namespace's parent or existence
+// does: a copy of a tree taken at one version is still exact while the
+// version stays the same.
+func (f *Forest) StructureVersion() uint64 { return f.structure }
 
 // New returns an empty forest with DefaultConfig("").
 func New() *Forest { return NewWithConfig(DefaultConfig("")) }

@@ -150,3 +150,25 @@ func TestForgetUnusedPlaceholders(t *testing.T) {
 		}
 	})
 }
+
+func TestStructureVersion(t *testing.T) {
+	f := New()
+	f.Lock()
+	defer f.Unlock()
+	v := f.StructureVersion()
+	step := func(what string, change func(), changes bool) {
+		t.Helper()
+		change()
+		if got := f.StructureVersion(); (got != v) != changes {
+			t.Errorf("%s: version %d -> %d, want changed=%v", what, v, got, changes)
+		}
+		v = f.StructureVersion()
+	}
+	step("a namespace appears", func() { f.Get("a").SetExists(true) }, true)
+	step("seen again", func() { f.Get("a").SetExists(true) }, false)
+	step("b appears", func() { f.Get("b").SetExists(true) }, true)
+	step("b moves under a", func() { f.Get("b").SetParent(f.Get("a")) }, true)
+	step("the same parent again", func() { f.Get("b").SetParent(f.Get("a")) }, false)
+	step("a label changes", func() { f.Get("b").SetLabels(map[string]string{"x": "y"}) }, false)
+	step("b is deleted", func() { f.Get("b").SetExists(false) }, true)
+}

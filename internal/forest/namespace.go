@@ -64,6 +64,7 @@ func (ns *Namespace) SetExists(exists bool) bool {
 		return false
 	}
 	ns.exists = exists
+	ns.forest.structure++
 	if !exists {
 		ns.SetParent(nil)
 		ns.forest.forget(ns)

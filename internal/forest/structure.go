@@ -30,6 +30,7 @@ func (ns *Namespace) SetParent(p *Namespace) bool {
 		delete(old.children, ns.name)
 	}
 	ns.parent = p
+	ns.forest.structure++
 	if p != nil {
 		if p.children == nil {
 			p.children = map[string]*Namespace{}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -52,7 +53,7 @@ func TestTreeOf(t *testing.T) {
 		{"unknown", TreeView{Root: "unknown", Namespaces: []string{"unknown"}, Tree: quota.Tree{"unknown": ""}}},
 	}
 	for _, tc := range tests {
-		if diff := cmp.Diff(tc.want, TreeOf(f, tc.ns)); diff != "" {
+		if diff := cmp.Diff(tc.want, TreeOf(f, tc.ns), cmpopts.IgnoreUnexported(TreeView{})); diff != "" {
 			t.Errorf("TreeOf(%q) (-want +got):\n%s", tc.ns, diff)
 		}
 		if got := RootOf(f, tc.ns); got != tc.want.Root {
@@ -69,7 +70,7 @@ func TestTreeOfSkipsMissingNamespaces(t *testing.T) {
 	f.Unlock()
 	got := TreeOf(f, "child")
 	want := TreeView{Root: "ghost", Namespaces: []string{"child"}, Tree: quota.Tree{"ghost": "", "child": "ghost"}}
-	if diff := cmp.Diff(want, got); diff != "" {
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(TreeView{})); diff != "" {
 		t.Errorf("TreeOf (-want +got):\n%s", diff)
 	}
 }
@@ -291,4 +292,33 @@ func TestHQStatusConditions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The tree cache gives what TreeOf gives, copying a tree again only after
+// the forest's structure changed.
+func TestTreeCache(t *testing.T) {
+	f := testForest()
+	var c TreeCache
+	check := func(ns string) TreeView {
+		t.Helper()
+		got := c.TreeOf(f, ns)
+		want := TreeOf(f, ns)
+		if diff := cmp.Diff(want, got, cmpopts.IgnoreUnexported(TreeView{})); diff != "" {
+			t.Errorf("TreeOf(%s) (-want +got):\n%s", ns, diff)
+		}
+		return got
+	}
+	first := check("a1")
+	if again := check("b"); again.version != first.version || again.version == 0 {
+		t.Errorf("the same tree was copied again without a change (versions %d, %d)", first.version, again.version)
+	}
+	f.Lock()
+	f.Get("b").SetParent(f.Get("a"))
+	f.Unlock()
+	moved := check("b")
+	if moved.Tree["b"] != "a" {
+		t.Errorf("after b moved under a, the cached tree has b under %q", moved.Tree["b"])
+	}
+	check("lone")
+	check("unknown")
 }

@@ -26,9 +26,11 @@ type SnapshotCache struct {
 }
 
 type cachedSnapshot struct {
-	tree   quota.Tree
-	quotas []quota.Quota
-	snap   *quota.Snapshot
+	tree quota.Tree
+	// version is the forest structure version of the tree, if known.
+	version uint64
+	quotas  []quota.Quota
+	snap    *quota.Snapshot
 	// rvs is the resourceVersion of each singleton counted, and vs the
 	// same parsed; both are replaced, never modified, once shared.
 	rvs map[quota.Key]string
@@ -46,13 +48,14 @@ func (c *SnapshotCache) Snapshot(v TreeView, tq TreeQuotas, singletons map[strin
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.byRoot[v.Root]
-	if cur == nil || !maps.Equal(cur.tree, v.Tree) || !slices.EqualFunc(cur.quotas, qs, sameQuota) {
+	if cur == nil || !sameTree(cur, v) || !slices.EqualFunc(cur.quotas, qs, sameQuota) {
 		cur = &cachedSnapshot{
-			tree:   v.Tree,
-			quotas: qs,
-			snap:   quota.NewSnapshot(v.Tree, qs, ActualUsage(singletons)),
-			rvs:    singletonVersions(singletons),
-			vs:     ObservedVersions(singletons),
+			tree:    v.Tree,
+			version: v.version,
+			quotas:  qs,
+			snap:    quota.NewSnapshot(v.Tree, qs, ActualUsage(singletons)),
+			rvs:     singletonVersions(singletons),
+			vs:      ObservedVersions(singletons),
 		}
 		if c.byRoot == nil {
 			c.byRoot = map[string]*cachedSnapshot{}
@@ -75,7 +78,7 @@ func (c *SnapshotCache) Snapshot(v TreeView, tq TreeQuotas, singletons map[strin
 	if len(over) == 0 {
 		return cur.snap, cur.vs
 	}
-	next := &cachedSnapshot{tree: cur.tree, quotas: cur.quotas, snap: cur.snap.Patched(over), rvs: now, vs: ObservedVersions(singletons)}
+	next := &cachedSnapshot{tree: cur.tree, version: cur.version, quotas: cur.quotas, snap: cur.snap.Patched(over), rvs: now, vs: ObservedVersions(singletons)}
 	c.byRoot[v.Root] = next
 	return next.snap, next.vs
 }
@@ -101,6 +104,16 @@ func usedOf(singletons map[string][]corev1.ResourceQuota, k quota.Key) corev1.Re
 		}
 	}
 	return corev1.ResourceList{}
+}
+
+// sameTree reports whether v is the tree cur was built for: at once when
+// both come from a TreeCache at the same forest structure, else by
+// comparing every namespace and parent.
+func sameTree(cur *cachedSnapshot, v TreeView) bool {
+	if cur.version != 0 && cur.version == v.version {
+		return true
+	}
+	return maps.Equal(cur.tree, v.Tree)
 }
 
 // sameQuota reports whether two quotas limit the same usage the same way.

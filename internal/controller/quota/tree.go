@@ -2,6 +2,7 @@ package quota
 
 import (
 	"slices"
+	"sync"
 
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/quota"
@@ -18,6 +19,50 @@ type TreeView struct {
 	// Tree gives each namespace's parent, "" for the root. It holds the
 	// root even when the root does not exist (a missing parent).
 	Tree quota.Tree
+	// version is the forest's StructureVersion the copy was taken at,
+	// when it came from a TreeCache (0 otherwise).
+	version uint64
+}
+
+// TreeCache keeps the last copy of each tree taken, for as long as the
+// forest's structure does not change, so that an admission does not copy a
+// large tree under the forest's lock every time. Views it returns are
+// shared: callers must not modify them.
+type TreeCache struct {
+	mu     sync.Mutex
+	byRoot map[string]TreeView
+}
+
+// TreeOf is TreeOf(f, ns), from the cache when the forest's structure has
+// not changed since the tree was copied. A nil cache copies every time.
+func (c *TreeCache) TreeOf(f *forest.Forest, ns string) TreeView {
+	if c == nil {
+		return TreeOf(f, ns)
+	}
+	f.Lock()
+	defer f.Unlock()
+	n := f.Lookup(ns)
+	if n == nil {
+		return TreeView{Root: ns, Namespaces: []string{ns}, Tree: quota.Tree{ns: ""}}
+	}
+	root := n.AncestryNames()[0]
+	version := f.StructureVersion()
+	c.mu.Lock()
+	v, ok := c.byRoot[root]
+	c.mu.Unlock()
+	if ok && v.version == version {
+		return v
+	}
+	v = treeOfLocked(f, root)
+	v.version = version
+	c.mu.Lock()
+	if c.byRoot == nil || len(c.byRoot) > 1024 {
+		// Trees of an older structure are dropped wholesale.
+		c.byRoot = map[string]TreeView{}
+	}
+	c.byRoot[root] = v
+	c.mu.Unlock()
+	return v
 }
 
 // Contains reports whether ns belongs to the tree.
@@ -37,7 +82,11 @@ func TreeOf(f *forest.Forest, ns string) TreeView {
 		// namespace alone so that its singletons are still kept or removed.
 		return TreeView{Root: ns, Namespaces: []string{ns}, Tree: quota.Tree{ns: ""}}
 	}
-	root := n.AncestryNames()[0]
+	return treeOfLocked(f, n.AncestryNames()[0])
+}
+
+// treeOfLocked copies the tree rooted at root; the caller holds the lock.
+func treeOfLocked(f *forest.Forest, root string) TreeView {
 	r := f.Lookup(root)
 	names := append([]string{root}, r.DescendantNames()...)
 	v := TreeView{Root: root, Tree: make(quota.Tree, len(names))}

@@ -24,6 +24,7 @@ func Register(mgr ctrl.Manager, cfg Config) {
 	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
 		Snapshots: &ctrlquota.SnapshotCache{},
+		Trees:     &ctrlquota.TreeCache{},
 		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 	}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{

@@ -47,6 +47,9 @@ type StatusHandler struct {
 	// Snapshots, if set, keeps each tree's last snapshot for reuse by
 	// decisions on the caches.
 	Snapshots *ctrlquota.SnapshotCache
+	// Trees, if set, keeps each tree's copy while the forest's structure
+	// does not change.
+	Trees *ctrlquota.TreeCache
 	// Mapper resolves the resource an object-count name counts.
 	Mapper  meta.RESTMapper
 	Ledgers ctrlquota.LedgerStore
@@ -283,7 +286,7 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 	at := cachedReads
 	var last error
 	for range attempts {
-		v := ctrlquota.TreeOf(h.Forest, ns)
+		v := h.Trees.TreeOf(h.Forest, ns)
 		var stored ctrlquota.StoredLedger
 		var err error
 		if at >= liveLedger || h.Ledgers.Cache == nil {
