@@ -137,7 +137,7 @@ test-fleet: k8s-bins build ## Fleet e2e: a hub and two member control planes, ea
 	go test -count=1 -v -timeout 10m ./test/e2e/fleet/
 
 .PHONY: test-fleet3
-test-fleet3: k8s-bins build ## Fleet e2e with a hub and three members, one stopped and restarted for real (about 2 min warm; not part of make test)
+test-fleet3: k8s-bins build ## Fleet e2e with a hub and three members, one stopped and restarted for real (the test about 2 min warm, the target under 3 min with the build; not part of make test)
 	go test -count=1 -v -timeout 15m ./test/e2e/fleet3/
 
 .PHONY: test-quota-race

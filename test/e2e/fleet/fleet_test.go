@@ -15,9 +15,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ciav1 "sigs.k8s.io/cluster-inventory-api/apis/v1alpha1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
@@ -115,14 +113,7 @@ func TestFleet(t *testing.T) {
 
 	t.Run("moving the label moves the placement and keeps the workload", func(t *testing.T) {
 		moved := time.Now()
-		p := &ciav1.ClusterProfile{}
-		if err := hub.C.Get(ctx, client.ObjectKey{Namespace: ft.ManagerNamespace, Name: m1.Name}, p); err != nil {
-			t.Fatal(err)
-		}
-		p.Labels["region"] = "us"
-		if err := hub.C.Update(ctx, p); err != nil {
-			t.Fatal(err)
-		}
+		ft.SetProfileLabel(t, hub, m1.Name, "region", "us")
 		s := &corev1.Secret{}
 		if err := hub.C.Get(ctx, client.ObjectKey{Namespace: ft.ManagerNamespace, Name: m2.Name}, s); err != nil {
 			t.Fatal(err)
@@ -135,28 +126,7 @@ func TestFleet(t *testing.T) {
 		ft.Eventually(t, 60*time.Second, "the hub reporting member-2 synced and member-1 being removed", func() error {
 			return ft.ExpectStatus(hub, map[string]string{m1.Name: tenancyv1.ReasonRemoving, m2.Name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
 		})
-		ft.Eventually(t, 30*time.Second, "member-1's Tenant refusing deletion", func() error {
-			cur := &tenancyv1.Tenant{}
-			if err := m1.C.Get(ctx, client.ObjectKey{Name: tenant}, cur); err != nil {
-				return err
-			}
-			if cur.DeletionTimestamp == nil {
-				return ft.Errorf("not being deleted")
-			}
-			if c := meta.FindStatusCondition(cur.Status.Conditions, tenancyv1.ConditionReady); c == nil || c.Reason != "DeletionBlocked" {
-				return ft.Errorf("Ready = %+v, want reason DeletionBlocked", c)
-			}
-			return nil
-		})
-		for _, ns := range []string{tenant, ft.DevNamespace} {
-			n := &corev1.Namespace{}
-			if err := m1.C.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil || n.DeletionTimestamp != nil {
-				t.Errorf("member-1 namespace %s holding or above a workload: err=%v deleting=%v", ns, err, n.DeletionTimestamp)
-			}
-		}
-		if err := m1.C.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); err != nil {
-			t.Errorf("the workload in member-1 is gone: %v", err)
-		}
+		ft.ExpectDeletionBlocked(t, m1, pod)
 		t.Logf("placement moved in %s", time.Since(moved).Round(time.Second))
 	})
 

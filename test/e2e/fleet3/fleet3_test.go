@@ -14,9 +14,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ciav1 "sigs.k8s.io/cluster-inventory-api/apis/v1alpha1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
@@ -91,8 +89,8 @@ func TestFleetThreeMembers(t *testing.T) {
 
 	t.Run("moving the label moves the placement and keeps the workloads", func(t *testing.T) {
 		moved := time.Now()
-		setRegion(t, hub, m1.Name, "us")
-		setRegion(t, hub, m3.Name, "eu")
+		ft.SetProfileLabel(t, hub, m1.Name, "region", "us")
+		ft.SetProfileLabel(t, hub, m3.Name, "region", "eu")
 		ft.ExpectMember(t, m3, "3")
 		ft.Eventually(t, 60*time.Second, "the hub reporting member-2 and member-3 synced and member-1 being removed", func() error {
 			return ft.ExpectStatus(hub, map[string]string{
@@ -102,20 +100,7 @@ func TestFleetThreeMembers(t *testing.T) {
 		t.Logf("member-3 placed %s after the label moved", time.Since(moved).Round(time.Second))
 		// deletionPolicy Delete, but member-1's tree holds pods: its
 		// manager refuses and keeps every namespace and pod.
-		ft.Eventually(t, 30*time.Second, "member-1's Tenant refusing deletion", func() error {
-			return deletionBlocked(ctx, m1)
-		})
-		for _, ns := range []string{root, dev} {
-			n := &corev1.Namespace{}
-			if err := m1.C.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil || n.DeletionTimestamp != nil {
-				t.Errorf("member-1 namespace %s in a tree holding workloads: err=%v deleting=%v", ns, err, n.DeletionTimestamp)
-			}
-		}
-		for _, p := range []*corev1.Pod{ft.Pod(root, "a"), ft.Pod(dev, "b")} {
-			if err := m1.C.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{}); err != nil {
-				t.Errorf("member-1's workload %s/%s: %v", p.Namespace, p.Name, err)
-			}
-		}
+		ft.ExpectDeletionBlocked(t, m1, ft.Pod(root, "a"), ft.Pod(dev, "b"))
 		ft.CreatePods(t, m3, ft.Pod(root, "a"), ft.Pod(dev, "b"), ft.Pod(dev, "c"))
 		ft.ExpectPodDenied(t, m3, ft.Pod(dev, "d"), "3")
 	})
@@ -188,35 +173,6 @@ func TestFleetThreeMembers(t *testing.T) {
 		ft.ExpectPodDenied(t, m2, ft.Pod(dev, "e"), "4")
 	})
 	t.Logf("three-member fleet test took %s", time.Since(start).Round(time.Second))
-}
-
-// setRegion sets the region label of member name's ClusterProfile on the
-// hub.
-func setRegion(t *testing.T, hub *ft.Site, name, region string) {
-	t.Helper()
-	p := &ciav1.ClusterProfile{}
-	if err := hub.C.Get(context.Background(), client.ObjectKey{Namespace: ft.ManagerNamespace, Name: name}, p); err != nil {
-		t.Fatal(err)
-	}
-	p.Labels["region"] = region
-	if err := hub.C.Update(context.Background(), p); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// deletionBlocked checks that s's Tenant is being deleted and refuses.
-func deletionBlocked(ctx context.Context, s *ft.Site) error {
-	cur := &tenancyv1.Tenant{}
-	if err := s.C.Get(ctx, client.ObjectKey{Name: root}, cur); err != nil {
-		return err
-	}
-	if cur.DeletionTimestamp == nil {
-		return ft.Errorf("not being deleted")
-	}
-	if c := meta.FindStatusCondition(cur.Status.Conditions, tenancyv1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "DeletionBlocked" {
-		return ft.Errorf("Ready = %+v, want False, reason DeletionBlocked", c)
-	}
-	return nil
 }
 
 // lastSeen checks that the hub still reports member name's namespaces and

@@ -137,3 +137,36 @@ func ExpectAvailable(hub *Site, name string, status metav1.ConditionStatus, reas
 	}
 	return Errorf("cluster %s not in status", name)
 }
+
+// ExpectDeletionBlocked waits until member s's Tenant is being deleted and
+// refuses (Ready=False, DeletionBlocked, as deletionPolicy Delete does
+// while the tree holds workloads), then checks that the root and
+// DevNamespace are still there, not being deleted, and so is every pod.
+func ExpectDeletionBlocked(t testing.TB, s *Site, pods ...*corev1.Pod) {
+	t.Helper()
+	ctx := context.Background()
+	Eventually(t, 30*time.Second, s.Name+"'s Tenant refusing deletion", func() error {
+		cur := &tenancyv1.Tenant{}
+		if err := s.C.Get(ctx, client.ObjectKey{Name: Tenant}, cur); err != nil {
+			return err
+		}
+		if cur.DeletionTimestamp == nil {
+			return Errorf("not being deleted")
+		}
+		if c := meta.FindStatusCondition(cur.Status.Conditions, tenancyv1.ConditionReady); c == nil || c.Status != metav1.ConditionFalse || c.Reason != "DeletionBlocked" {
+			return Errorf("Ready = %+v, want False, reason DeletionBlocked", c)
+		}
+		return nil
+	})
+	for _, ns := range []string{Tenant, DevNamespace} {
+		n := &corev1.Namespace{}
+		if err := s.C.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil || n.DeletionTimestamp != nil {
+			t.Errorf("%s: namespace %s of a tree holding workloads: err=%v deleting=%v", s.Name, ns, err, n.DeletionTimestamp)
+		}
+	}
+	for _, p := range pods {
+		if err := s.C.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{}); err != nil {
+			t.Errorf("%s: workload %s/%s: %v", s.Name, p.Namespace, p.Name, err)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	ciav1 "sigs.k8s.io/cluster-inventory-api/apis/v1alpha1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/internal/fleet"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
@@ -86,6 +87,20 @@ func RegisterBySecret(t testing.TB, hub, s *Site, labels map[string]string) {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ManagerNamespace, Name: s.Name, Labels: l},
 		Data: map[string][]byte{fleet.KubeconfigKey: HubKubeconfig(t, s)}}
 	if err := hub.C.Create(context.Background(), sec); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SetProfileLabel sets label key to value on member name's ClusterProfile
+// on the hub.
+func SetProfileLabel(t testing.TB, hub *Site, name, key, value string) {
+	t.Helper()
+	p := &ciav1.ClusterProfile{}
+	if err := hub.C.Get(context.Background(), client.ObjectKey{Namespace: ManagerNamespace, Name: name}, p); err != nil {
+		t.Fatal(err)
+	}
+	p.Labels[key] = value
+	if err := hub.C.Update(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 }
