@@ -120,7 +120,7 @@ demo: k8s-bins opencost-bin build ## Start a local control plane with Canopy and
 
 .PHONY: test
 test: k8s-bins hnc-bins helm-bin opencost-bin verify build ## Unit, integration (real API server) and e2e tests.
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/integration/quota$$')
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e '/test/integration/quota$$' -e '/test/e2e/fleet3$$')
 	@# The quota race tests run alone, after every other package.
 	go test $(GO_TEST_FLAGS) -p 1 ./test/integration/quota/
 
@@ -135,6 +135,10 @@ test-ha: k8s-bins build ## Two replicas as processes, the leader SIGKILLed at ha
 .PHONY: test-fleet
 test-fleet: k8s-bins build ## Fleet e2e: a hub and two member control planes, each with bin/canopy-manager (about 70 s warm; make test runs it too)
 	go test -count=1 -v -timeout 10m ./test/e2e/fleet/
+
+.PHONY: test-fleet3
+test-fleet3: k8s-bins build ## Fleet e2e with a hub and three members, one stopped and restarted for real (the test about 2 min warm, the target under 3 min with the build; not part of make test)
+	go test -count=1 -v -timeout 15m ./test/e2e/fleet3/
 
 .PHONY: test-quota-race
 test-quota-race: k8s-bins ## Only the hierarchical quota race and churn tests (probes, 200 or 1,000 pods against 100, refill; a minute of churn), verbose; make test runs them too

@@ -1,3 +1,10 @@
+// Package fleet runs Canopy's hub against member clusters, all real
+// processes: a hub control plane and two member control planes (separate
+// kube-apiservers on 127.0.0.1), each with its own bin/canopy-manager, the
+// hub's with --hub. One member registers by ClusterProfile, the other by
+// kubeconfig Secret; the hub reaches each through an endpoint the test can
+// take down. The helpers are in test/tools/fleettest, shared with the
+// three-member test in test/e2e/fleet3.
 package fleet
 
 import (
@@ -8,19 +15,17 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ciav1 "sigs.k8s.io/cluster-inventory-api/apis/v1alpha1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/test/integration/framework"
+	ft "github.com/canopyhq/canopy/test/tools/fleettest"
 )
 
-const tenant = "shop"
+const tenant = ft.Tenant
 
-func pods(n string) corev1.ResourceList { return corev1.ResourceList{"pods": resource.MustParse(n)} }
+var pods = ft.Pods
 
 // TestFleet places one Tenant by label, moves it, cuts a member off and
 // brings it back.
@@ -31,59 +36,59 @@ func TestFleet(t *testing.T) {
 		t.Fatalf("bin/canopy-manager is missing (run `make build`): %v", err)
 	}
 	ctx := context.Background()
-	sites := startSites(t, root, "hub", "member-1", "member-2")
+	sites := ft.StartSites(t, root, "hub", "member-1", "member-2")
 	hub, m1, m2 := sites[0], sites[1], sites[2]
-	installClusterProfiles(t, hub)
-	registerByProfile(t, hub, m1, map[string]string{"region": "eu"})
-	registerBySecret(t, hub, m2, map[string]string{"region": "us"})
-	for _, m := range []*site{m1, m2} {
-		m.startManager(t, root, "--fleet-hub-user="+hubUser)
+	ft.InstallClusterProfiles(t, hub)
+	ft.RegisterByProfile(t, hub, m1, map[string]string{"region": "eu"})
+	ft.RegisterBySecret(t, hub, m2, map[string]string{"region": "us"})
+	for _, m := range []*ft.Site{m1, m2} {
+		m.StartManager(t, "--fleet-hub-user="+ft.HubUser)
 	}
-	hub.startManager(t, root, "--hub", "--fleet-registration-interval=2s")
+	hub.StartManager(t, "--hub", "--fleet-registration-interval=2s")
 	t.Logf("three control planes and managers up in %s", time.Since(start).Round(time.Second))
 
 	hubTenant := &tenancyv1.Tenant{
 		ObjectMeta: metav1.ObjectMeta{Name: tenant},
 		Spec: tenancyv1.TenantSpec{
-			Namespaces:     []tenancyv1.TenantNamespace{{Name: "shop-dev"}},
+			Namespaces:     []tenancyv1.TenantNamespace{{Name: ft.DevNamespace}},
 			Quota:          &tenancyv1.TenantQuota{Hard: pods("10")},
 			DeletionPolicy: tenancyv1.DeletionDelete,
 			Placement: &tenancyv1.TenantPlacement{
 				ClusterSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"region": "eu"}},
 				Quota: []tenancyv1.ClusterQuota{
-					{Cluster: m1.name, Hard: pods("4")},
-					{Cluster: m2.name, Hard: pods("6")},
+					{Cluster: m1.Name, Hard: pods("4")},
+					{Cluster: m2.Name, Hard: pods("6")},
 				},
 			},
 		},
 	}
 	over := hubTenant.DeepCopy()
 	over.Spec.Placement.Quota[1].Hard = pods("7")
-	if err := hub.c.Create(ctx, over); err == nil || !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) {
+	if err := hub.C.Create(ctx, over); err == nil || !apierrors.IsInvalid(err) && !apierrors.IsForbidden(err) {
 		t.Fatalf("a split of 4+7 pods under a quota of 10 was admitted: %v", err)
 	}
-	if err := hub.c.Create(ctx, hubTenant); err != nil {
+	if err := hub.C.Create(ctx, hubTenant); err != nil {
 		t.Fatal(err)
 	}
 
 	t.Run("placed by label on member 1 only", func(t *testing.T) {
-		expectMember(t, m1, "4")
-		eventually(t, 30*time.Second, "the hub reporting member-1 synced", func() error {
-			return expectStatus(hub, map[string]string{m1.name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
+		ft.ExpectMember(t, m1, "4")
+		ft.Eventually(t, 30*time.Second, "the hub reporting member-1 synced", func() error {
+			return ft.ExpectStatus(hub, map[string]string{m1.Name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
 		})
-		expectAbsent(t, m2)
-		if err := hub.c.Get(ctx, client.ObjectKey{Name: tenant}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+		ft.ExpectAbsent(t, m2)
+		if err := hub.C.Get(ctx, client.ObjectKey{Name: tenant}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
 			t.Errorf("the hub expanded its own fleet Tenant: namespace %q: %v", tenant, err)
 		}
 	})
 
 	t.Run("local edits of a hub-managed Tenant are denied", func(t *testing.T) {
 		// A cluster admin of member-1 who is neither the hub nor the manager.
-		cfg, err := m1.lc.CP.AddUser("member-admin", "system:masters")
+		cfg, err := m1.LC.CP.AddUser("member-admin", "system:masters")
 		if err != nil {
 			t.Fatal(err)
 		}
-		local, err := client.New(cfg, client.Options{Scheme: m1.c.Scheme()})
+		local, err := client.New(cfg, client.Options{Scheme: m1.C.Scheme()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,82 +107,54 @@ func TestFleet(t *testing.T) {
 
 	// A workload in member-1's tree: under deletionPolicy Delete the
 	// member's manager refuses to delete a tree that holds one.
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop-dev", Name: "work"},
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ft.DevNamespace, Name: "work"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "registry.k8s.io/pause:3.10"}}}}
-	eventually(t, 60*time.Second, "creating a pod in member-1's shop-dev", func() error { return m1.c.Create(ctx, pod) })
+	ft.Eventually(t, 60*time.Second, "creating a pod in member-1's shop-dev", func() error { return m1.C.Create(ctx, pod) })
 
 	t.Run("moving the label moves the placement and keeps the workload", func(t *testing.T) {
 		moved := time.Now()
-		p := &ciav1.ClusterProfile{}
-		if err := hub.c.Get(ctx, client.ObjectKey{Namespace: managerNamespace, Name: m1.name}, p); err != nil {
-			t.Fatal(err)
-		}
-		p.Labels["region"] = "us"
-		if err := hub.c.Update(ctx, p); err != nil {
-			t.Fatal(err)
-		}
+		ft.SetProfileLabel(t, hub, m1.Name, "region", "us")
 		s := &corev1.Secret{}
-		if err := hub.c.Get(ctx, client.ObjectKey{Namespace: managerNamespace, Name: m2.name}, s); err != nil {
+		if err := hub.C.Get(ctx, client.ObjectKey{Namespace: ft.ManagerNamespace, Name: m2.Name}, s); err != nil {
 			t.Fatal(err)
 		}
 		s.Labels["region"] = "eu"
-		if err := hub.c.Update(ctx, s); err != nil {
+		if err := hub.C.Update(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		expectMember(t, m2, "6")
-		eventually(t, 60*time.Second, "the hub reporting member-2 synced and member-1 being removed", func() error {
-			return expectStatus(hub, map[string]string{m1.name: tenancyv1.ReasonRemoving, m2.name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
+		ft.ExpectMember(t, m2, "6")
+		ft.Eventually(t, 60*time.Second, "the hub reporting member-2 synced and member-1 being removed", func() error {
+			return ft.ExpectStatus(hub, map[string]string{m1.Name: tenancyv1.ReasonRemoving, m2.Name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
 		})
-		eventually(t, 30*time.Second, "member-1's Tenant refusing deletion", func() error {
-			cur := &tenancyv1.Tenant{}
-			if err := m1.c.Get(ctx, client.ObjectKey{Name: tenant}, cur); err != nil {
-				return err
-			}
-			if cur.DeletionTimestamp == nil {
-				return errorf("not being deleted")
-			}
-			if c := meta.FindStatusCondition(cur.Status.Conditions, tenancyv1.ConditionReady); c == nil || c.Reason != "DeletionBlocked" {
-				return errorf("Ready = %+v, want reason DeletionBlocked", c)
-			}
-			return nil
-		})
-		for _, ns := range []string{tenant, "shop-dev"} {
-			n := &corev1.Namespace{}
-			if err := m1.c.Get(ctx, client.ObjectKey{Name: ns}, n); err != nil || n.DeletionTimestamp != nil {
-				t.Errorf("member-1 namespace %s holding or above a workload: err=%v deleting=%v", ns, err, n.DeletionTimestamp)
-			}
-		}
-		if err := m1.c.Get(ctx, client.ObjectKeyFromObject(pod), &corev1.Pod{}); err != nil {
-			t.Errorf("the workload in member-1 is gone: %v", err)
-		}
+		ft.ExpectDeletionBlocked(t, m1, pod)
 		t.Logf("placement moved in %s", time.Since(moved).Round(time.Second))
 	})
 
 	t.Run("an unreachable member is reported and converges when back", func(t *testing.T) {
-		m2.ep.down()
+		m2.EP.Down()
 		cut := time.Now()
-		eventually(t, 60*time.Second, "the hub reporting member-2 unreachable", func() error {
-			return expectAvailable(hub, m2.name, metav1.ConditionFalse, tenancyv1.ReasonUnreachable)
+		ft.Eventually(t, 60*time.Second, "the hub reporting member-2 unreachable", func() error {
+			return ft.ExpectAvailable(hub, m2.Name, metav1.ConditionFalse, tenancyv1.ReasonUnreachable)
 		})
 		t.Logf("member-2 reported unreachable %s after its endpoint went down", time.Since(cut).Round(time.Second))
 		cur := &tenancyv1.Tenant{}
-		if err := hub.c.Get(ctx, client.ObjectKey{Name: tenant}, cur); err != nil {
+		if err := hub.C.Get(ctx, client.ObjectKey{Name: tenant}, cur); err != nil {
 			t.Fatal(err)
 		}
 		cur.Spec.Placement.Quota[1].Hard = pods("5")
-		if err := hub.c.Update(ctx, cur); err != nil {
+		if err := hub.C.Update(ctx, cur); err != nil {
 			t.Fatal(err)
 		}
 		// While it is unreachable nothing changes in it.
-		expectMemberQuota(t, m2, "6", 0)
-		m2.ep.up(t)
+		ft.ExpectMemberQuota(t, m2, "6", 0)
+		m2.EP.Up(t)
 		back := time.Now()
-		expectMember(t, m2, "5")
-		eventually(t, 60*time.Second, "the hub reporting member-2 available and synced", func() error {
-			if err := expectAvailable(hub, m2.name, metav1.ConditionTrue, tenancyv1.ReasonReachable); err != nil {
+		ft.ExpectMember(t, m2, "5")
+		ft.Eventually(t, 60*time.Second, "the hub reporting member-2 available and synced", func() error {
+			if err := ft.ExpectAvailable(hub, m2.Name, metav1.ConditionTrue, tenancyv1.ReasonReachable); err != nil {
 				return err
 			}
-			return expectStatus(hub, map[string]string{m1.name: tenancyv1.ReasonRemoving, m2.name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
+			return ft.ExpectStatus(hub, map[string]string{m1.Name: tenancyv1.ReasonRemoving, m2.Name: tenancyv1.ReasonSynced}, metav1.ConditionTrue)
 		})
 		t.Logf("member-2 converged %s after its endpoint came back", time.Since(back).Round(time.Second))
 	})

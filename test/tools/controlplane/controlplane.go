@@ -63,6 +63,8 @@ type ControlPlane struct {
 	kcm     *exec.Cmd
 	kcmDone chan struct{}
 	dir     string
+	// api is set once StopAPIServer has stopped envtest's kube-apiserver.
+	api *apiServerProc
 }
 
 // CacheDir is where the Make targets cache the binaries they build from
@@ -228,14 +230,9 @@ func (cp *ControlPlane) startKCM(out io.Writer) error {
 // Stop stops every process and removes temporary files.
 func (cp *ControlPlane) Stop() error {
 	var errs []error
-	if cp.kcm != nil && cp.kcm.Process != nil {
-		_ = cp.kcm.Process.Signal(os.Interrupt)
-		select {
-		case <-cp.kcmDone:
-		case <-time.After(10 * time.Second):
-			_ = cp.kcm.Process.Kill()
-			<-cp.kcmDone
-		}
+	cp.stopKCM()
+	if err := cp.stopRestarted(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := cp.Env.Stop(); err != nil {
 		errs = append(errs, fmt.Errorf("stopping envtest: %w", err))

@@ -1,4 +1,4 @@
-package fleet
+package fleettest
 
 import (
 	"io"
@@ -7,31 +7,31 @@ import (
 	"testing"
 )
 
-// endpoint is a member's API endpoint as the hub sees it: a TCP forwarder
+// Endpoint is a member's API endpoint as the hub sees it: a TCP forwarder
 // to the member's kube-apiserver that can be taken down (every connection
 // closed, the port refusing) and brought back on the same port, as when a
 // member's control plane stops and restarts. The member itself keeps
 // running behind it, so its state survives the outage.
-type endpoint struct {
-	addr, target string
+type Endpoint struct {
+	Addr, target string
 	mu           sync.Mutex
 	l            net.Listener
 	conns        map[net.Conn]bool
 }
 
-func newEndpoint(t *testing.T, target string) *endpoint {
+func NewEndpoint(t testing.TB, target string) *Endpoint {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &endpoint{addr: l.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	e := &Endpoint{Addr: l.Addr().String(), target: target, conns: map[net.Conn]bool{}}
 	e.serve(l)
-	t.Cleanup(e.down)
+	t.Cleanup(e.Down)
 	return e
 }
 
-func (e *endpoint) serve(l net.Listener) {
+func (e *Endpoint) serve(l net.Listener) {
 	e.mu.Lock()
 	e.l = l
 	e.mu.Unlock()
@@ -46,7 +46,7 @@ func (e *endpoint) serve(l net.Listener) {
 	}()
 }
 
-func (e *endpoint) forward(c net.Conn) {
+func (e *Endpoint) forward(c net.Conn) {
 	b, err := net.Dial("tcp", e.target)
 	if err != nil {
 		_ = c.Close()
@@ -73,8 +73,8 @@ func (e *endpoint) forward(c net.Conn) {
 	e.mu.Unlock()
 }
 
-// down closes the listener and every open connection.
-func (e *endpoint) down() {
+// Down closes the listener and every open connection.
+func (e *Endpoint) Down() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.l != nil {
@@ -87,12 +87,12 @@ func (e *endpoint) down() {
 	e.conns = map[net.Conn]bool{}
 }
 
-// up listens again on the same address.
-func (e *endpoint) up(t *testing.T) {
+// Up listens again on the same address.
+func (e *Endpoint) Up(t testing.TB) {
 	t.Helper()
-	l, err := net.Listen("tcp", e.addr)
+	l, err := net.Listen("tcp", e.Addr)
 	if err != nil {
-		t.Fatalf("re-listening on %s: %v", e.addr, err)
+		t.Fatalf("re-listening on %s: %v", e.Addr, err)
 	}
 	e.serve(l)
 }
