@@ -81,7 +81,8 @@ const (
 )
 
 // tenants: payments (team api owns payments-api and its child) and search
-// (team index owns search-index).
+// (team index owns search-index). They are fleet Tenants: created on the
+// hub, placed on both members (createFleetTenants).
 func tenants() []*tenancyv1.Tenant {
 	return []*tenancyv1.Tenant{
 		{
@@ -112,31 +113,27 @@ func tenants() []*tenancyv1.Tenant {
 	}
 }
 
-// createCluster creates in c the Tenants (waiting for their trees), the
-// shared and unattributed namespaces, and w's node and running pods.
+// createCluster waits until c holds the Tenants (placed by the hub) with
+// their trees, then creates the shared and unattributed namespaces and w's
+// node and running pods.
 func createCluster(ctx context.Context, t *testing.T, c client.Client, w world) {
 	t.Helper()
 	for _, tn := range tenants() {
-		if err := c.Create(ctx, tn); err != nil {
-			t.Fatalf("creating tenant %s: %v", tn.Name, err)
-		}
+		framework.Eventually(t, 60*time.Second, func(ctx context.Context) error {
+			got := &tenancyv1.Tenant{}
+			if err := c.Get(ctx, client.ObjectKey{Name: tn.Name}, got); err != nil {
+				return fmt.Errorf("%s: %w", w.cluster, err)
+			}
+			if !meta.IsStatusConditionTrue(got.Status.Conditions, tenancyv1.ConditionReady) {
+				return fmt.Errorf("%s: tenant %s not Ready: %+v", w.cluster, tn.Name, got.Status.Conditions)
+			}
+			return nil
+		})
 	}
 	for _, ns := range []string{sharedNamespace, unattributedNamespace} {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			t.Fatalf("creating namespace %s: %v", ns, err)
 		}
-	}
-	for _, tn := range tenants() {
-		framework.Eventually(t, 60*time.Second, func(ctx context.Context) error {
-			got := &tenancyv1.Tenant{}
-			if err := c.Get(ctx, client.ObjectKey{Name: tn.Name}, got); err != nil {
-				return err
-			}
-			if !meta.IsStatusConditionTrue(got.Status.Conditions, tenancyv1.ConditionReady) {
-				return fmt.Errorf("tenant %s not Ready: %+v", tn.Name, got.Status.Conditions)
-			}
-			return nil
-		})
 	}
 
 	if err := costdemo.CreateNode(ctx, c, w.node, fmt.Sprintf("e2e-%dx%d", w.cores, w.memGiB), w.cores, w.memGiB<<30); err != nil {

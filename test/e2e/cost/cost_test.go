@@ -2,6 +2,7 @@ package cost
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -30,14 +31,14 @@ func TestCost(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 
-	// Two member clusters, started side by side: A, with the manager in
-	// this process, runs every single-cluster check; B, with
-	// bin/canopy-manager, is the fleet chargeback's second member.
-	bStarted := startMemberBCluster(ctx, filepath.Join(dir, memberB.cluster))
+	// The fleet's three control planes, started side by side: member A,
+	// with the manager in this process, runs every single-cluster check;
+	// the hub and member B run bin/canopy-manager.
+	sitesStarted := startSites(ctx, dir)
 	env, err := framework.Start()
-	b := <-bStarted
+	sites := <-sitesStarted
 	// Cleanups run last registered first: Prometheus, OpenCost, then the
-	// manager and control plane, whose API server OpenCost watches.
+	// managers and control planes, whose API servers OpenCost watches.
 	if err == nil {
 		t.Cleanup(func() {
 			if err := env.Stop(); err != nil {
@@ -45,18 +46,30 @@ func TestCost(t *testing.T) {
 			}
 		})
 	}
-	if b.lc != nil {
-		t.Cleanup(b.lc.Stop)
-	}
-	if b.mgr != nil {
-		t.Cleanup(b.mgr.Stop)
+	for _, s := range sites.sites {
+		t.Cleanup(s.lc.Stop)
 	}
 	if err != nil {
 		t.Fatalf("starting member A's control plane and manager: %v", err)
 	}
-	if b.err != nil {
-		t.Fatalf("starting member B's control plane and manager: %v", b.err)
+	if sites.err != nil {
+		t.Fatalf("starting the hub's and member B's control planes: %v", sites.err)
 	}
+	hub, b := sites.sites[0], sites.sites[1]
+	// The members accept the hub's writes of its Tenants.
+	env.Options.Fleet.HubUsers = []string{hubUser}
+	env.StopManager()
+	if err := env.StartManager(env.Options); err != nil {
+		t.Fatalf("restarting member A's manager with --fleet-hub-user: %v", err)
+	}
+	b.startManager(t, "--fleet-hub-user="+hubUser)
+	portB, err := controlplane.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	urlA, urlB := fmt.Sprintf("http://127.0.0.1:%d", costdemo.OpenCostPort), fmt.Sprintf("http://127.0.0.1:%d", portB)
+	startHub(ctx, t, hub, env.CP, b.lc.CP, urlA, urlB)
+	createFleetTenants(ctx, t, hub.c)
 	createCluster(ctx, t, env.Client, memberA)
 	createCluster(ctx, t, b.c, memberB)
 	kubeconfig := filepath.Join(dir, "admin.kubeconfig")
@@ -66,12 +79,8 @@ func TestCost(t *testing.T) {
 
 	// Each member's own OpenCost (A's on the default port) and, once its
 	// exposition is read, its own Prometheus with its own history.
-	portB, err := controlplane.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	a := startMemberOpenCost(ctx, t, ocBin, dir, kubeconfig, memberA, costdemo.OpenCostPort)
-	bc := startMemberOpenCost(ctx, t, ocBin, filepath.Join(dir, memberB.cluster), b.lc.Kubeconfig, memberB, portB)
+	bc := startMemberOpenCost(ctx, t, ocBin, filepath.Join(b.dir, "opencost"), b.lc.Kubeconfig, memberB, portB)
 	end := time.Now().UTC().Truncate(time.Minute)
 	a.startPrometheus(ctx, t, end)
 	bc.startPrometheus(ctx, t, end)
@@ -85,6 +94,7 @@ func TestCost(t *testing.T) {
 	day := period.Window{Start: dayEnd.Add(-24 * time.Hour), End: dayEnd}
 	t.Run("policies", func(t *testing.T) { checkPolicies(ctx, t, oc, day) })
 	t.Run("fleet chargeback", func(t *testing.T) { checkFleet(ctx, t, []*memberCost{bc, a}, day) })
+	t.Run("fleet chargeback through the hub", func(t *testing.T) { checkHubChargeback(t, hub, []*memberCost{a, bc}, day) })
 	startManagerWithCost(ctx, t, env, oc)
 	t.Run("tenant status", func(t *testing.T) { checkStatus(t, env, end) })
 	t.Run("chargeback API as users", func(t *testing.T) { checkChargebackAPI(t, env, day) })

@@ -4,14 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/canopyhq/canopy/internal/cost"
 	"github.com/canopyhq/canopy/internal/cost/opencost"
 	"github.com/canopyhq/canopy/internal/cost/period"
 	"github.com/canopyhq/canopy/internal/costapi"
+	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
 // checkFleet runs the hub's fleet chargeback (costapi.ComputeFleet) over
@@ -24,38 +28,16 @@ import (
 // hub does, by the labels each OpenCost reports only, the rows must be the
 // same.
 func checkFleet(ctx context.Context, t *testing.T, members []*memberCost, day period.Window) {
-	opts := cost.Options{Idle: cost.Weighted, Shared: cost.Weighted, SharedNamespaces: []string{sharedNamespace}}
+	opts := fleetOptions()
 	var fleetMembers []costapi.FleetMember
 	wantRows := map[string]string{}
 	wantTotals := map[string]string{}
 	var fleetCents cost.Cents
 	for _, m := range members {
-		hc, err := opencost.NewHTTPClient(m.openCost)
-		if err != nil {
-			t.Fatal(err)
-		}
+		hc, single := singleChargeback(ctx, t, m, day)
 		fleetMembers = append(fleetMembers, costapi.FleetMember{Cluster: m.cluster, OpenCost: hc})
-		single, err := costapi.Compute(ctx, hc, directory(), opts, "USD", costapi.Query{Window: day})
-		if err != nil {
-			t.Fatalf("%s: %v", m.cluster, err)
-		}
-		if got, want := single.Report.OpenCostTotal.Float(), float64(m.dailyCost()); math.Abs(got-want) > tolerance {
-			t.Errorf("%s: its OpenCost's total = %.6f, want %.0f (its node's cost)", m.cluster, got, want)
-		}
-		var singleCSV bytes.Buffer
-		if err := single.WriteCSV(&singleCSV); err != nil {
-			t.Fatal(err)
-		}
-		recs, err := csv.NewReader(&singleCSV).ReadAll()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var rows []string
-		for _, rec := range recs[1:] {
-			rows = append(rows, strings.Join(rec, ","))
-		}
-		wantRows[m.cluster] = strings.Join(rows, "\n")
-		cents := cost.RoundCent(single.Report.OpenCostTotal)
+		wantRows[m.cluster] = strings.Join(single.rows, "\n")
+		cents := cost.RoundCent(single.openCostTotal)
 		wantTotals[m.cluster] = cents.String()
 		fleetCents += cents
 	}
@@ -133,4 +115,134 @@ func keys(m map[string][]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// fleetOptions are the roll-up options of the fleet chargebacks, the
+// hub's flags in startHub: idle and shared cost spread by weight, within
+// the cluster that incurred them.
+func fleetOptions() cost.Options {
+	return cost.Options{Idle: cost.Weighted, Shared: cost.Weighted, SharedNamespaces: []string{sharedNamespace}}
+}
+
+// single is one member's own single-cluster chargeback of a window.
+type single struct {
+	// records is its CSV, header first; rows, each row's fields joined by
+	// commas.
+	records [][]string
+	rows    []string
+	// openCostTotal is its OpenCost's total.
+	openCostTotal cost.Micro
+}
+
+// singleChargeback computes m's single-cluster chargeback of day from its
+// own OpenCost alone, checking that OpenCost's total is m's node's cost,
+// and returns the HTTP client it read through.
+func singleChargeback(ctx context.Context, t *testing.T, m *memberCost, day period.Window) (*opencost.HTTPClient, single) {
+	t.Helper()
+	hc, err := opencost.NewHTTPClient(m.openCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := costapi.Compute(ctx, hc, directory(), fleetOptions(), "USD", costapi.Query{Window: day})
+	if err != nil {
+		t.Fatalf("%s: %v", m.cluster, err)
+	}
+	if got, want := cb.Report.OpenCostTotal.Float(), float64(m.dailyCost()); math.Abs(got-want) > tolerance {
+		t.Errorf("%s: its OpenCost's total = %.6f, want %.0f (its node's cost)", m.cluster, got, want)
+	}
+	var buf bytes.Buffer
+	if err := cb.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := single{records: recs, openCostTotal: cb.Report.OpenCostTotal}
+	for _, rec := range recs[1:] {
+		out.rows = append(out.rows, strings.Join(rec, ","))
+	}
+	return hc, out
+}
+
+// checkHubChargeback reads payments' fleet chargeback through the hub's
+// kube-apiserver as the hub's finance user: the hub's manager computes it
+// from the OpenCost each member's registration names (member A's
+// ClusterProfile property, member B's Secret key). Its rows of each member
+// must be, column for column, payments' rows of that member's own
+// single-cluster chargeback, and its tenant_total their sum to the cent.
+func checkHubChargeback(t *testing.T, hub *site, members []*memberCost, day period.Window) {
+	const tenant = "payments"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	wantRows := map[string]string{}
+	var wantTotal cost.Cents
+	for _, m := range members {
+		_, s := singleChargeback(ctx, t, m, day)
+		var rows []string
+		for _, rec := range s.records[1:] {
+			if rec[3] == tenant { // period_start, period_end, line, tenant
+				rows = append(rows, strings.Join(rec, ","))
+				wantTotal += parseCents(t, rec[len(rec)-4])
+			}
+		}
+		if len(rows) == 0 {
+			t.Fatalf("%s: no rows of %s in its own chargeback", m.cluster, tenant)
+		}
+		wantRows[m.cluster] = strings.Join(rows, "\n")
+	}
+
+	cfg := financeConfig(t, hub)
+	window := day.Start.Format(time.RFC3339) + "," + day.End.Format(time.RFC3339)
+	var body []byte
+	framework.Eventually(t, time.Minute, func(ctx context.Context) error {
+		var err error
+		if body, err = apiGet(ctx, cfg, costapi.ChargebackPath(tenant), window); err != nil {
+			return fmt.Errorf("%w: %s", err, body)
+		}
+		return nil
+	})
+	recs, err := csv.NewReader(bytes.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatalf("the hub's chargeback is not CSV: %v\n%s", err, body)
+	}
+	if got := strings.Join(recs[0], ","); got != strings.Join(cost.FleetHeader, ",") {
+		t.Fatalf("the hub's chargeback is not a fleet chargeback: header %s", got)
+	}
+	const clusterCol = 2
+	perCluster := map[string][]string{}
+	total := ""
+	for _, rec := range recs[1:] {
+		switch rec[clusterCol+1] {
+		case string(cost.LineTenantTotal):
+			total = rec[len(rec)-4]
+		case string(cost.LineTeamTotal):
+		default:
+			without := append(append([]string(nil), rec[:clusterCol]...), rec[clusterCol+1:]...)
+			perCluster[rec[clusterCol]] = append(perCluster[rec[clusterCol]], strings.Join(without, ","))
+		}
+	}
+	for _, m := range members {
+		if got := strings.Join(perCluster[m.cluster], "\n"); got != wantRows[m.cluster] {
+			t.Errorf("%s's rows in the hub's chargeback differ from its own:\n got %s\nwant %s", m.cluster, got, wantRows[m.cluster])
+		}
+	}
+	if len(perCluster) != len(members) {
+		t.Errorf("the hub's chargeback has rows of clusters %v, want only the %d members'", keys(perCluster), len(members))
+	}
+	if total != wantTotal.String() {
+		t.Errorf("%s tenant_total = %q, want %s (the members' rows summed)", tenant, total, wantTotal)
+	}
+}
+
+// parseCents reads an amount written in cents, "12.34".
+func parseCents(t *testing.T, s string) cost.Cents {
+	t.Helper()
+	whole, frac, ok := strings.Cut(s, ".")
+	w, err1 := strconv.ParseInt(whole, 10, 64)
+	f, err2 := strconv.ParseInt(frac, 10, 64)
+	if !ok || len(frac) != 2 || err1 != nil || err2 != nil || strings.HasPrefix(s, "-") {
+		t.Fatalf("amount %q is not in whole cents", s)
+	}
+	return cost.Cents(w*100 + f)
 }

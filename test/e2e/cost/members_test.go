@@ -9,13 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"sigs.k8s.io/controller-runtime/pkg/client"
-
-	"github.com/canopyhq/canopy/internal/setup"
-	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 	"github.com/canopyhq/canopy/test/tools/costdemo"
-	"github.com/canopyhq/canopy/test/tools/localcanopy"
 	"github.com/canopyhq/canopy/test/tools/prometheus"
 )
 
@@ -74,36 +69,4 @@ func (m *memberCost) startPrometheus(ctx context.Context, t *testing.T, end time
 	}
 	t.Cleanup(stopProm)
 	t.Logf("%s: opencost at %s, prometheus at %s, history ends %s", m.cluster, m.openCost, prom.URL, end)
-}
-
-// memberBCluster is the second member's control plane, with bin/canopy-manager
-// running against it as a process.
-type memberBCluster struct {
-	lc  *localcanopy.Cluster
-	mgr *localcanopy.Manager
-	c   client.Client
-	err error
-}
-
-// startMemberBCluster starts member B's control plane and manager in dir,
-// and sends the result on the returned channel once both are up (or one
-// failed), so that it can start beside member A's.
-func startMemberBCluster(ctx context.Context, dir string) <-chan memberBCluster {
-	out := make(chan memberBCluster, 1)
-	go func() {
-		var r memberBCluster
-		defer func() { out <- r }()
-		root := framework.RepoRoot()
-		if r.err = os.MkdirAll(dir, 0o755); r.err != nil {
-			return
-		}
-		if r.lc, r.err = localcanopy.StartCluster(ctx, root, dir, setup.DefaultOptions().Forest.ManagerNamespace); r.err != nil {
-			return
-		}
-		if r.c, r.err = client.New(r.lc.CP.Config, client.Options{Scheme: setup.NewScheme()}); r.err != nil {
-			return
-		}
-		r.mgr, r.err = localcanopy.StartManager(root, dir, r.lc)
-	}()
-	return out
 }
