@@ -34,17 +34,18 @@ func checkFleet(ctx context.Context, t *testing.T, members []*memberCost, day pe
 	wantTotals := map[string]string{}
 	var fleetCents cost.Cents
 	for _, m := range members {
-		hc, single := singleChargeback(ctx, t, m, day)
+		hc, own := singleChargeback(ctx, t, m, day)
 		fleetMembers = append(fleetMembers, costapi.FleetMember{Cluster: m.cluster, OpenCost: hc})
-		wantRows[m.cluster] = strings.Join(single.rows, "\n")
-		cents := cost.RoundCent(single.openCostTotal)
+		wantRows[m.cluster] = strings.Join(own.rows, "\n")
+		cents := cost.RoundCent(own.openCostTotal)
 		wantTotals[m.cluster] = cents.String()
 		fleetCents += cents
 	}
 	wantTotals["fleet"] = fleetCents.String()
 	a, b := members[0].cluster, members[1].cluster
 	if wantTotals[a] == wantTotals[b] || wantRows[a] == wantRows[b] {
-		t.Fatalf("%s and %s cost the same (%s), so the fleet chargeback could not tell their OpenCost instances apart", a, b, wantTotals[a])
+		t.Fatalf("%s and %s have the same total (%s, %s) or the same rows, so the fleet chargeback could not tell their OpenCost instances apart",
+			a, b, wantTotals[a], wantTotals[b])
 	}
 
 	cb, err := costapi.ComputeFleet(ctx, fleetMembers, directory(), opts, "USD", costapi.Query{Window: day})
@@ -178,9 +179,9 @@ func checkHubChargeback(t *testing.T, hub *site, members []*memberCost, day peri
 	wantRows := map[string]string{}
 	var wantTotal cost.Cents
 	for _, m := range members {
-		_, s := singleChargeback(ctx, t, m, day)
+		_, own := singleChargeback(ctx, t, m, day)
 		var rows []string
-		for _, rec := range s.records[1:] {
+		for _, rec := range own.records[1:] {
 			if rec[3] == tenant { // period_start, period_end, line, tenant
 				rows = append(rows, strings.Join(rec, ","))
 				wantTotal += parseCents(t, rec[len(rec)-4])
