@@ -52,13 +52,20 @@ func startManagerWithCost(ctx context.Context, t *testing.T, env *framework.Env,
 		filepath.Join(root, "config", "costapi", "access_role.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	// As config/costapi registers it, but routed to the manager on
-	// loopback, whose test certificate names no Service.
+	registerCostAPI(ctx, t, env.Client, env.Options.Forest.ManagerNamespace, port)
+}
+
+// registerCostAPI registers cost.canopy.dev with c's kube-apiserver as
+// config/costapi does, but routed to a manager serving it on loopback
+// port, whose test certificate names no Service, and waits until it is
+// available.
+func registerCostAPI(ctx context.Context, t *testing.T, c client.Client, namespace string, port int) {
+	t.Helper()
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "canopy-cost-api", Namespace: env.Options.Forest.ManagerNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: "canopy-cost-api", Namespace: namespace},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "localhost"},
 	}
-	if err := env.Client.Create(ctx, svc); err != nil {
+	if err := c.Create(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
 	apiSvc := &unstructured.Unstructured{Object: map[string]any{
@@ -71,14 +78,14 @@ func startManagerWithCost(ctx context.Context, t *testing.T, env *framework.Env,
 			"service":               map[string]any{"name": svc.Name, "namespace": svc.Namespace, "port": int64(port)},
 		},
 	}}
-	if err := env.Client.Create(ctx, apiSvc); err != nil {
+	if err := c.Create(ctx, apiSvc); err != nil {
 		t.Fatal(err)
 	}
 	framework.Eventually(t, time.Minute, func(ctx context.Context) error {
 		got := &unstructured.Unstructured{}
 		got.SetAPIVersion("apiregistration.k8s.io/v1")
 		got.SetKind("APIService")
-		if err := env.Client.Get(ctx, client.ObjectKey{Name: costapi.Version + "." + costapi.Group}, got); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Name: costapi.Version + "." + costapi.Group}, got); err != nil {
 			return err
 		}
 		conds, _, _ := unstructured.NestedSlice(got.Object, "status", "conditions")

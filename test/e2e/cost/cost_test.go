@@ -6,7 +6,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +15,6 @@ import (
 	"github.com/canopyhq/canopy/test/integration/framework"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
 	"github.com/canopyhq/canopy/test/tools/costdemo"
-	"github.com/canopyhq/canopy/test/tools/prometheus"
 )
 
 func TestCost(t *testing.T) {
@@ -33,54 +31,60 @@ func TestCost(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 
+	// The fleet's three control planes, started side by side: member A,
+	// with the manager in this process, runs every single-cluster check;
+	// the hub and member B run bin/canopy-manager.
+	sitesStarted := startSites(ctx, dir)
 	env, err := framework.Start()
-	if err != nil {
-		t.Fatalf("starting the control plane and manager: %v", err)
-	}
+	sites := <-sitesStarted
 	// Cleanups run last registered first: Prometheus, OpenCost, then the
-	// control plane, whose API server OpenCost watches.
-	t.Cleanup(func() {
-		if err := env.Stop(); err != nil {
-			t.Errorf("stopping the control plane: %v", err)
-		}
-	})
-	createCluster(ctx, t, env.Client)
+	// managers and control planes, whose API servers OpenCost watches.
+	if err == nil {
+		t.Cleanup(func() {
+			if err := env.Stop(); err != nil {
+				t.Errorf("stopping the control plane: %v", err)
+			}
+		})
+	}
+	for _, s := range sites.sites {
+		t.Cleanup(s.lc.Stop)
+	}
+	if err != nil {
+		t.Fatalf("starting member A's control plane and manager: %v", err)
+	}
+	if sites.err != nil {
+		t.Fatalf("starting the hub's and member B's control planes: %v", sites.err)
+	}
+	hub, b := sites.sites[0], sites.sites[1]
+	// The members accept the hub's writes of its Tenants.
+	env.Options.Fleet.HubUsers = []string{hubUser}
+	env.StopManager()
+	if err := env.StartManager(env.Options); err != nil {
+		t.Fatalf("restarting member A's manager with --fleet-hub-user: %v", err)
+	}
+	b.startManager(t, "--fleet-hub-user="+hubUser)
+	portB, err := controlplane.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	urlA, urlB := fmt.Sprintf("http://127.0.0.1:%d", costdemo.OpenCostPort), fmt.Sprintf("http://127.0.0.1:%d", portB)
+	startHub(ctx, t, hub, env.CP, b.lc.CP, urlA, urlB)
+	createFleetTenants(ctx, t, hub.c)
+	createCluster(ctx, t, env.Client, memberA)
+	createCluster(ctx, t, b.c, memberB)
 	kubeconfig := filepath.Join(dir, "admin.kubeconfig")
 	if err := env.CP.WriteKubeconfig(kubeconfig); err != nil {
 		t.Fatal(err)
 	}
 
-	// OpenCost first, with Prometheus' address reserved: the history is
-	// OpenCost's own exposition, so Prometheus starts once it is written.
-	promPort, err := controlplane.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	oc := startOpenCost(ctx, t, ocBin, dir, kubeconfig, fmt.Sprintf("http://127.0.0.1:%d", promPort))
-	exposition := waitForExposition(ctx, t, oc)
-	exported, err := costdemo.ExportedSeries(strings.NewReader(exposition), openCostJob, fmt.Sprintf("127.0.0.1:%d", costdemo.OpenCostPort))
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Each member's own OpenCost (A's on the default port) and, once its
+	// exposition is read, its own Prometheus with its own history.
+	a := startMemberOpenCost(ctx, t, ocBin, dir, kubeconfig, memberA, costdemo.OpenCostPort)
+	bc := startMemberOpenCost(ctx, t, ocBin, filepath.Join(b.dir, "opencost"), b.lc.Kubeconfig, memberB, portB)
 	end := time.Now().UTC().Truncate(time.Minute)
-	promDir := filepath.Join(dir, "prometheus")
-	if err := prometheus.Backfill(ctx, promDir, costdemo.OpenMetrics(append(exported, usageSeries()...), end, historyLength, historyInterval)); err != nil {
-		t.Fatal(err)
-	}
-	prom, stopProm, err := prometheus.Start(ctx, prometheus.Options{
-		DataDir:        promDir,
-		Port:           promPort,
-		ScrapeTargets:  []string{fmt.Sprintf("127.0.0.1:%d", costdemo.OpenCostPort)},
-		JobNames:       []string{openCostJob},
-		HonorLabels:    true,
-		ScrapeInterval: 10 * time.Second,
-		Output:         os.Stderr,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(stopProm)
-	t.Logf("opencost at %s, prometheus at %s, history ends %s", oc, prom.URL, end)
+	a.startPrometheus(ctx, t, end)
+	bc.startPrometheus(ctx, t, end)
+	oc := a.openCost
 
 	// One whole day inside the history, at least an hour from either
 	// edge, on whole hours: OpenCost computes node (hence idle) minutes on
@@ -89,7 +93,8 @@ func TestCost(t *testing.T) {
 	dayEnd := end.Add(-time.Hour).Truncate(time.Hour)
 	day := period.Window{Start: dayEnd.Add(-24 * time.Hour), End: dayEnd}
 	t.Run("policies", func(t *testing.T) { checkPolicies(ctx, t, oc, day) })
-	t.Run("fleet chargeback", func(t *testing.T) { checkFleet(ctx, t, oc, day) })
+	t.Run("fleet chargeback", func(t *testing.T) { checkFleet(ctx, t, []*memberCost{bc, a}, day) })
+	t.Run("fleet chargeback through the hub", func(t *testing.T) { checkHubChargeback(t, hub, []*memberCost{a, bc}, day) })
 	startManagerWithCost(ctx, t, env, oc)
 	t.Run("tenant status", func(t *testing.T) { checkStatus(t, env, end) })
 	t.Run("chargeback API as users", func(t *testing.T) { checkChargebackAPI(t, env, day) })
@@ -99,13 +104,13 @@ func TestCost(t *testing.T) {
 // every one exact at its 5 decimals.
 const tolerance = 1e-9
 
-// waitForExposition waits until OpenCost's /metrics describes every pod as
-// running and prices the node, and returns it.
-func waitForExposition(ctx context.Context, t *testing.T, oc string) string {
+// waitForExposition waits until OpenCost's /metrics describes every pod of
+// w as running and prices its node, and returns it.
+func waitForExposition(ctx context.Context, t *testing.T, oc string, w world) string {
 	t.Helper()
 	var body string
 	framework.Eventually(t, 90*time.Second, func(ctx context.Context) error {
-		b, err := costdemo.ReadyExposition(ctx, oc, nodeName, podKeys())
+		b, err := costdemo.ReadyExposition(ctx, oc, w.node, w.podKeys())
 		if err != nil {
 			return err
 		}

@@ -19,12 +19,12 @@ const (
 	openCostJob     = "opencost"
 )
 
-// usageSeries are the cAdvisor and kube-state-metrics series.
-func usageSeries() []costdemo.Series {
-	out := costdemo.NodeCapacity(nodeName, nodeCores, nodeGiB<<30)
-	for _, p := range pods {
+// usageSeries are w's cAdvisor and kube-state-metrics series.
+func usageSeries(w world) []costdemo.Series {
+	out := costdemo.NodeCapacity(w.node, w.cores, w.memGiB<<30)
+	for _, p := range w.pods {
 		// Each pod uses half of what it requests.
-		out = append(out, costdemo.PodUsage(p.namespace, p.name, "main", nodeName, p.milliCPU/2, p.memGiB<<29)...)
+		out = append(out, costdemo.PodUsage(p.namespace, p.name, "main", w.node, p.milliCPU/2, p.memGiB<<29)...)
 	}
 	return out
 }

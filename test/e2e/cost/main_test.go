@@ -6,8 +6,9 @@
 // when it starts, so it must never run where it can reach off the machine.
 // TestMain re-executes the test binary inside a new network namespace that
 // has only a loopback interface (`unshare --net`, which needs root), and
-// everything (etcd, kube-apiserver, Prometheus, OpenCost and Canopy's
-// manager) runs on that namespace's 127.0.0.1.
+// everything runs on that namespace's 127.0.0.1: a fleet of three control
+// planes (a hub and two members, each with Canopy's manager), and for each
+// member its own OpenCost and Prometheus.
 package cost
 
 import (

@@ -14,10 +14,10 @@ import (
 	"github.com/canopyhq/canopy/test/tools/costdemo"
 )
 
-// startOpenCost runs the cost model against the API server (kubeconfig)
-// and Prometheus, with a fresh copy of the prices (OpenCost rewrites its
-// config), and waits until it answers /allocation.
-func startOpenCost(ctx context.Context, t *testing.T, bin, dir, kubeconfig, promURL string) string {
+// startOpenCost runs the cost model on port, as cluster clusterID, against
+// the API server (kubeconfig) and Prometheus, with a fresh copy of the
+// prices in dir (OpenCost rewrites its config), and waits until it answers.
+func startOpenCost(ctx context.Context, t *testing.T, bin, dir, kubeconfig, promURL string, port int, clusterID string) string {
 	t.Helper()
 	cfgDir := filepath.Join(dir, "opencost-config")
 	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
@@ -33,7 +33,7 @@ func startOpenCost(ctx context.Context, t *testing.T, bin, dir, kubeconfig, prom
 	}
 	cmd := exec.CommandContext(ctx, bin)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), costdemo.OpenCostEnv(kubeconfig, promURL, cfgDir, "canopy-e2e")...)
+	cmd.Env = append(os.Environ(), costdemo.OpenCostEnvOnPort(kubeconfig, promURL, cfgDir, clusterID, port)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
@@ -55,7 +55,7 @@ func startOpenCost(ctx context.Context, t *testing.T, bin, dir, kubeconfig, prom
 			t.Logf("OpenCost log (last 4 KiB):\n%s", tail(b, 4<<10))
 		}
 	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", costdemo.OpenCostPort)
+	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		code, body, err := costdemo.HTTPGet(ctx, base+"/healthz")

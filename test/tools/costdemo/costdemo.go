@@ -24,7 +24,8 @@ import (
 const OpenCostVersion = "v1.108.0"
 
 // OpenCostPort is the port OpenCost's API and /metrics listen on, on every
-// interface of the network namespace it runs in.
+// interface of the network namespace it runs in, unless OpenCostEnvOnPort
+// names another (a second OpenCost beside the first).
 const OpenCostPort = 9003
 
 // OpenCostBinary returns the cost model binary: $OPENCOST_BIN, or the
@@ -59,8 +60,14 @@ const CustomPricing = `{
 
 // OpenCostEnv is OpenCost's environment beyond the inherited one: the API
 // server (kubeconfig), Prometheus, the prices directory (configDir, holding
-// default.json), and every reporting, analytics and cloud feature off.
+// default.json), and every reporting, analytics and cloud feature off. It
+// listens on OpenCostPort.
 func OpenCostEnv(kubeconfig, promURL, configDir, clusterID string) []string {
+	return OpenCostEnvOnPort(kubeconfig, promURL, configDir, clusterID, OpenCostPort)
+}
+
+// OpenCostEnvOnPort is OpenCostEnv listening on port.
+func OpenCostEnvOnPort(kubeconfig, promURL, configDir, clusterID string, port int) []string {
 	return []string{
 		// Without it OpenCost thinks it runs outside a cluster and serves
 		// no /allocation.
@@ -70,7 +77,7 @@ func OpenCostEnv(kubeconfig, promURL, configDir, clusterID string) []string {
 		"PROMETHEUS_SERVER_ENDPOINT=" + promURL,
 		"CLUSTER_ID=" + clusterID,
 		"CONFIG_PATH=" + strings.TrimSuffix(configDir, "/") + "/",
-		fmt.Sprintf("API_PORT=%d", OpenCostPort),
+		fmt.Sprintf("API_PORT=%d", port),
 		"PRODUCT_ANALYTICS_ENABLED=false",
 		"ERROR_REPORTING_ENABLED=false",
 		"VALUES_REPORTING_ENABLED=false",

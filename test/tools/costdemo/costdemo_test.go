@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -63,6 +64,15 @@ func TestOpenCostEnvTurnsReportingOff(t *testing.T) {
 		if !strings.Contains(env, want+"\n") && !strings.HasSuffix(env, want) {
 			t.Errorf("OpenCost's environment lacks %s:\n%s", want, env)
 		}
+	}
+}
+
+func TestOpenCostEnvPort(t *testing.T) {
+	if env := OpenCostEnv("/k", "http://127.0.0.1:9", "/cfg", "c"); !slices.Contains(env, "API_PORT=9003") {
+		t.Errorf("OpenCostEnv does not listen on OpenCostPort: %v", env)
+	}
+	if env := OpenCostEnvOnPort("/k", "http://127.0.0.1:9", "/cfg", "c", 9013); !slices.Contains(env, "API_PORT=9013") || slices.Contains(env, "API_PORT=9003") {
+		t.Errorf("OpenCostEnvOnPort(9013) does not listen on 9013 alone: %v", env)
 	}
 }
 
