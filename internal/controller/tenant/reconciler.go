@@ -84,7 +84,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if t.Spec.Placement != nil {
-		return ctrl.Result{}, nil // a fleet Tenant: a hub places it on members
+		// A fleet Tenant: a hub places it on members. Its owners may
+		// still read it, and so its fleet chargeback, on the hub.
+		return ctrl.Result{}, r.fleetOwnerAccess(ctx, t)
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("tenant", klog.KObj(t)))
 	if r.Loaded != nil && !r.Loaded() {
@@ -319,14 +321,6 @@ func (r *Reconciler) rbac(ctx context.Context, t *tenancyv1.Tenant) error {
 		errs = append(errs, r.deleteOwnerAccess(ctx, t))
 	}
 	return errors.Join(errs...)
-}
-
-func (r *Reconciler) deleteOwnerAccess(ctx context.Context, t *tenancyv1.Tenant) error {
-	name := ClusterName(t.Name)
-	return errors.Join(
-		deleteIgnoringMissing(ctx, r.Client, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: name}}),
-		deleteIgnoringMissing(ctx, r.Client, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: name}}),
-	)
 }
 
 // quota applies or removes the tenant quota at the root.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
 	"github.com/canopyhq/canopy/internal/cost"
 	"github.com/canopyhq/canopy/internal/cost/opencost"
 	"github.com/canopyhq/canopy/internal/cost/period"
@@ -233,6 +235,27 @@ func checkHubChargeback(t *testing.T, hub *site, members []*memberCost, day peri
 	}
 	if total != wantTotal.String() {
 		t.Errorf("%s tenant_total = %q, want %s (the members' rows summed)", tenant, total, wantTotal)
+	}
+
+	// payments' owner, a hub user with no other grant, reads the same
+	// fleet chargeback and is refused search's.
+	pat, err := hub.lc.CP.AddUser("pat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var own []byte
+	framework.Eventually(t, time.Minute, func(ctx context.Context) error {
+		var err error
+		if own, err = apiGet(ctx, pat, costapi.ChargebackPath(tenant), window); err != nil {
+			return fmt.Errorf("payments' owner reading its fleet chargeback on the hub: %w: %s", err, own)
+		}
+		return nil
+	})
+	if !bytes.Equal(own, body) {
+		t.Errorf("payments' owner read another chargeback than finance:\n got %s\nwant %s", own, body)
+	}
+	if other, err := apiGet(ctx, pat, costapi.ChargebackPath("search"), window); !apierrors.IsForbidden(err) {
+		t.Errorf("payments' owner reading search's fleet chargeback on the hub: got %v (%s), want Forbidden", err, other)
 	}
 }
 
