@@ -23,7 +23,7 @@ const ExportPrefix = "chargeback"
 // Exporter writes one chargeback CSV per closed UTC period (a day or a
 // month) into Dir: the whole cluster's namespace-level rows, the shared,
 // idle and unallocated lines included, so each file adds up to OpenCost's
-// total for its period. A period is closed Grace after it ends. Files are
+// total for its period (on a hub, the fleet's: see Fleet). A period is closed Grace after it ends. Files are
 // written with export.WriteFile: atomically, and never over an existing
 // file, so a closed period is never rewritten. It runs on the leader only.
 type Exporter struct {
@@ -35,6 +35,11 @@ type Exporter struct {
 	Since    time.Time
 	Source   Source
 	OpenCost opencost.Client
+	// Fleet, on a hub, names the members fleet Tenants are placed on. With
+	// any, each file is the fleet's chargeback (ComputeFleet): every
+	// member's rows with their cluster, then the team, tenant, cluster and
+	// fleet totals. Without, it is this cluster's own.
+	Fleet    func(ctx context.Context) ([]FleetMember, error)
 	Rollup   cost.Options
 	Currency string
 	// Now is the clock; nil means time.Now.
@@ -131,8 +136,19 @@ func (e *Exporter) RunOnce(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return next, err
 	}
+	var members []FleetMember
+	if e.Fleet != nil {
+		if members, err = e.Fleet(ctx); err != nil {
+			return next, fmt.Errorf("naming the fleet's members: %w", err)
+		}
+	}
 	for _, j := range jobs {
-		cb, err := Compute(ctx, e.OpenCost, dir, e.Rollup, e.Currency, Query{Window: j.Period})
+		var cb interface{ WriteCSV(io.Writer) error }
+		if len(members) > 0 {
+			cb, err = ComputeFleet(ctx, members, FleetDirectory(dir), e.Rollup, e.Currency, Query{Window: j.Period})
+		} else {
+			cb, err = Compute(ctx, e.OpenCost, dir, e.Rollup, e.Currency, Query{Window: j.Period})
+		}
 		if err != nil {
 			return next, fmt.Errorf("exporting %s: %w", j.File, err)
 		}

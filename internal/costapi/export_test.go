@@ -143,3 +143,51 @@ func TestExporterWaitsUntilReady(t *testing.T) {
 		t.Errorf("exported before the forest loaded: %v", names)
 	}
 }
+
+// On a hub with fleet members, each file is the fleet's chargeback: every
+// member's rows with their cluster and the cluster and fleet totals, as
+// ComputeFleet gives it; the hub's own OpenCost is not read.
+func TestExporterOnAHubWritesTheFleet(t *testing.T) {
+	dir := t.TempDir()
+	clock := time.Date(2026, 10, 3, 6, 0, 0, 0, time.UTC)
+	hubOwn := &fakeOpenCost{err: errors.New("the hub's own OpenCost must not be read")}
+	e := &Exporter{
+		Dir: dir, Granularity: period.Daily, Grace: period.DefaultGrace,
+		Since:  time.Date(2026, 10, 2, 0, 0, 0, 0, time.UTC),
+		Source: staticSource(testDirectory()), OpenCost: hubOwn,
+		Fleet:  func(context.Context) ([]FleetMember, error) { return fleetMembers(), nil },
+		Rollup: cost.Options{Idle: cost.Separate, Shared: cost.Separate}, Currency: "USD",
+		Now: func() time.Time { return clock },
+	}
+	ctx := context.Background()
+	if _, err := e.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	name := "chargeback-daily-2026-10-02.csv"
+	if diff := cmp.Diff([]string{name}, dirNames(t, dir)); diff != "" {
+		t.Fatalf("files (-want +got):\n%s", diff)
+	}
+	cb, err := ComputeFleet(ctx, fleetMembers(), FleetDirectory(testDirectory()), e.Rollup, "USD", Query{Window: period.DayOf(time.Date(2026, 10, 2, 0, 0, 0, 0, time.UTC))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := cb.WriteCSV(&want); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(want.String(), string(got)); diff != "" {
+		t.Errorf("the hub's export (-want +got):\n%s", diff)
+	}
+	for _, line := range []string{",eu,cluster_total,", ",us,cluster_total,", ",,fleet_total,"} {
+		if !strings.Contains(string(got), line) {
+			t.Errorf("the hub's export has no %q row:\n%s", line, got)
+		}
+	}
+	if !strings.HasPrefix(string(got), strings.Join(cost.FleetHeader, ",")+"\n") {
+		t.Errorf("the hub's export does not start with the fleet header:\n%s", got)
+	}
+}

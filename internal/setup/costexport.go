@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -89,6 +90,12 @@ func registerCostExport(mgr ctrl.Manager, d Deps) error {
 		return fmt.Errorf("--opencost-url: %w", err)
 	}
 	oc := metrics.CountOpenCostErrors(hc, metrics.OpenCostExport)
+	var members func(context.Context) ([]costapi.FleetMember, error)
+	if d.Options.Fleet.Hub {
+		// A hub exports the fleet's chargeback, read from the members'
+		// own OpenCost.
+		members = fleetCost{reader: mgr.GetAPIReader(), namespace: fleetNamespace(d), log: mgr.GetLogger().WithName("costexport")}.AllMembers
+	}
 	if err := mgr.Add(&costapi.Exporter{
 		Dir:         o.Export.Dir,
 		Granularity: g,
@@ -96,6 +103,7 @@ func registerCostExport(mgr ctrl.Manager, d Deps) error {
 		Since:       since,
 		Source:      tenantDirectory{reader: mgr.GetCache(), forest: d.Forest},
 		OpenCost:    oc,
+		Fleet:       members,
 		Rollup:      cfg.Rollup,
 		Currency:    cfg.Currency,
 		Ready:       d.Sync.WaitLoaded,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -105,20 +106,51 @@ func (f fleetCost) FleetMembers(ctx context.Context, tenant string) ([]costapi.F
 	if t.Spec.Placement == nil {
 		return nil, false, nil
 	}
+	var clusters []string
+	for _, c := range t.Status.Clusters {
+		clusters = append(clusters, c.Name)
+	}
+	members, err := f.members(ctx, clusters)
+	return members, true, err
+}
+
+// AllMembers names every member some fleet Tenant is placed on (or being
+// removed from), sorted, with its OpenCost: what the hub's scheduled
+// export covers.
+func (f fleetCost) AllMembers(ctx context.Context) ([]costapi.FleetMember, error) {
+	var list tenancyv1.TenantList
+	if err := f.reader.List(ctx, &list); err != nil {
+		return nil, fmt.Errorf("listing tenants: %w", err)
+	}
+	var clusters []string
+	for _, t := range list.Items {
+		if t.Spec.Placement == nil {
+			continue
+		}
+		for _, c := range t.Status.Clusters {
+			clusters = append(clusters, c.Name)
+		}
+	}
+	slices.Sort(clusters)
+	return f.members(ctx, slices.Compact(clusters))
+}
+
+// members pairs each cluster with the OpenCost its registration names.
+func (f fleetCost) members(ctx context.Context, clusters []string) ([]costapi.FleetMember, error) {
 	urls, complete := fleet.OpenCostURLs(ctx, f.reader, f.namespace, f.log)
 	var out []costapi.FleetMember
-	for _, c := range t.Status.Clusters {
-		m := costapi.FleetMember{Cluster: c.Name}
-		if u := urls[c.Name]; u != "" {
+	for _, c := range clusters {
+		m := costapi.FleetMember{Cluster: c}
+		if u := urls[c]; u != "" {
 			hc, err := opencost.NewHTTPClient(u)
 			if err != nil {
-				return nil, true, fmt.Errorf("member %q: its OpenCost URL: %w", c.Name, err)
+				return nil, fmt.Errorf("member %q: its OpenCost URL: %w", c, err)
 			}
 			m.OpenCost = hc
 		} else if !complete {
-			return nil, true, fmt.Errorf("member %q: the fleet's registrations could not all be read", c.Name)
+			return nil, fmt.Errorf("member %q: the fleet's registrations could not all be read", c)
 		}
 		out = append(out, m)
 	}
-	return out, true, nil
+	return out, nil
 }
