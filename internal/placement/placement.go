@@ -182,17 +182,3 @@ func Decide(hub *tenancyv1.Tenant, members []Member, holding []string) (Plan, er
 	sort.Strings(plan.Remove)
 	return plan, nil
 }
-
-// Equal reports whether two resource lists hold the same quantities.
-func Equal(a, b corev1.ResourceList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for r, q := range a {
-		o, ok := b[r]
-		if !ok || q.Cmp(o) != 0 {
-			return false
-		}
-	}
-	return true
-}

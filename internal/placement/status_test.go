@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/quota"
 )
 
 func readyMember(gen int64) *tenancyv1.Tenant {
@@ -41,7 +42,7 @@ func TestClusterStatus(t *testing.T) {
 	if c := cond(down, tenancyv1.ConditionAvailable); c.Status != metav1.ConditionFalse || c.Reason != tenancyv1.ReasonUnreachable || !c.LastTransitionTime.Equal(&t1) {
 		t.Errorf("unreachable member: Available = %+v", c)
 	}
-	if len(down.Namespaces) != 2 || !Equal(down.QuotaHard, rl("pods", "4")) {
+	if len(down.Namespaces) != 2 || !quota.Same(down.QuotaHard, rl("pods", "4")) {
 		t.Errorf("unreachable member lost what was last seen: %+v", down)
 	}
 

@@ -122,6 +122,21 @@ func Exceeding(used, limit corev1.ResourceList) []corev1.ResourceName {
 	return out
 }
 
+// Same reports whether a and b name the same resources with equal
+// quantities: unlike Equal, a hard of zero is not the same as no hard.
+func Same(a, b corev1.ResourceList) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for r, q := range a {
+		o, ok := b[r]
+		if !ok || q.Cmp(o) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Equal reports whether a and b hold the same quantities, treating an absent
 // name as zero.
 func Equal(a, b corev1.ResourceList) bool {

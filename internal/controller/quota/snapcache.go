@@ -119,27 +119,12 @@ func sameTree(cur *cachedSnapshot, v TreeView) bool {
 // sameQuota reports whether two quotas limit the same usage the same way.
 func sameQuota(a, b quota.Quota) bool {
 	if a.Kind != b.Kind || a.Namespace != b.Namespace || a.Name != b.Name || a.ScopeKey != b.ScopeKey ||
-		!sameList(a.Hard, b.Hard) || len(a.Allocations) != len(b.Allocations) {
+		!quota.Same(a.Hard, b.Hard) || len(a.Allocations) != len(b.Allocations) {
 		return false
 	}
 	for k, l := range a.Allocations {
 		m, ok := b.Allocations[k]
-		if !ok || !sameList(l, m) {
-			return false
-		}
-	}
-	return true
-}
-
-// sameList reports whether two lists name the same resources with equal
-// quantities: a hard of zero is not the same as no hard.
-func sameList(a, b corev1.ResourceList) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for r, q := range a {
-		o, ok := b[r]
-		if !ok || q.Cmp(o) != 0 {
+		if !ok || !quota.Same(l, m) {
 			return false
 		}
 	}
