@@ -15,6 +15,7 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -381,5 +382,70 @@ func TestRecountCorrected(t *testing.T) {
 			t.Fatalf("singleton used = %s, want the corrected pods=3", quota.String(cur.Status.Used))
 		}
 		time.Sleep(10 * time.Millisecond) // polling a fake client's state with a deadline
+	}
+}
+
+// A recount lowering load balancers, node ports or claimed storage is
+// checked against live lists of services and claims, as pods are: one below
+// what exists is refused, a true one allowed.
+func TestRecountServicesAndClaims(t *testing.T) {
+	ctx := context.Background()
+	gold := "gold"
+	objs := []client.Object{
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "lb"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, Ports: []corev1.ServicePort{{Port: 80, NodePort: 30001}, {Port: 443, NodePort: 30002}}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "np"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeNodePort, Ports: []corev1.ServicePort{{Port: 80, NodePort: 30003}}}},
+		// Another namespace's services and claims do not count.
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "lb"},
+			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer}},
+		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{StorageClassName: &gold,
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("2Gi")}}}},
+		&corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Namespace: "other", Name: "data"},
+			Spec: corev1.PersistentVolumeClaimSpec{
+				Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("9Gi")}}}},
+	}
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(objs...).Build()
+	h := &StatusHandler{Forest: chain("root"), Cache: c, Live: c, Decoder: admission.NewDecoder(testScheme()),
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	recount := func(prev, next string) admission.Response {
+		t.Helper()
+		mk := func(used string) []byte {
+			rq := &corev1.ResourceQuota{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ResourceQuota"},
+				ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: quota.UnscopedSingletonName,
+					Labels: map[string]string{ctrlquota.LabelSingleton: "true"}, ResourceVersion: "7"},
+				Spec:   corev1.ResourceQuotaSpec{Hard: rl(t, "services.loadbalancers=10")},
+				Status: corev1.ResourceQuotaStatus{Used: rl(t, used)}}
+			raw, err := json.Marshal(rq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return raw
+		}
+		return h.Handle(ctx, admission.Request{AdmissionRequest: admissionv1.AdmissionRequest{
+			Operation: admissionv1.Update, Namespace: "root",
+			UserInfo: authnv1.UserInfo{Username: "system:kube-controller-manager"},
+			Object:   runtime.RawExtension{Raw: mk(next)}, OldObject: runtime.RawExtension{Raw: mk(prev)},
+		}})
+	}
+	for _, tc := range []struct {
+		prev, next string
+		allowed    bool
+		why        string
+	}{
+		{"services.loadbalancers=2", "services.loadbalancers=0", false, "services.loadbalancers=0 is below the 1 that exist"},
+		{"services.loadbalancers=2", "services.loadbalancers=1", true, ""},
+		{"services.nodeports=4", "services.nodeports=2", false, "services.nodeports=2 is below the 3 that exist"},
+		{"services.nodeports=4", "services.nodeports=3", true, ""},
+		{"requests.storage=5Gi", "requests.storage=1Gi", false, "requests.storage=1Gi is below the 2Gi that exist"},
+		{"requests.storage=5Gi", "requests.storage=2Gi", true, ""},
+		{"gold.storageclass.storage.k8s.io/persistentvolumeclaims=2", "gold.storageclass.storage.k8s.io/persistentvolumeclaims=0", false, "below the 1 that exist"},
+		{"gold.storageclass.storage.k8s.io/requests.storage=3Gi", "gold.storageclass.storage.k8s.io/requests.storage=2Gi", true, ""},
+	} {
+		resp := recount(tc.prev, tc.next)
+		if resp.Allowed != tc.allowed || !tc.allowed && !strings.Contains(resp.Result.Message, tc.why) {
+			t.Errorf("recount %s -> %s: allowed=%v %q, want allowed=%v %q", tc.prev, tc.next, resp.Allowed, resp.Result.Message, tc.allowed, tc.why)
+		}
 	}
 }

@@ -22,8 +22,10 @@ import (
 	"github.com/canopyhq/canopy/internal/quota"
 )
 
-// The manager corrects stale recounts by writing a singleton's status.
+// The manager corrects stale recounts by writing a singleton's status, and
+// checks them against live lists of what they count.
 // +kubebuilder:rbac:groups="",resources=resourcequotas/status,verbs=update
+// +kubebuilder:rbac:groups="",resources=services;persistentvolumeclaims,verbs=list
 
 // recount judges a status write from outside admission: the quota
 // controller of kube-controller-manager recounting usage from its informer
@@ -36,10 +38,11 @@ import (
 //   - A lowered name is checked against a live read of what it counts
 //     (quota's recount doc): the recount is refused only if it is below
 //     what exists, and the controller retries with a fresher cache.
-//     Names that cannot be read live (storage, load balancers, node ports,
-//     non-pod names under a scope, objects the manager may not list, such
-//     as secrets) are not judged: the recount is trusted for them, as a
-//     plain ResourceQuota trusts it.
+//     Pods, object counts, services' load balancers and node ports, and
+//     claims' storage (in all and per storage class) are read live. Names
+//     that cannot be (non-pod names under a scope, objects the manager may
+//     not list, such as secrets) are not judged: the recount is trusted
+//     for them, as a plain ResourceQuota trusts it.
 func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev, next *corev1.ResourceQuota) admission.Response {
 	dryRun := req.DryRun != nil && *req.DryRun
 	if Grows(prev.Status.Used, next.Status.Used) && !dryRun {
@@ -129,14 +132,23 @@ func (h *StatusHandler) correct(ctx context.Context, prev, next *corev1.Resource
 // counts in the singleton's namespace; names it cannot read are left out.
 func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota, lowered []corev1.ResourceName) (corev1.ResourceList, error) {
 	out := corev1.ResourceList{}
-	var podNames []corev1.ResourceName
+	var podNames, serviceNames, claimNames []corev1.ResourceName
 	for _, r := range lowered {
-		if quota.IsPodResource(r) {
+		switch {
+		case quota.IsPodResource(r):
 			podNames = append(podNames, r)
+			continue
+		case rq.Spec.ScopeSelector != nil:
+			continue
+		case quota.IsServiceResource(r):
+			serviceNames = append(serviceNames, r)
+			continue
+		case quota.IsClaimResource(r):
+			claimNames = append(claimNames, r)
 			continue
 		}
 		res, ok := quota.CountedResource(r)
-		if !ok || rq.Spec.ScopeSelector != nil {
+		if !ok {
 			continue
 		}
 		n, ok, err := h.countObjects(ctx, rq.Namespace, res)
@@ -145,6 +157,28 @@ func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota,
 		}
 		if ok {
 			out[r] = *resource.NewQuantity(n, resource.DecimalSI)
+		}
+	}
+	if len(serviceNames) > 0 {
+		var svcs corev1.ServiceList
+		if ok, err := h.liveList(ctx, &svcs, rq.Namespace, "services"); err != nil {
+			return nil, err
+		} else if ok {
+			used := quota.ServiceUsage(svcs.Items)
+			for _, r := range serviceNames {
+				out[r] = used[r].DeepCopy()
+			}
+		}
+	}
+	if len(claimNames) > 0 {
+		var claims corev1.PersistentVolumeClaimList
+		if ok, err := h.liveList(ctx, &claims, rq.Namespace, "persistentvolumeclaims"); err != nil {
+			return nil, err
+		} else if ok {
+			used := quota.ClaimUsage(claims.Items)
+			for _, r := range claimNames {
+				out[r] = used[r].DeepCopy()
+			}
 		}
 	}
 	if len(podNames) == 0 {
@@ -162,6 +196,19 @@ func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota,
 		out[r] = used[r].DeepCopy()
 	}
 	return out, nil
+}
+
+// liveList lists objects of a kind in ns straight from the API server. ok
+// is false when the manager may not list them: the recount is trusted for
+// what they count.
+func (h *StatusHandler) liveList(ctx context.Context, list client.ObjectList, ns, res string) (bool, error) {
+	if err := h.Live.List(ctx, list, client.InNamespace(ns)); err != nil {
+		if apierrors.IsForbidden(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("listing %s in %q to check a quota recount: %w", res, ns, err)
+	}
+	return true, nil
 }
 
 // countObjects counts the objects of an API resource ("secrets",
