@@ -140,10 +140,11 @@
 // backing off exponentially, recounts from a cache that has caught up,
 // which under steady creation may be never; so the webhook writes in its
 // place the recount with each name read live raised to the live count
-// (Corrected), at the same singleton version. Names that cannot be read
-// live are trusted, as a plain ResourceQuota trusts them: storage requests,
-// load balancers and node ports, non-pod names under a scope, and objects
-// the manager may not list (secrets).
+// (Corrected), at the same singleton version. Services' load balancers
+// and node ports (ServiceUsage) and claims' storage, in all and per
+// storage class (ClaimUsage), are read live too. Names that cannot be read
+// live are trusted, as a plain ResourceQuota trusts them: non-pod names
+// under a scope, and objects the manager may not list (secrets).
 // One window is left, as in a plain ResourceQuota: a pod the quota
 // admission charged but the API server has not stored yet is in neither
 // the controller's cache nor the live List.
