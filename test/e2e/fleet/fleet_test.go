@@ -10,20 +10,28 @@ package fleet
 import (
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	"github.com/canopyhq/canopy/test/integration/framework"
 	ft "github.com/canopyhq/canopy/test/tools/fleettest"
 )
 
-const tenant = ft.Tenant
+const (
+	tenant = ft.Tenant
+	// lead owns the Tenant; feature is the subnamespace they create.
+	lead    = "lead"
+	feature = "shop-dev-feature"
+)
 
 var pods = ft.Pods
 
@@ -51,6 +59,7 @@ func TestFleet(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: tenant},
 		Spec: tenancyv1.TenantSpec{
 			Namespaces:     []tenancyv1.TenantNamespace{{Name: ft.DevNamespace}},
+			Owners:         []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: rbacv1.UserKind, Name: lead}},
 			Quota:          &tenancyv1.TenantQuota{Hard: pods("10")},
 			DeletionPolicy: tenancyv1.DeletionDelete,
 			Placement: &tenancyv1.TenantPlacement{
@@ -79,6 +88,51 @@ func TestFleet(t *testing.T) {
 		ft.ExpectAbsent(t, m2)
 		if err := hub.C.Get(ctx, client.ObjectKey{Name: tenant}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
 			t.Errorf("the hub expanded its own fleet Tenant: namespace %q: %v", tenant, err)
+		}
+	})
+
+	t.Run("a team lead's subnamespace stays local and the hub reports it", func(t *testing.T) {
+		// The Tenant's owner, with their own credentials on member-1 and
+		// no other grant there.
+		cfg, err := m1.LC.CP.AddUser(lead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		asLead, err := client.New(cfg, client.Options{Scheme: m1.C.Scheme()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		anchor := &hncv1.SubnamespaceAnchor{ObjectMeta: metav1.ObjectMeta{Namespace: ft.DevNamespace, Name: feature}}
+		ft.Eventually(t, 30*time.Second, "the lead creating a subnamespace of "+ft.DevNamespace+" on member-1", func() error {
+			return asLead.Create(ctx, anchor.DeepCopy())
+		})
+		ft.Eventually(t, 30*time.Second, "namespace "+feature+" on member-1", func() error {
+			return m1.C.Get(ctx, client.ObjectKey{Name: feature}, &corev1.Namespace{})
+		})
+		ft.Eventually(t, 30*time.Second, "the hub listing "+feature+" in member-1's namespaces", func() error {
+			cur := &tenancyv1.Tenant{}
+			if err := hub.C.Get(ctx, client.ObjectKey{Name: tenant}, cur); err != nil {
+				return err
+			}
+			for _, c := range cur.Status.Clusters {
+				if c.Name == m1.Name && slices.Contains(c.Namespaces, feature) {
+					return nil
+				}
+			}
+			return ft.Errorf("status.clusters = %+v", cur.Status.Clusters)
+		})
+		// It stays local: neither the hub nor member-2 gets it, and the
+		// hub's Tenant is unchanged.
+		for _, s := range []*ft.Site{hub, m2} {
+			if err := s.C.Get(ctx, client.ObjectKey{Name: feature}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
+				t.Errorf("%s has namespace %s: %v", s.Name, feature, err)
+			}
+		}
+		// The lead cannot leave the tree: no subnamespace of a namespace
+		// outside it.
+		outside := &hncv1.SubnamespaceAnchor{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "escape"}}
+		if err := asLead.Create(ctx, outside); !apierrors.IsForbidden(err) {
+			t.Errorf("the lead created a subnamespace of default on member-1: %v", err)
 		}
 	})
 
