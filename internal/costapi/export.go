@@ -143,16 +143,11 @@ func (e *Exporter) RunOnce(ctx context.Context) (time.Time, error) {
 		}
 	}
 	for _, j := range jobs {
-		var cb interface{ WriteCSV(io.Writer) error }
-		if len(members) > 0 {
-			cb, err = ComputeFleet(ctx, members, FleetDirectory(dir), e.Rollup, e.Currency, Query{Window: j.Period})
-		} else {
-			cb, err = Compute(ctx, e.OpenCost, dir, e.Rollup, e.Currency, Query{Window: j.Period})
-		}
+		cb, err := computeOn(ctx, members, e.OpenCost, dir, e.Rollup, e.Currency, Query{Window: j.Period})
 		if err != nil {
 			return next, fmt.Errorf("exporting %s: %w", j.File, err)
 		}
-		err = export.WriteFile(e.Dir, j.File, 0o644, func(w io.Writer) error { return cb.WriteCSV(w) })
+		err = export.WriteFile(e.Dir, j.File, 0o644, func(w io.Writer) error { return cb.Write(w, FormatCSV) })
 		switch {
 		case errors.Is(err, export.ErrExists):
 			continue

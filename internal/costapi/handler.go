@@ -303,7 +303,17 @@ func (h *Handler) compute(ctx context.Context, dir cost.Directory, q Query) (wri
 			return ComputeFleet(ctx, members, FleetDirectory(dir), h.Rollup, h.Currency, q)
 		}
 	}
-	return Compute(ctx, h.OpenCost, dir, h.Rollup, h.Currency, q)
+	return computeOn(ctx, nil, h.OpenCost, dir, h.Rollup, h.Currency, q)
+}
+
+// computeOn returns the chargeback of q over the members' OpenCost, as a
+// hub attributes them (FleetDirectory), or over oc's when there are no
+// members.
+func computeOn(ctx context.Context, members []FleetMember, oc opencost.Client, dir cost.Directory, opts cost.Options, currency string, q Query) (writer, error) {
+	if len(members) > 0 {
+		return ComputeFleet(ctx, members, FleetDirectory(dir), opts, currency, q)
+	}
+	return Compute(ctx, oc, dir, opts, currency, q)
 }
 
 // FileName is the suggested name of a chargeback CSV.

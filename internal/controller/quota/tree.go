@@ -43,7 +43,7 @@ func (c *TreeCache) TreeOf(f *forest.Forest, ns string) TreeView {
 	defer f.Unlock()
 	n := f.Lookup(ns)
 	if n == nil {
-		return TreeView{Root: ns, Namespaces: []string{ns}, Tree: quota.Tree{ns: ""}}
+		return loneTree(ns)
 	}
 	root := n.AncestryNames()[0]
 	version := f.StructureVersion()
@@ -80,9 +80,15 @@ func TreeOf(f *forest.Forest, ns string) TreeView {
 	if n == nil {
 		// Unknown to the forest: not loaded yet, or deleted. Look at the
 		// namespace alone so that its singletons are still kept or removed.
-		return TreeView{Root: ns, Namespaces: []string{ns}, Tree: quota.Tree{ns: ""}}
+		return loneTree(ns)
 	}
 	return treeOfLocked(f, n.AncestryNames()[0])
+}
+
+// loneTree is the view of a namespace the forest does not know: a tree of
+// its own, so that its singletons are still kept or removed.
+func loneTree(ns string) TreeView {
+	return TreeView{Root: ns, Namespaces: []string{ns}, Tree: quota.Tree{ns: ""}}
 }
 
 // treeOfLocked copies the tree rooted at root; the caller holds the lock.
