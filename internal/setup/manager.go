@@ -100,6 +100,9 @@ func NewManager(cfg *rest.Config, opts Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	deps.Certs = rotation
+	if deps.Self, err = newSelfIdentity(mgr.GetConfig()); err != nil {
+		return nil, err
+	}
 	namespaces.Register(mgr, deps.Forest)
 	for _, register := range registrations {
 		if err := register(mgr, deps); err != nil {
@@ -119,6 +122,8 @@ type Deps struct {
 	Sync *forestsync.Syncer
 	// Certs serves the self-managed certificate; nil when it is files.
 	Certs *certs.Rotation
+	// Self is the manager's own identity, which webhooks allow anything.
+	Self *selfIdentity
 }
 
 func newDeps(opts Options) (Deps, error) {

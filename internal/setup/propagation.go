@@ -1,13 +1,9 @@
 package setup
 
 import (
-	"context"
 	"flag"
 	"fmt"
 
-	authnv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/canopyhq/canopy/internal/controller/hncconfig"
@@ -110,6 +106,7 @@ func registerPropagation(mgr ctrl.Manager, d Deps) error {
 	if err := mgr.Add(p); err != nil {
 		return fmt.Errorf("adding propagator: %w", err)
 	}
+	id := d.Self
 	if err := (&hncconfig.Reconciler{
 		Client:     mgr.GetClient(),
 		Propagator: p,
@@ -122,18 +119,6 @@ func registerPropagation(mgr ctrl.Manager, d Deps) error {
 		return fmt.Errorf("setting up HNCConfiguration reconciler: %w", err)
 	}
 
-	cs, err := kubernetes.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		return fmt.Errorf("creating clientset: %w", err)
-	}
-	// selfIdentity is defined with the hierarchy wiring (hierarchy.go).
-	id := &selfIdentity{review: func(ctx context.Context) (string, error) {
-		r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
-		if err != nil {
-			return "", fmt.Errorf("reviewing the manager's own identity: %w", err)
-		}
-		return r.Status.UserInfo.Username, nil
-	}}
 	objects.Register(mgr, &objects.Handler{
 		Forest:    d.Forest,
 		Modes:     p,

@@ -1,14 +1,10 @@
 package setup
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 
-	authnv1 "k8s.io/api/authentication/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	ctrl "sigs.k8s.io/controller-runtime"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -72,17 +68,7 @@ func registerTenant(mgr ctrl.Manager, d Deps) error {
 		return fmt.Errorf("adding tenant readiness check: %w", err)
 	}
 
-	cs, err := kubernetes.NewForConfig(mgr.GetConfig())
-	if err != nil {
-		return fmt.Errorf("creating clientset: %w", err)
-	}
-	id := &selfIdentity{review: func(ctx context.Context) (string, error) {
-		r, err := cs.AuthenticationV1().SelfSubjectReviews().Create(ctx, &authnv1.SelfSubjectReview{}, metav1.CreateOptions{})
-		if err != nil {
-			return "", err
-		}
-		return r.Status.UserInfo.Username, nil
-	}}
+	id := d.Self
 	tenantwebhook.Register(mgr, tenantwebhook.Deps{
 		Forest:              d.Forest,
 		Sync:                d.Sync,

@@ -22,6 +22,9 @@ import (
 // Path is where the validator is served.
 const Path = "/validate-hnc-x-k8s-io-v1alpha2-subnamespaceanchors"
 
+// WebhookName is the webhook's name in its configuration.
+const WebhookName = "subnamespaceanchors.validate.canopy.dev"
+
 // The validator fails closed (Fail): anchors exist only in namespaces that
 // use Canopy's hierarchy, so an outage blocks only subnamespace changes
 // there, while failing open could delete a whole subtree that did not

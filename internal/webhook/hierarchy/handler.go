@@ -26,6 +26,9 @@ import (
 // Path is where the validator is served.
 const Path = "/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations"
 
+// WebhookName is the webhook's name in its configuration.
+const WebhookName = "hierarchyconfigurations.validate.canopy.dev"
+
 // The validator fails closed (Fail): a HierarchyConfiguration is how a
 // namespace joins, leaves or moves within a tree, and letting a cycle or an
 // unauthorized move through would be worse than delaying it. No

@@ -14,6 +14,10 @@ import (
 	"github.com/canopyhq/canopy/internal/forestsync"
 )
 
+// WebhookNames are the names of the two namespace validating webhooks in
+// their configuration: one for namespaces in a tree or tenant, one open.
+var WebhookNames = []string{"namespaces.validate.canopy.dev", "namespaces-open.validate.canopy.dev"}
+
 // The validator is registered twice on the same path, split by whether the
 // namespace is in a tree or a tenant: labelled canopy.dev/in-tree=true or
 // tenancy.canopy.dev/tenant before or after the request. The split is a match condition on both objects rather than a
@@ -35,7 +39,7 @@ import (
 // open (Ignore): it stops users from forging tree labels on namespaces not
 // yet in a tree while the manager is up, and during an outage the hierarchy
 // reconciler removes forged labels once Canopy is back.
-//
+
 // +kubebuilder:webhook:path=/validate-namespace,mutating=false,failurePolicy=fail,sideEffects=None,groups="",resources=namespaces,verbs=create;update;delete,versions=v1,name=namespaces.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"in-tree-or-tenant","expression":"(object != null && has(object.metadata.labels) && (('canopy.dev/in-tree' in object.metadata.labels && object.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in object.metadata.labels)) || (oldObject != null && has(oldObject.metadata.labels) && (('canopy.dev/in-tree' in oldObject.metadata.labels && oldObject.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in oldObject.metadata.labels))"}]}`
 // +kubebuilder:webhook:path=/validate-namespace,mutating=false,failurePolicy=ignore,sideEffects=None,groups="",resources=namespaces,verbs=create;update;delete,versions=v1,name=namespaces-open.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"neither-in-tree-nor-tenant","expression":"!((object != null && has(object.metadata.labels) && (('canopy.dev/in-tree' in object.metadata.labels && object.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in object.metadata.labels)) || (oldObject != null && has(oldObject.metadata.labels) && (('canopy.dev/in-tree' in oldObject.metadata.labels && oldObject.metadata.labels['canopy.dev/in-tree'] == 'true') || 'tenancy.canopy.dev/tenant' in oldObject.metadata.labels)))"}]}`
 

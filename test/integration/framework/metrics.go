@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -45,4 +47,25 @@ func Value(m *dto.Metric) float64 {
 	default:
 		return m.GetUntyped().GetValue()
 	}
+}
+
+// SumAPIServerMetric scrapes the API server that e serves through and sums
+// the samples of the metric family name whose labels match.
+func (e *Env) SumAPIServerMetric(t testing.TB, name string, match func(labels map[string]string) bool) float64 {
+	t.Helper()
+	cs, err := kubernetes.NewForConfig(e.CP.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fams, err := APIServerMetrics(context.Background(), cs.CoreV1().RESTClient())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n float64
+	for _, m := range fams[name].GetMetric() {
+		if match(Labels(m)) {
+			n += Value(m)
+		}
+	}
+	return n
 }
