@@ -5,8 +5,10 @@ package namespaces
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 
+	admissionv1 "k8s.io/api/admission/v1"
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -18,6 +20,31 @@ import (
 
 // MutatePath is where the namespace mutator is served.
 const MutatePath = "/mutate-namespace"
+
+// SelfDepthLabel is the tree label every included namespace carries for
+// itself, with the value "0" (HNC's <name>.tree.hnc.x-k8s.io/depth).
+func SelfDepthLabel(name string) string { return name + hncv1.LabelTreeDepthSuffix }
+
+// CreationLabels returns a new namespace's labels as IncludedLabels does,
+// with an included namespace's own depth label added: the label the
+// hierarchy reconciler would otherwise write in a patch of its own, often
+// just before it writes the ancestry once the namespace's
+// HierarchyConfiguration arrives. Its ancestors' labels stay the
+// reconciler's to write.
+func CreationLabels(cfg forest.Config, name string, labels map[string]string) (map[string]string, bool) {
+	out, changed := IncludedLabels(cfg, name, labels)
+	if cfg.IsExcluded(name) || out[SelfDepthLabel(name)] == "0" {
+		return out, changed
+	}
+	if !changed {
+		out = maps.Clone(out)
+		if out == nil {
+			out = map[string]string{}
+		}
+	}
+	out[SelfDepthLabel(name)] = "0"
+	return out, true
+}
 
 // IncludedLabels returns the namespace's labels with HNC's
 // included-namespace label set or removed, and whether anything changed.
@@ -51,13 +78,17 @@ type mutator struct {
 	decoder admission.Decoder
 }
 
-// Handle labels included namespaces.
+// Handle labels included namespaces (and, on creation, with their own
+// depth label: CreationLabels).
 func (m *mutator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	ns := &corev1.Namespace{}
 	if err := m.decoder.Decode(req, ns); err != nil {
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	labels, changed := IncludedLabels(m.forest.Config(), ns.Name, ns.Labels)
+	if req.Operation == admissionv1.Create {
+		labels, changed = CreationLabels(m.forest.Config(), ns.Name, ns.Labels)
+	}
 	if !changed {
 		return admission.Allowed("")
 	}

@@ -2,6 +2,7 @@ package namespaces
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -32,7 +33,8 @@ type Request struct {
 //
 //   - Only the manager may add, change or remove tree labels and
 //     canopy.dev/in-tree, the tenant label tenancy.canopy.dev/tenant, the
-//     guardrails-pending annotation, or the subnamespace-of annotation.
+//     guardrails-pending annotation, or the subnamespace-of annotation (a
+//     new namespace's own depth label "0" excepted: CreationLabels).
 //   - A subnamespace whose anchor exists may not be deleted directly; the
 //     message tells the user to delete the anchor.
 //   - A namespace with subnamespaces may not be deleted unless it or an
@@ -43,7 +45,7 @@ func Decide(f *forest.Forest, r Request) string {
 	}
 	switch r.Op {
 	case admissionv1.Create, admissionv1.Update:
-		if keys := changedTreeLabels(r.OldLabels, r.NewLabels); len(keys) > 0 {
+		if keys := changedTreeLabels(r.OldLabels, withoutOwnDepth(r)); len(keys) > 0 {
 			return fmt.Sprintf("only Canopy's manager may set or remove the labels %s on namespace %q; they describe the hierarchy, which you change through HierarchyConfigurations and SubnamespaceAnchors", strings.Join(keys, ", "), r.Name)
 		}
 		if ov, oo := r.OldLabels[tenancyv1.LabelTenant]; oo != hasKey(r.NewLabels, tenancyv1.LabelTenant) || ov != r.NewLabels[tenancyv1.LabelTenant] {
@@ -84,6 +86,20 @@ func subnamespaces(f *forest.Forest, ns *forest.Namespace) []string {
 			out = append(out, nm)
 		}
 	}
+	return out
+}
+
+// withoutOwnDepth returns the request's new labels, leaving out on a create
+// the namespace's own depth label with the value "0", which the mutating
+// webhook sets on every included namespace it sees created
+// (CreationLabels) and which names no ancestor.
+func withoutOwnDepth(r Request) map[string]string {
+	self := SelfDepthLabel(r.Name)
+	if r.Op != admissionv1.Create || r.NewLabels[self] != "0" {
+		return r.NewLabels
+	}
+	out := maps.Clone(r.NewLabels)
+	delete(out, self)
 	return out
 }
 
