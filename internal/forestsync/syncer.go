@@ -339,8 +339,10 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 	st.SubnamespaceOf = ns.Annotations[api.SubnamespaceOf]
 
 	hc := &api.HierarchyConfiguration{}
+	hcFound := false
 	switch err := s.reads.Get(ctx, client.ObjectKey{Namespace: name, Name: api.Singleton}, hc); {
 	case err == nil:
+		hcFound = true
 		st.Parent = hc.Spec.Parent
 		st.AllowCascadingDeletion = hc.Spec.AllowCascadingDeletion
 		st.HCLabels, st.HCAnnotations = hc.Spec.Labels, hc.Spec.Annotations
@@ -365,6 +367,16 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 		case !apierrors.IsNotFound(err):
 			return st, fmt.Errorf("getting anchor: %w", err)
 		}
+	}
+	if !hcFound && st.AnchorFound && !s.crdDeleting.Load() {
+		// A subnamespace whose HierarchyConfiguration the hierarchy
+		// reconciler has not created yet: its parent is its anchor's
+		// namespace, which is what that reconciler writes (and keeps)
+		// in spec.parent. Knowing it now labels the namespace once, with
+		// its whole ancestry, instead of once alone and again when the
+		// HierarchyConfiguration appears, and a tree built through
+		// anchors grows a level without waiting for that round trip.
+		st.Parent = st.SubnamespaceOf
 	}
 	return st, nil
 }
