@@ -254,7 +254,7 @@ func (s *typeSyncer) event(src, related *unstructured.Unstructured, format strin
 	s.p.Recorder.Eventf(src, related, corev1.EventTypeWarning, EventCannotPropagate, "Propagate", format, args...)
 }
 
-// status counts this type's sources (forest) and copies (cache).
+// status counts this type's sources (forest) and copies (countCopy).
 // ErrNotSynced is returned by TypeStatuses while a type's initial list is
 // not yet in the forest: its counts would be partial.
 var ErrNotSynced = errors.New("the initial list has not been read yet")
@@ -269,17 +269,32 @@ func (s *typeSyncer) status(ctx context.Context) (TypeStatus, error) {
 	s.p.Forest.Lock()
 	st.Sources = s.p.Forest.CountSources(s.gvk)
 	s.p.Forest.Unlock()
-	list := &unstructured.UnstructuredList{}
-	list.SetGroupVersionKind(s.gvk.GroupVersion().WithKind(s.gvk.Kind + "List"))
-	// Only counted: no deep copy of every copy in the cluster (the
-	// HNCConfiguration status is computed on every propagation change;
-	// deep copies made it a quarter of the manager's allocations at 3,000
-	// namespaces, docs/scale.md).
-	if err := s.p.Cache.List(ctx, list, client.HasLabels{api.LabelInheritedFrom}, client.UnsafeDisableDeepCopy); err != nil {
-		return st, fmt.Errorf("counting copies of %s: %w", s.gr, err)
-	}
-	st.Propagated = len(list.Items)
+	st.Propagated = int(s.copies.Load())
 	return st, nil
+}
+
+// countCopy keeps s.copies as the informer's objects change from old to
+// obj (nil for none): one more for a labelled object that appears, one less
+// for one that goes. The informer delivers every object's changes in order,
+// and tombstones for deletions it missed, so the count is exact once the
+// initial list is in (s.synced).
+func (s *typeSyncer) countCopy(old, obj any) {
+	s.copies.Add(int64(isCopyObject(obj) - isCopyObject(old)))
+}
+
+// isCopyObject is 1 for an object carrying the inherited-from label, else 0.
+func isCopyObject(obj any) int {
+	if tomb, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = tomb.Obj
+	}
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok || u == nil {
+		return 0
+	}
+	if _, ok := u.GetLabels()[api.LabelInheritedFrom]; ok {
+		return 1
+	}
+	return 0
 }
 
 // immutable says whether err is the API server refusing an update because

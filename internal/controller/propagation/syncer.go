@@ -36,6 +36,12 @@ type typeSyncer struct {
 	// synced is set once the informer has delivered its initial list into
 	// the forest and the forest has loaded: only then are counts right.
 	synced atomic.Bool
+	// copies counts the objects of this type carrying the inherited-from
+	// label, kept by the informer handler (countCopy), so that the
+	// HNCConfiguration status does not list every copy each time a queue
+	// empties (8% of the manager's CPU while propagating to 3,000
+	// namespaces, docs/scale.md).
+	copies atomic.Int64
 
 	mu        sync.Mutex
 	m         api.SynchronizationMode
@@ -107,10 +113,20 @@ func (s *typeSyncer) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", s.gr, err)
 	}
+	s.copies.Store(0)
 	reg, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    s.onUpsert,
-		UpdateFunc: func(_, obj any) { s.onUpsert(obj) },
-		DeleteFunc: s.onDelete,
+		AddFunc: func(obj any) {
+			s.countCopy(nil, obj)
+			s.onUpsert(obj)
+		},
+		UpdateFunc: func(old, obj any) {
+			s.countCopy(old, obj)
+			s.onUpsert(obj)
+		},
+		DeleteFunc: func(obj any) {
+			s.countCopy(obj, nil)
+			s.onDelete(obj)
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("watching %s: %w", s.gr, err)
