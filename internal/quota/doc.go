@@ -149,6 +149,14 @@
 // admission charged but the API server has not stored yet is in neither
 // the controller's cache nor the live List.
 //
+// The controller can also miss a recount altogether: it recounts when a pod
+// goes, but reads the singleton from its informer, and when that informer
+// has not yet shown the admission just before, it finds nothing to write
+// and waits for its full resync (five minutes by default). The leader
+// watches pods go and lowers such a singleton itself, by exactly what it
+// still charges, decided from resourceVersions alone (Replenished); the
+// write is a recount, checked like the controller's.
+//
 // Validation of HierarchicalQuota objects at admission is
 // ValidateHierarchicalQuota: the sum of allocations fits hard, and a child
 // quota fits its allocation and every ancestor's hard.

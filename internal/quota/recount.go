@@ -144,7 +144,7 @@ func addName(l corev1.ResourceList, r corev1.ResourceName, q resource.Quantity) 
 // charged is kube's QuotaV1Pod: a pod is charged for compute until it is
 // terminal or past its deletion grace.
 func charged(p *corev1.Pod, now time.Time) bool {
-	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+	if terminal(p) {
 		return false
 	}
 	if p.DeletionTimestamp != nil && p.DeletionGracePeriodSeconds != nil {
@@ -154,6 +154,11 @@ func charged(p *corev1.Pod, now time.Time) bool {
 		}
 	}
 	return true
+}
+
+// terminal reports whether the pod has succeeded or failed.
+func terminal(p *corev1.Pod) bool {
+	return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed
 }
 
 // podMatches evaluates a ResourceQuota scope selector on a pod as kube's

@@ -6,7 +6,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -89,6 +93,20 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 		Interval:  d.Options.Quota.LedgerGCInterval,
 	}); err != nil {
 		return fmt.Errorf("adding the quota ledger collector: %w", err)
+	}
+	// Pods are watched, not cached: the leader only needs to see them go.
+	podsCfg := rest.CopyConfig(mgr.GetConfig())
+	podsCfg.ContentType = runtime.ContentTypeProtobuf
+	podsCfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	pods, err := kubernetes.NewForConfig(podsCfg)
+	if err != nil {
+		return fmt.Errorf("creating the pod client of the quota replenisher: %w", err)
+	}
+	if err := mgr.Add(&ctrlquota.Replenisher{
+		Client: mgr.GetClient(),
+		Pods:   ctrlquota.ListWatchPods{Lister: pods.CoreV1().Pods(metav1.NamespaceAll)},
+	}); err != nil {
+		return fmt.Errorf("adding the quota replenisher: %w", err)
 	}
 	whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded})
 	if err := metrics.RegisterQuota(mgr.GetClient()); err != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -226,4 +227,19 @@ func nulSplit(path string) ([]string, error) {
 		return nil, err
 	}
 	return strings.Split(strings.TrimSuffix(string(b), "\x00"), "\x00"), nil
+}
+
+// PauseControllerManager freezes kube-controller-manager's process
+// (SIGSTOP) until resume is called (SIGCONT; idempotent), so that a test can
+// tell what Canopy does when the controller does not recount. A test that
+// pauses it must resume it before it ends.
+func (cp *ControlPlane) PauseControllerManager() (resume func(), err error) {
+	if cp.kcm == nil || cp.kcm.Process == nil {
+		return nil, errors.New("kube-controller-manager is not running")
+	}
+	if err := cp.kcm.Process.Signal(syscall.SIGSTOP); err != nil {
+		return nil, fmt.Errorf("pausing kube-controller-manager: %w", err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { _ = cp.kcm.Process.Signal(syscall.SIGCONT) }) }, nil
 }

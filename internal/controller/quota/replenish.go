@@ -1,0 +1,278 @@
+package quota
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/util/workqueue"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/canopyhq/canopy/internal/metrics"
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+// The leader watches pods to see them go (see quota.Replenished).
+// +kubebuilder:rbac:groups="",resources=pods,verbs=list;watch
+
+// DefaultReplenishDelay is how long after a pod goes the leader looks at
+// its namespace's singletons: kube-controller-manager's recount, when it
+// does not miss, lands well within it, and then nothing is written.
+const DefaultReplenishDelay = 100 * time.Millisecond
+
+// replenishAttempts bounds the retries of one namespace after conflicts
+// (the cached singleton was older than the one stored).
+const replenishAttempts = 10
+
+// PodWatcher starts a watch of every pod at resourceVersion rv, or, with rv
+// empty, returns the current resourceVersion of the pod list to start one
+// from (see Replenisher.Start).
+type PodWatcher interface {
+	ListRV(ctx context.Context) (string, error)
+	Watch(ctx context.Context, rv string) (watch.Interface, error)
+}
+
+// Replenisher lowers the singletons that still charge pods which have gone,
+// when kube-controller-manager's recount missed them (quota.Replenished has
+// the why and the rule). It runs on the leader: it watches pods, and a short
+// while after a pod goes from a namespace with singletons, writes each
+// singleton of that namespace that still charges it, with the singleton's
+// resourceVersion as precondition. The write is a recount, judged by the
+// status webhook like kube-controller-manager's: refused below what a live
+// read shows exists.
+type Replenisher struct {
+	// Client reads singletons from the manager's cache and writes them.
+	Client client.Client
+	Pods   PodWatcher
+	// Delay defaults to DefaultReplenishDelay.
+	Delay time.Duration
+
+	mu sync.Mutex
+	// stopped holds, for pods in namespaces with singletons, the
+	// resourceVersion at which each was first seen terminal or
+	// terminating.
+	stopped map[types.UID]uint64
+	// pending holds each namespace's departures not yet looked at.
+	pending map[string][]quota.Departure
+	queue   workqueue.TypedRateLimitingInterface[string]
+}
+
+// NeedLeaderElection makes the replenisher leader-only: one writer.
+func (r *Replenisher) NeedLeaderElection() bool { return true }
+
+// Start watches pods until ctx ends, starting again from where it left off
+// when the watch closes, and from the current list when that is too old.
+// Departures during a gap are not seen; they are left to
+// kube-controller-manager's resync.
+func (r *Replenisher) Start(ctx context.Context) error {
+	log := ctrl.LoggerFrom(ctx).WithName("quota-replenisher")
+	r.stopped = map[types.UID]uint64{}
+	r.pending = map[string][]quota.Departure{}
+	r.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Second),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "quota-replenisher"})
+	go func() { <-ctx.Done(); r.queue.ShutDown() }()
+	go r.work(ctx)
+	rv := ""
+	for ctx.Err() == nil {
+		if rv == "" {
+			var err error
+			if rv, err = r.Pods.ListRV(ctx); err != nil {
+				log.V(1).Info("Listing pods to watch them", "reason", err.Error())
+				sleep(ctx, time.Second)
+				continue
+			}
+		}
+		w, err := r.Pods.Watch(ctx, rv)
+		if err != nil {
+			log.V(1).Info("Watching pods", "reason", err.Error())
+			rv = ""
+			sleep(ctx, time.Second)
+			continue
+		}
+		rv = r.drain(ctx, w, rv)
+	}
+	return nil
+}
+
+// drain handles w's events until it closes and returns the resourceVersion
+// to watch from next ("" to list again).
+func (r *Replenisher) drain(ctx context.Context, w watch.Interface, rv string) string {
+	defer w.Stop()
+	for ev := range w.ResultChan() {
+		if ev.Type == watch.Error {
+			if apierrors.IsResourceExpired(apierrors.FromObject(ev.Object)) || apierrors.IsGone(apierrors.FromObject(ev.Object)) {
+				return ""
+			}
+			return rv
+		}
+		p, ok := ev.Object.(*corev1.Pod)
+		if !ok {
+			continue
+		}
+		rv = p.ResourceVersion
+		if ev.Type != watch.Bookmark {
+			r.observe(ctx, ev.Type, p)
+		}
+	}
+	return rv
+}
+
+// observe records what one pod event means for quota.
+func (r *Replenisher) observe(ctx context.Context, t watch.EventType, p *corev1.Pod) {
+	at := quota.ParseRV(p.ResourceVersion)
+	r.mu.Lock()
+	since, seen := r.stopped[p.UID]
+	r.mu.Unlock()
+	switch t {
+	case watch.Added, watch.Modified:
+		if seen || !quota.StoppedCounting(p) || !r.charged(ctx, p.Namespace) {
+			return
+		}
+		r.mu.Lock()
+		r.stopped[p.UID] = at
+		r.mu.Unlock()
+	case watch.Deleted:
+		r.mu.Lock()
+		delete(r.stopped, p.UID)
+		r.mu.Unlock()
+		if !r.charged(ctx, p.Namespace) {
+			return
+		}
+		d := quota.Departure{Pod: p, Deleted: at}
+		switch {
+		case !quota.StoppedCounting(p):
+			d.Stopped = at
+		case seen:
+			d.Stopped = since
+		}
+		r.mu.Lock()
+		r.pending[p.Namespace] = append(r.pending[p.Namespace], d)
+		r.mu.Unlock()
+		delay := r.Delay
+		if delay <= 0 {
+			delay = DefaultReplenishDelay
+		}
+		r.queue.AddAfter(p.Namespace, delay)
+	}
+}
+
+// charged reports whether ns has singletons.
+func (r *Replenisher) charged(ctx context.Context, ns string) bool {
+	var list corev1.ResourceQuotaList
+	err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{LabelSingleton: "true"}, client.Limit(1))
+	return err == nil && len(list.Items) > 0
+}
+
+func (r *Replenisher) work(ctx context.Context) {
+	log := ctrl.LoggerFrom(ctx).WithName("quota-replenisher")
+	for {
+		ns, shutdown := r.queue.Get()
+		if shutdown {
+			return
+		}
+		err := r.replenish(ctx, ns)
+		switch {
+		case err == nil:
+			r.queue.Forget(ns)
+		case IsConflict(err) && r.queue.NumRequeues(ns) < replenishAttempts:
+			metrics.Conflict("quota-replenisher", "resourcequotas")
+			r.queue.AddRateLimited(ns)
+		default:
+			log.V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())
+			r.queue.Forget(ns)
+			r.drop(ns, -1)
+		}
+		r.queue.Done(ns)
+	}
+}
+
+// replenish lowers each singleton of ns that still charges its pending
+// departures. On success the departures it looked at are dropped; on a
+// conflict they are kept for the retry, which reads the newer singleton.
+func (r *Replenisher) replenish(ctx context.Context, ns string) error {
+	r.mu.Lock()
+	gone := append([]quota.Departure(nil), r.pending[ns]...)
+	r.mu.Unlock()
+	if len(gone) == 0 {
+		return nil
+	}
+	var list corev1.ResourceQuotaList
+	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{LabelSingleton: "true"}); err != nil {
+		return err
+	}
+	var errs []error
+	for i := range list.Items {
+		rq := &list.Items[i]
+		used, changed := quota.Replenished(rq.Status.Used, quota.ParseRV(rq.ResourceVersion), rq.Spec.ScopeSelector, gone)
+		if !changed {
+			continue
+		}
+		next := rq.DeepCopy()
+		next.Status.Used = used
+		if err := r.Client.Status().Update(ctx, next); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		metrics.Replenished()
+		ctrl.LoggerFrom(ctx).V(1).Info("Lowered a quota singleton for pods that went", "namespace", ns, "resourcequota", rq.Name, "used", quota.String(used))
+	}
+	for _, err := range errs {
+		if IsConflict(err) {
+			// Retried with the departures kept: the newer singleton decides.
+			return err
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	r.drop(ns, len(gone))
+	return nil
+}
+
+// drop forgets the first n of ns's pending departures (all with n < 0).
+func (r *Replenisher) drop(ns string, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if n < 0 || n >= len(r.pending[ns]) {
+		delete(r.pending, ns)
+		return
+	}
+	r.pending[ns] = r.pending[ns][n:]
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+// ListWatchPods is the PodWatcher of a typed client.
+type ListWatchPods struct {
+	Lister interface {
+		List(ctx context.Context, opts metav1.ListOptions) (*corev1.PodList, error)
+		Watch(ctx context.Context, opts metav1.ListOptions) (watch.Interface, error)
+	}
+}
+
+// ListRV lists one pod, for the list's resourceVersion.
+func (l ListWatchPods) ListRV(ctx context.Context) (string, error) {
+	list, err := l.Lister.List(ctx, metav1.ListOptions{Limit: 1})
+	if err != nil {
+		return "", err
+	}
+	return list.ResourceVersion, nil
+}
+
+// Watch watches every pod from rv, with bookmarks.
+func (l ListWatchPods) Watch(ctx context.Context, rv string) (watch.Interface, error) {
+	return l.Lister.Watch(ctx, metav1.ListOptions{ResourceVersion: rv, AllowWatchBookmarks: true})
+}

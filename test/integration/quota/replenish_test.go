@@ -1,0 +1,84 @@
+package quota
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/canopyhq/canopy/test/integration/framework"
+)
+
+// freeWithin bounds how long a deletion may take to free its room while
+// kube-controller-manager does not recount: far below its 15 s resync here
+// (5 min by default), which is what freed it before.
+const freeWithin = 5 * time.Second
+
+// TestDeletionFreesUsageWhenTheControllerMissesIt freezes
+// kube-controller-manager, so that no recount follows a deletion, as when
+// its informer had not yet shown the creation just before it (the race
+// tests' probes and the churn test met that on loaded machines): the room a
+// deleted pod held must be admitted again all the same, exactly once, for a
+// pod deleted at once and for one that was terminating first.
+func TestDeletionFreesUsageWhenTheControllerMissesIt(t *testing.T) {
+	c := admin(t)
+	ctx := context.Background()
+	tree(t, "repl-root", "repl-a=repl-root", "repl-b=repl-root")
+	hrq(t, "repl-root", "repl", "pods=2", "repl-root", "repl-a", "repl-b")
+	mustCreatePods(t, "repl-a", "a-1")
+	mustCreatePods(t, "repl-b", "b-1")
+	waitHRQUsed(t, "repl-root", "repl", corev1.ResourcePods, 2)
+	mustDeny(t, "repl-a", "a-full", "exceeded quota")
+
+	resume, err := env.CP.PauseControllerManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(resume)
+
+	// A pod deleted at once.
+	if err := c.Delete(ctx, pod("repl-b", "b-1")); err != nil {
+		t.Fatal(err)
+	}
+	admitAgain(t, "repl-a", "a-2")
+	mustDeny(t, "repl-a", "a-3", "exceeded quota")
+
+	// A pod held by a finalizer: terminating first, then gone.
+	held := &corev1.Pod{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "repl-a", Name: "a-1"}, held); err != nil {
+		t.Fatal(err)
+	}
+	held.Finalizers = append(held.Finalizers, "canopy.dev/test-hold")
+	if err := c.Update(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(held), held); err != nil || held.DeletionTimestamp == nil {
+		t.Fatalf("pod a-1 should be terminating: %v", err)
+	}
+	held.Finalizers = nil
+	if err := c.Update(ctx, held); err != nil {
+		t.Fatal(err)
+	}
+	admitAgain(t, "repl-a", "a-4")
+	mustDeny(t, "repl-a", "a-5", "exceeded quota")
+
+	resume()
+	if n := countPods(t, "repl-root", "repl-a", "repl-b"); n != 2 {
+		t.Errorf("%d pods in the tree, want 2", n)
+	}
+	waitHRQUsed(t, "repl-root", "repl", corev1.ResourcePods, 2)
+}
+
+// admitAgain creates a pod, retrying quota refusals for freeWithin: the
+// room a deleted pod held must come back that soon.
+func admitAgain(t *testing.T, ns, name string) {
+	t.Helper()
+	framework.Eventually(t, freeWithin, func(context.Context) error {
+		return createPod(ns, name)
+	})
+}
