@@ -47,8 +47,11 @@
 // object count such as pods; a quota on cpu alone gives no such sign) while
 // the tree still has some room, the status webhook clamps the namespace's
 // singleton: it lowers hard to the namespace's usage plus the room the tree
-// has left (internal/controller/quota.ClampHard), waits briefly for the API
-// server's quota informer to see it, and denies. The API server retries the
+// has left (internal/controller/quota.ClampHard), holds the room it leaves for the
+// batch in the ledger (so that another namespace cannot take it before the
+// retry, which would be denied and clamped again, each clamp costing the
+// batch one of its attempts), waits briefly for the API server's quota
+// informer to see it, and denies. The API server retries the
 // batch at once against the lowered hard and itself admits exactly the items
 // that fit; the items it refuses get the API server's own message, which
 // names the singleton rather than the quota. When nothing fits, or for a
@@ -61,9 +64,15 @@
 // retried: every write of a singleton by anyone but the quota admission
 // makes an admission in flight there conflict, and the API server retries a
 // conflict only three times before refusing the creation with "the object
-// has been modified". The leader keeps a clamp as long as it refuses
-// nothing that fits, and restores the full hard, in the same order, once
-// deletions free room (internal/controller/quota.KeepClamps). The
+// has been modified". For the same reason only a batch's first denial is
+// clamped: the API server sends a denied batch again at once, up to three
+// times, and a clamp made in its last attempt would only turn that
+// attempt's denial into such a conflict (see deniedBatches). The leader
+// keeps a clamp as long as it refuses nothing that fits, and restores the full hard, in the same order, once
+// deletions free room (internal/controller/quota.KeepClamps).  A
+// corrected stale recount is such a write too, and waits until this
+// replica has judged no admission of the namespace for a short while
+// (internal/controller/quota.Admissions). The
 // race tests (200 pods against 100 over subtrees of 1, 2 and 10 namespaces,
 // 1,000 over 50, each after probe pods were admitted and deleted, with one
 // manager, two replicas, a replica stopped midway) admit exactly 100, and

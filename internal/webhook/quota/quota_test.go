@@ -350,36 +350,16 @@ func TestRecount(t *testing.T) {
 // controller backs off.
 func TestRecountCorrected(t *testing.T) {
 	ctx := context.Background()
-	pod := func(name string) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: name},
-			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}
-	}
-	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: quota.UnscopedSingletonName,
-		Labels: map[string]string{ctrlquota.LabelSingleton: "true"}},
-		Spec: corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")}, Status: corev1.ResourceQuotaStatus{Used: rl(t, "pods=4")}}
-	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(pod("a"), pod("b"), pod("c"), rq).
-		WithStatusSubresource(&corev1.ResourceQuota{}).Build()
-	cur := &corev1.ResourceQuota{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(rq), cur); err != nil {
-		t.Fatal(err)
-	}
-	h := &StatusHandler{Forest: chain("root"), Cache: c, Live: c, Decoder: admission.NewDecoder(testScheme()),
-		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
-	req := statusRequestAt(t, "root", quota.ParseRV(cur.ResourceVersion), 4, 2)
+	c, rq, h := staleRecountFixture(t)
+	req := statusRequestAt(t, "root", quota.ParseRV(rq.ResourceVersion), 4, 2)
 	req.UserInfo.Username = "system:kube-controller-manager"
 	if resp := h.Handle(ctx, req); resp.Allowed {
 		t.Fatal("stale recount allowed")
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if err := c.Get(ctx, client.ObjectKeyFromObject(rq), cur); err != nil {
-			t.Fatal(err)
-		}
-		if quota.String(cur.Status.Used) == "pods=3" {
-			return
-		}
+	for usedOf(t, c, rq) != "pods=3" {
 		if time.Now().After(deadline) {
-			t.Fatalf("singleton used = %s, want the corrected pods=3", quota.String(cur.Status.Used))
+			t.Fatalf("singleton used = %s, want the corrected pods=3", usedOf(t, c, rq))
 		}
 		time.Sleep(10 * time.Millisecond) // polling a fake client's state with a deadline
 	}

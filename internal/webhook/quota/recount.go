@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -106,7 +107,9 @@ func (h *StatusHandler) markLowered(ctx context.Context, prev *corev1.ResourceQu
 // usage the recount rightly lowered (deleted pods) counted until the
 // controller, backing off exponentially, recounts from a cache that has
 // caught up, which in a namespace creating pods without pause may be never.
-// It runs after the response (the API server is waiting for it) and is best
+// It runs after the response (the API server is waiting for it), once no
+// admission of the namespace has been judged here for Quiet (an admission
+// in flight would conflict with it, see ctrlquota.Admissions), and is best
 // effort: on a conflict the singleton changed, and the next recount
 // decides again. The write passes this webhook as a recount, and is checked
 // like any other.
@@ -117,6 +120,10 @@ func (h *StatusHandler) correct(ctx context.Context, prev, next *corev1.Resource
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 		defer cancel()
 		log := ctrl.LoggerFrom(ctx).WithValues("namespace", fixed.Namespace, "resourcequota", fixed.Name)
+		if err := h.awaitQuiet(ctx, fixed.Namespace); err != nil {
+			log.V(1).Info("Not correcting a stale quota recount: its namespace stayed busy", "reason", err.Error())
+			return
+		}
 		if err := h.Ledgers.Client.Status().Update(ctx, fixed); err != nil {
 			if apierrors.IsConflict(err) {
 				metrics.Conflict("quota-status-webhook", "resourcequotas")
@@ -126,6 +133,26 @@ func (h *StatusHandler) correct(ctx context.Context, prev, next *corev1.Resource
 		}
 		log.V(1).Info("Corrected a stale quota recount", "used", quota.String(fixed.Status.Used))
 	}()
+}
+
+// awaitQuiet returns once no admission of ns has been judged here for
+// Quiet, or ctx's error when it ends first.
+func (h *StatusHandler) awaitQuiet(ctx context.Context, ns string) error {
+	quiet := h.Quiet
+	if quiet <= 0 {
+		quiet = ctrlquota.DefaultQuiet
+	}
+	for {
+		wait := h.Admissions.QuietIn(ns, quiet)
+		if wait == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // liveUsage reads, straight from the API server, what each lowered name

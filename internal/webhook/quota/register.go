@@ -26,6 +26,7 @@ func Register(mgr ctrl.Manager, cfg Config) {
 		Snapshots: &ctrlquota.SnapshotCache{},
 		Trees:     &ctrlquota.TreeCache{},
 		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
+		Admissions: &ctrlquota.Admissions{},
 	}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
 		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,

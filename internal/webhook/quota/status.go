@@ -58,9 +58,17 @@ type StatusHandler struct {
 	Decoder     admission.Decoder
 	MaxAttempts int
 	Now         func() time.Time
+	// Admissions records the admissions judged here, so that a correction
+	// of a stale recount waits until its namespace is quiet.
+	Admissions *ctrlquota.Admissions
+	// Quiet defaults to ctrlquota.DefaultQuiet.
+	Quiet time.Duration
 
 	// trees serialises this replica's ledger writes per tree (treeLocks).
 	trees treeLocks
+	// denied tells a batch's retries from its first attempt (see
+	// deniedBatches): only the first is clamped.
+	denied deniedBatches
 }
 
 // IsAdmission reports whether a status update is the API server's quota
@@ -98,6 +106,11 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 		return admission.Allowed("not a quota singleton")
 	case !IsAdmission(req.UserInfo.Username):
 		return h.recount(ctx, req, prev, next)
+	}
+	// The API server may retry the moment it has the answer: the
+	// namespace is busy until then (see ctrlquota.Admissions).
+	defer h.Admissions.Begin(next.Namespace)()
+	switch {
 	case !Grows(prev.Status.Used, next.Status.Used):
 		return admission.Allowed("usage does not grow")
 	case h.Loaded != nil && !h.Loaded():
@@ -113,7 +126,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
-			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) {
+			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) && h.denied.first(prev, next) {
 				h.clamp(ctx, prev, exceeded)
 			}
 			return admission.Denied(exceeded.Error())
@@ -121,55 +134,6 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 		return admission.Errored(http.StatusInternalServerError, err)
 	}
 	return admission.Allowed("")
-}
-
-// clampSettle is how long a denial waits after clamping a singleton, so the
-// API server's quota informer sees the lowered hard before it retries the
-// batch (it retries at once, from its cache).
-const clampSettle = 150 * time.Millisecond
-
-// clamp lowers the singleton's hard to what the tree still has room for,
-// so that the API server, retrying the denied batch, admits exactly the
-// creations that fit instead of none (see ctrlquota.ClampHard). It writes
-// status.hard, which the API server's quota admission reads, before the
-// spec (ctrlquota.WriteHard), so kube-controller-manager does not write the
-// singleton again to copy the new spec.hard while admissions are retrying.
-// It is best effort: on any error the denial stands and the batch fails
-// whole, which is safe. Like the ledger write, these writes are part of the
-// admission decision: an API server's quota admission handles one
-// namespace at a time, so no other admission of the namespace through the
-// same API server is in flight while they are made.
-func (h *StatusHandler) clamp(ctx context.Context, prev *corev1.ResourceQuota, e *quota.ExceededError) {
-	log := ctrl.LoggerFrom(ctx).WithValues("namespace", prev.Namespace, "resourcequota", prev.Name)
-	cur := &corev1.ResourceQuota{}
-	if err := h.Ledgers.Client.Get(ctx, client.ObjectKeyFromObject(prev), cur); err != nil {
-		log.V(1).Info("Not clamping quota singleton", "reason", err.Error())
-		return
-	}
-	hard, changed := ctrlquota.ClampHard(cur.Spec.Hard, prev.Status.Used, e)
-	if !changed {
-		return
-	}
-	cur.Spec.Hard = hard
-	if cur.Annotations == nil {
-		cur.Annotations = map[string]string{}
-	}
-	cur.Annotations[ctrlquota.AnnotationClampedAt] = h.now().UTC().Format(time.RFC3339Nano)
-	read := cur.ResourceVersion
-	if err := ctrlquota.WriteHard(ctx, h.Ledgers.Client, cur); err != nil {
-		log.V(1).Info("Not clamping quota singleton", "reason", err.Error())
-		if cur.ResourceVersion == read {
-			return
-		}
-		// status.hard was lowered, the spec was not: the API server
-		// decides with the status, so it must still see it.
-	} else {
-		log.V(1).Info("Clamped quota singleton to the tree's remaining room", "hard", quota.String(hard))
-	}
-	select {
-	case <-ctx.Done():
-	case <-time.After(clampSettle):
-	}
 }
 
 // reserve runs the ledger protocol (see internal/quota's package doc): in a

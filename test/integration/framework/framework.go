@@ -54,10 +54,18 @@ func Start() (*Env, error) {
 		ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.ErrorLevel)))
 	}
 	root := RepoRoot()
-	cp, err := controlplane.Start(controlplane.Options{
+	cpOpts := controlplane.Options{
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
 		WebhookPaths:      []string{filepath.Join(root, "config", "webhook")},
-	})
+	}
+	if dir := os.Getenv("CANOPY_TEST_AUDIT_DIR"); dir != "" {
+		args, err := auditArgs(dir)
+		if err != nil {
+			return nil, err
+		}
+		cpOpts.APIServerArgs = args
+	}
+	cp, err := controlplane.Start(cpOpts)
 	if err != nil {
 		return nil, err
 	}

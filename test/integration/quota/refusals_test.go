@@ -6,30 +6,15 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
-
-	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
 // resourceQuotaLists is how many LISTs of ResourceQuotas the API server has
 // served, from its own metrics.
 func resourceQuotaLists(t testing.TB) float64 {
 	t.Helper()
-	cs, err := kubernetes.NewForConfig(env.CP.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fams, err := framework.APIServerMetrics(context.Background(), cs.CoreV1().RESTClient())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n float64
-	for _, m := range fams["apiserver_request_total"].GetMetric() {
-		if l := framework.Labels(m); l["resource"] == "resourcequotas" && l["verb"] == "LIST" {
-			n += framework.Value(m)
-		}
-	}
-	return n
+	return env.SumAPIServerMetric(t, "apiserver_request_total", func(l map[string]string) bool {
+		return l["resource"] == "resourcequotas" && l["verb"] == "LIST"
+	})
 }
 
 // Refusals in a full tree read only the ledger live, not every singleton:
