@@ -11,15 +11,11 @@
 //   - The same webhook refuses a recount by kube-controller-manager that
 //     lowers a namespace's usage below what a live read shows exists: that
 //     controller counts from its cache, and a stale count would let the API
-//     server admit on top of it. A true recount is allowed at once.
-//   - The recount mutator corrects a stale recount in its own write first:
-//     every name it lowers below the live count is raised to that count
-//     (RecountFixer), so usage that really went down is released without
-//     waiting for the controller's backoff, and Canopy writes nothing. Only
-//     when the count changed between the mutator's read and the
-//     validator's (or the mutator failed; it fails open) does the status
-//     webhook refuse the recount and write the corrected usage itself (a
-//     second write, with the singleton's resourceVersion as precondition).
+//     server admit on top of it. A true recount is allowed at once. In place
+//     of a refused stale recount the webhook writes the recount corrected
+//     to the live count (a second write, with the singleton's
+//     resourceVersion as precondition), so usage that really went down is
+//     released without waiting for the controller's backoff.
 //   - The singleton webhook stops users from editing or deleting the
 //     singletons.
 //   - The validating webhooks check HierarchicalQuota (delegated budgets,
@@ -73,12 +69,10 @@
 // times, and a clamp made in its last attempt would only turn that
 // attempt's denial into such a conflict (see deniedBatches). The leader
 // keeps a clamp as long as it refuses nothing that fits, and restores the full hard, in the same order, once
-// deletions free room (internal/controller/quota.KeepClamps).  The
-// status webhook's own correction of a stale recount is such a write too,
-// and is rare now that the mutator corrects the recount in its own write;
-// it waits until this replica has judged no admission of the namespace for
-// a short while (internal/controller/quota.Admissions), which cannot see
-// another replica's admissions. The
+// deletions free room (internal/controller/quota.KeepClamps).  A
+// corrected stale recount is such a write too, and waits until this
+// replica has judged no admission of the namespace for a short while
+// (internal/controller/quota.Admissions). The
 // race tests (200 pods against 100 over subtrees of 1, 2 and 10 namespaces,
 // 1,000 over 50, each after probe pods were admitted and deleted, with one
 // manager, two replicas, a replica stopped midway) admit exactly 100, and

@@ -21,15 +21,13 @@ type Config struct {
 func Register(mgr ctrl.Manager, cfg Config) {
 	dec := admission.NewDecoder(mgr.GetScheme())
 	srv := mgr.GetWebhookServer()
-	status := &StatusHandler{
+	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
 		Snapshots: &ctrlquota.SnapshotCache{},
 		Trees:     &ctrlquota.TreeCache{},
 		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 		Admissions: &ctrlquota.Admissions{},
-	}
-	srv.Register(StatusPath, &webhook.Admission{Handler: status})
-	srv.Register(RecountPath, &webhook.Admission{Handler: &RecountFixer{Status: status, Decoder: dec}})
+	}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
 		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,
 	}})
