@@ -108,7 +108,9 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 	}); err != nil {
 		return fmt.Errorf("adding the quota replenisher: %w", err)
 	}
-	whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded})
+	if err := whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded}); err != nil {
+		return err
+	}
 	if err := metrics.RegisterQuota(mgr.GetClient()); err != nil {
 		return fmt.Errorf("registering quota metrics: %w", err)
 	}

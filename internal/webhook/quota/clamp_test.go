@@ -142,3 +142,52 @@ func clampTree(t *testing.T, hard string, used map[string]string) (client.Client
 	}
 	return c, h, get
 }
+
+// The API server's attempts of one batch may reach different replicas. A
+// replica that sees a batch for the first time after another replica
+// denied it is judging a retry, and must not clamp: seen in the
+// two-replica race, where the fourth and last attempt of a batch denied
+// three times with no room reached the replica that had not seen it, room
+// had appeared, and its clamp turned the attempt into a conflict.
+func TestClampOnlyOnABatchsFirstDenialAcrossReplicas(t *testing.T) {
+	ctx := context.Background()
+	c, a, get := clampTree(t, "pods=3", map[string]string{"root": "pods=2", "c0": "pods=1"})
+	b := &StatusHandler{Forest: a.Forest, Cache: c, Live: c, Decoder: a.Decoder, Ledgers: a.Ledgers}
+	for _, h := range []*StatusHandler{a, b} {
+		h.Denials = &ctrlquota.DenialStore{Client: c, Reader: c, Namespace: "canopy-system"}
+		if err := h.Denials.EnsureShards(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Replica a denies the batch (1 -> 3 pods in a full tree): no room.
+	batch := statusRequestAt(t, "c0", quota.ParseRV(get("c0").ResourceVersion), 1, 3)
+	if resp := a.Handle(ctx, batch); resp.Allowed {
+		t.Fatal("a batch that does not fit was allowed")
+	}
+	// Room for one appears; the retry reaches replica b.
+	root := get("root")
+	root.Status.Used = rl(t, "pods=1")
+	if err := c.Status().Update(ctx, root); err != nil {
+		t.Fatal(err)
+	}
+	written := get("c0").ResourceVersion
+	resp := b.Handle(ctx, batch)
+	if resp.Allowed || !strings.Contains(resp.Result.Message, "exceeded quota") {
+		t.Fatalf("retry on the other replica: %+v, want a quota denial", resp.Result)
+	}
+	if cur := get("c0"); cur.ResourceVersion != written {
+		t.Errorf("the other replica clamped a batch replica a had denied (hard %s): the attempt would fail with a conflict", quota.String(cur.Spec.Hard))
+	}
+	// A new batch's first denial still clamps, on either replica.
+	cur := get("c0")
+	cur.Labels["touched"] = "true"
+	if err := c.Update(ctx, cur); err != nil {
+		t.Fatal(err)
+	}
+	if resp := b.Handle(ctx, statusRequestAt(t, "c0", quota.ParseRV(cur.ResourceVersion), 1, 3)); resp.Allowed {
+		t.Fatal("a batch that does not fit was allowed")
+	}
+	if _, ok := get("c0").Annotations[ctrlquota.AnnotationClampedAt]; !ok {
+		t.Error("a new batch's first denial was not clamped")
+	}
+}

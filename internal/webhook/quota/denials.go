@@ -1,10 +1,14 @@
 package quota
 
 import (
+	"context"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 
 	"github.com/canopyhq/canopy/internal/quota"
 )
@@ -26,6 +30,15 @@ import (
 // batch; it is denied again without a clamp, so it is refused with the
 // quota's message, and the room is left to the next batch, which clamps on
 // its first attempt if it does not fit whole.
+//
+// Each attempt may reach a different replica (the API server calls the
+// webhook's Service, which may balance each request). A replica that kept
+// its denials to itself could see a batch for the first time on its last
+// attempt, after the other replica had denied the first three, and clamp
+// then: seen with an audit log in the two-replica race. So a replica
+// records each batch it sees denied for the first time in a ConfigMap the
+// replicas share (ctrlquota.DenialStore), and a batch another replica
+// recorded is a retry.
 
 // maxRememberedDenials bounds deniedBatches: it forgets everything when
 // full, which at worst lets one more retry clamp.
@@ -41,18 +54,26 @@ type deniedBatches struct {
 // first records that the status update from prev to next was denied, and
 // reports whether it is the first denial of that update: not a repeat, at
 // the same resourceVersion and with the same old and new usage, of the last
-// one this replica denied for the singleton.
-func (d *deniedBatches) first(prev, next *corev1.ResourceQuota) bool {
+// one this replica, or with shared any replica, denied for the singleton.
+// If the shared record cannot be read or written, the answer is this
+// replica's alone.
+func (d *deniedBatches) first(ctx context.Context, shared *ctrlquota.DenialStore, prev, next *corev1.ResourceQuota) bool {
 	key := types.NamespacedName{Namespace: prev.Namespace, Name: prev.Name}
 	sig := prev.ResourceVersion + " " + quota.String(prev.Status.Used) + " " + quota.String(next.Status.Used)
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.last == nil || len(d.last) >= maxRememberedDenials {
 		d.last = map[types.NamespacedName]string{}
 	}
-	if d.last[key] == sig {
-		return false
-	}
+	repeat := d.last[key] == sig
 	d.last[key] = sig
-	return true
+	d.mu.Unlock()
+	if repeat || shared == nil {
+		return !repeat
+	}
+	claimed, err := shared.Claim(ctx, key, sig)
+	if err != nil {
+		ctrl.LoggerFrom(ctx).V(1).Info("Judging a quota denial on this replica's record alone", "namespace", key.Namespace, "reason", err.Error())
+		return true
+	}
+	return claimed
 }

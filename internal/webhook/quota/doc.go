@@ -67,7 +67,8 @@
 // has been modified". For the same reason only a batch's first denial is
 // clamped: the API server sends a denied batch again at once, up to three
 // times, and a clamp made in its last attempt would only turn that
-// attempt's denial into such a conflict (see deniedBatches). The leader
+// attempt's denial into such a conflict (see deniedBatches; the replicas
+// share which batches they denied, since each attempt may reach either). The leader
 // keeps a clamp as long as it refuses nothing that fits, and restores the full hard, in the same order, once
 // deletions free room (internal/controller/quota.KeepClamps).  A
 // corrected stale recount is such a write too, and waits until this

@@ -1,6 +1,8 @@
 package quota
 
 import (
+	"fmt"
+
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
@@ -18,15 +20,20 @@ type Config struct {
 }
 
 // Register serves the quota webhooks on the manager's webhook server.
-func Register(mgr ctrl.Manager, cfg Config) {
+func Register(mgr ctrl.Manager, cfg Config) error {
 	dec := admission.NewDecoder(mgr.GetScheme())
 	srv := mgr.GetWebhookServer()
+	denials := &ctrlquota.DenialStore{Client: cfg.Ledgers.Client, Reader: cfg.Ledgers.Reader, Namespace: cfg.Ledgers.Namespace}
+	if err := mgr.Add(denials); err != nil {
+		return fmt.Errorf("adding the shared quota denials: %w", err)
+	}
 	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
 		Snapshots: &ctrlquota.SnapshotCache{},
 		Trees:     &ctrlquota.TreeCache{},
 		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 		Admissions: &ctrlquota.Admissions{},
+		Denials:    denials,
 	}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
 		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,
@@ -35,4 +42,5 @@ func Register(mgr ctrl.Manager, cfg Config) {
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Loaded: cfg.Loaded, Decoder: dec,
 	}})
 	srv.Register(HRQPath, &webhook.Admission{Handler: &HRQHandler{Decoder: dec}})
+	return nil
 }

@@ -66,6 +66,10 @@ type StatusHandler struct {
 
 	// trees serialises this replica's ledger writes per tree (treeLocks).
 	trees treeLocks
+	// Denials, if set, shares the batches denied with the other replicas
+	// (see deniedBatches).
+	Denials *ctrlquota.DenialStore
+
 	// denied tells a batch's retries from its first attempt (see
 	// deniedBatches): only the first is clamped.
 	denied deniedBatches
@@ -126,7 +130,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
-			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) && h.denied.first(prev, next) {
+			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) && h.denied.first(ctx, h.Denials, prev, next) {
 				h.clamp(ctx, prev, exceeded)
 			}
 			return admission.Denied(exceeded.Error())
