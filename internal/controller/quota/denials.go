@@ -92,11 +92,12 @@ func (s *DenialStore) Claim(ctx context.Context, key types.NamespacedName, sig s
 		if _, last := decodeDenial(cm.Data[field]); last == sig {
 			return false, nil
 		}
-		pruneDenials(cm.Data, now())
+		at := now()
+		pruneDenials(cm.Data, at)
 		if cm.Data == nil {
 			cm.Data = map[string]string{}
 		}
-		cm.Data[field] = encodeDenial(now(), sig)
+		cm.Data[field] = encodeDenial(at, sig)
 		switch err := s.Client.Update(ctx, cm); {
 		case apierrors.IsConflict(err):
 			metrics.Conflict("quota-denials", "configmaps")

@@ -9,7 +9,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
-
 	"github.com/canopyhq/canopy/internal/quota"
 )
 
