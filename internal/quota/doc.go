@@ -154,7 +154,10 @@
 // has not yet shown the admission just before, it finds nothing to write
 // and waits for its full resync (five minutes by default). The leader
 // watches pods go and lowers such a singleton itself, by exactly what it
-// still charges, decided from resourceVersions alone (Replenished); the
+// still charges, decided from resourceVersions alone (Replenished): those
+// of the pod's going and of the singleton's last write that may have left
+// it out, which the leader knows by following every write of the
+// singletons, since the quota admission's writes only add (OnlyAdded). The
 // write is a recount, checked like the controller's.
 //
 // Validation of HierarchicalQuota objects at admission is

@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"encoding/json"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -41,6 +42,73 @@ import (
 // watch started later), they are not lowered and the recount is left to
 // kube-controller-manager.
 
+// A singleton's latest version may come after the write that made a pod
+// stop counting and still charge it: the API server's quota admission only
+// adds, to the usage of the version before, what it admits. So what counts
+// is the last write that may have left the pod out, not the latest one: a
+// caller that saw every write of the singleton since the pod stopped
+// counting passes as base the last write that did not only add (OnlyAdded
+// reports which ones do), and otherwise the singleton's own version.
+
+// AdmissionManager is the field manager of the API server's own writes,
+// its quota admission's among them: the user agent of kube-apiserver's
+// loopback client.
+const AdmissionManager = "kube-apiserver"
+
+// OnlyAdded reports whether the write that took a singleton from status.used
+// prev to next only added to it, as the API server's quota admission does:
+// every name whose quantity differs grew, and next's managed fields give it
+// to AdmissionManager's status entry alone. A write that changed no name
+// only added nothing. Anything else (kube-controller-manager's recounts,
+// the manager's, a name that went away) may have left a pod out.
+func OnlyAdded(prev corev1.ResourceList, next *corev1.ResourceQuota) bool {
+	var grew []corev1.ResourceName
+	for r, q := range next.Status.Used {
+		old, ok := prev[r]
+		switch {
+		case !ok || old.Cmp(q) < 0:
+			grew = append(grew, r)
+		case old.Cmp(q) > 0:
+			return false
+		}
+	}
+	for r := range prev {
+		if _, ok := next.Status.Used[r]; !ok {
+			return false
+		}
+	}
+	for _, r := range grew {
+		owners := 0
+		for _, m := range next.ManagedFields {
+			if m.FieldsV1 == nil || !ownsUsed(m.FieldsV1.Raw, r) {
+				continue
+			}
+			if m.Manager != AdmissionManager || m.Subresource != "status" {
+				return false
+			}
+			owners++
+		}
+		if owners != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// ownsUsed reports whether a managed-fields set holds status.used[r].
+func ownsUsed(raw []byte, r corev1.ResourceName) bool {
+	var set struct {
+		Status struct {
+			Used map[string]json.RawMessage `json:"f:used"`
+		} `json:"f:status"`
+	}
+	if json.Unmarshal(raw, &set) != nil {
+		return false
+	}
+	_, ok := set.Status.Used["f:"+string(r)]
+	return ok
+}
+
 // Departure is a pod that was deleted, with the resourceVersions of the
 // writes that made it stop counting.
 type Departure struct {
@@ -55,8 +123,9 @@ type Departure struct {
 	Stopped uint64
 }
 
-// Replenished returns used, the status.used of a singleton at resourceVersion
-// base under scope, lowered by what it still charges for the departures (see
+// Replenished returns used, the status.used of a singleton under scope whose
+// last write that may have left a pod out is at resourceVersion base (its
+// own version, or an earlier one as above), lowered by what it still charges for the departures (see
 // above), and whether anything was lowered. Only names used holds are
 // lowered, never below zero. A base that is not a revision (0, see ParseRV)
 // lowers nothing.

@@ -1,6 +1,7 @@
 package quota
 
 import (
+	"encoding/json"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -110,5 +111,81 @@ func TestStoppedCounting(t *testing.T) {
 	}
 	if !StoppedCounting(departedPod("1", false, corev1.PodFailed)) {
 		t.Error("a failed pod may be left out by a recount")
+	}
+}
+
+// singletonWrite is a singleton whose status.used is used, with one
+// managed-fields entry per manager naming the used names it owns.
+func singletonWrite(t *testing.T, used string, owners map[string][]string) *corev1.ResourceQuota {
+	t.Helper()
+	rq := &corev1.ResourceQuota{Status: corev1.ResourceQuotaStatus{Used: rl(t, used)}}
+	for m, names := range owners {
+		fields := map[string]any{}
+		for _, n := range names {
+			fields["f:"+n] = map[string]any{}
+		}
+		raw, err := json.Marshal(map[string]any{"f:status": map[string]any{"f:used": fields}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rq.ManagedFields = append(rq.ManagedFields, metav1.ManagedFieldsEntry{
+			Manager: m, Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status",
+			FieldsV1: &metav1.FieldsV1{Raw: raw}})
+	}
+	return rq
+}
+
+func TestOnlyAdded(t *testing.T) {
+	cases := []struct {
+		name   string
+		prev   string
+		next   string
+		owners map[string][]string
+		want   bool
+	}{{
+		name: "the quota admission raised a name",
+		prev: "pods=2,requests.cpu=1", next: "pods=3,requests.cpu=1",
+		owners: map[string][]string{AdmissionManager: {"pods"}, "kube-controller-manager": {"requests.cpu"}},
+		want:   true,
+	}, {
+		name: "nothing changed",
+		prev: "pods=2", next: "pods=2",
+		owners: map[string][]string{"kube-controller-manager": {"pods"}},
+		want:   true,
+	}, {
+		name: "a recount raised a name",
+		prev: "pods=2", next: "pods=3",
+		owners: map[string][]string{"kube-controller-manager": {"pods"}},
+	}, {
+		name: "the manager raised a name",
+		prev: "pods=2", next: "pods=3",
+		owners: map[string][]string{"canopy-manager": {"pods"}},
+	}, {
+		name: "the API server lowered a name",
+		prev: "pods=2", next: "pods=1",
+		owners: map[string][]string{AdmissionManager: {"pods"}},
+	}, {
+		name: "a name went away",
+		prev: "pods=2,requests.cpu=1", next: "pods=3",
+		owners: map[string][]string{AdmissionManager: {"pods"}},
+	}, {
+		name: "a raised name owned by no one",
+		prev: "pods=2", next: "pods=3",
+	}, {
+		name: "a raised name owned by two managers",
+		prev: "pods=2", next: "pods=3",
+		owners: map[string][]string{AdmissionManager: {"pods"}, "kube-controller-manager": {"pods"}},
+	}, {
+		name: "a new name from the admission",
+		prev: "", next: "pods=1",
+		owners: map[string][]string{AdmissionManager: {"pods"}},
+		want:   true,
+	}}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := OnlyAdded(rl(t, c.prev), singletonWrite(t, c.next, c.owners)); got != c.want {
+				t.Errorf("OnlyAdded = %v, want %v", got, c.want)
+			}
+		})
 	}
 }

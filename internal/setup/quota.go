@@ -103,8 +103,9 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 		return fmt.Errorf("creating the pod client of the quota replenisher: %w", err)
 	}
 	if err := mgr.Add(&ctrlquota.Replenisher{
-		Client: mgr.GetClient(),
-		Pods:   ctrlquota.ListWatchPods{Lister: pods.CoreV1().Pods(metav1.NamespaceAll)},
+		Client:     mgr.GetClient(),
+		Pods:       ctrlquota.ListWatchPods{Lister: pods.CoreV1().Pods(metav1.NamespaceAll)},
+		Singletons: ctrlquota.ListWatchSingletons{Lister: pods.CoreV1().ResourceQuotas(metav1.NamespaceAll)},
 	}); err != nil {
 		return fmt.Errorf("adding the quota replenisher: %w", err)
 	}

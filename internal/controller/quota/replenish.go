@@ -31,6 +31,9 @@ const DefaultReplenishDelay = 100 * time.Millisecond
 // (the cached singleton was older than the one stored).
 const replenishAttempts = 10
 
+// retryPause is how long a failed List or Watch waits before the next.
+const retryPause = time.Second
+
 // PodWatcher starts a watch of every pod at resourceVersion rv, or, with rv
 // empty, returns the current resourceVersion of the pod list to start one
 // from (see Replenisher.Start).
@@ -51,6 +54,11 @@ type Replenisher struct {
 	// Client reads singletons from the manager's cache and writes them.
 	Client client.Client
 	Pods   PodWatcher
+	// Singletons, when set, lets the replenisher follow every write of the
+	// singletons (see history), and lower one that admissions wrote after
+	// a pod went. Without it, only a singleton older than the pod's going
+	// is lowered.
+	Singletons SingletonWatcher
 	// Delay defaults to DefaultReplenishDelay.
 	Delay time.Duration
 
@@ -62,6 +70,7 @@ type Replenisher struct {
 	// pending holds each namespace's departures not yet looked at.
 	pending map[string][]quota.Departure
 	queue   workqueue.TypedRateLimitingInterface[string]
+	history history
 }
 
 // NeedLeaderElection makes the replenisher leader-only: one writer.
@@ -79,6 +88,9 @@ func (r *Replenisher) Start(ctx context.Context) error {
 		workqueue.NewTypedItemExponentialFailureRateLimiter[string](50*time.Millisecond, time.Second),
 		workqueue.TypedRateLimitingQueueConfig[string]{Name: "quota-replenisher"})
 	go func() { <-ctx.Done(); r.queue.ShutDown() }()
+	if r.Singletons != nil {
+		go r.history.follow(ctx, r.Singletons)
+	}
 	go r.work(ctx)
 	rv := ""
 	for ctx.Err() == nil {
@@ -86,7 +98,7 @@ func (r *Replenisher) Start(ctx context.Context) error {
 			var err error
 			if rv, err = r.Pods.ListRV(ctx); err != nil {
 				log.V(1).Info("Listing pods to watch them", "reason", err.Error())
-				sleep(ctx, time.Second)
+				sleep(ctx, retryPause)
 				continue
 			}
 		}
@@ -94,7 +106,7 @@ func (r *Replenisher) Start(ctx context.Context) error {
 		if err != nil {
 			log.V(1).Info("Watching pods", "reason", err.Error())
 			rv = ""
-			sleep(ctx, time.Second)
+			sleep(ctx, retryPause)
 			continue
 		}
 		rv = r.drain(ctx, w, rv)
@@ -182,8 +194,10 @@ func (r *Replenisher) work(ctx context.Context) {
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)
-		case IsConflict(err) && r.queue.NumRequeues(ns) < replenishAttempts:
-			metrics.Conflict("quota-replenisher", "resourcequotas")
+		case (IsConflict(err) || errors.Is(err, errHistoryBehind)) && r.queue.NumRequeues(ns) < replenishAttempts:
+			if IsConflict(err) {
+				metrics.Conflict("quota-replenisher", "resourcequotas")
+			}
 			r.queue.AddRateLimited(ns)
 		default:
 			log.V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())
@@ -211,7 +225,14 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) error {
 	var errs []error
 	for i := range list.Items {
 		rq := &list.Items[i]
-		used, changed := quota.Replenished(rq.Status.Used, quota.ParseRV(rq.ResourceVersion), rq.Spec.ScopeSelector, gone)
+		// Behind, the history leaves the singleton's own version, which may
+		// be enough; if not, another look follows.
+		base, behind := r.history.base(client.ObjectKeyFromObject(rq), quota.ParseRV(rq.ResourceVersion))
+		used, changed := quota.Replenished(rq.Status.Used, base, rq.Spec.ScopeSelector, gone)
+		if behind != nil && !changed {
+			errs = append(errs, behind)
+			continue
+		}
 		if !changed {
 			continue
 		}
@@ -225,7 +246,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) error {
 		ctrl.LoggerFrom(ctx).V(1).Info("Lowered a quota singleton for pods that went", "namespace", ns, "resourcequota", rq.Name, "used", quota.String(used))
 	}
 	for _, err := range errs {
-		if IsConflict(err) {
+		if IsConflict(err) || errors.Is(err, errHistoryBehind) {
 			// Retried with the departures kept: the newer singleton decides.
 			return err
 		}

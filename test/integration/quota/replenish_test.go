@@ -82,3 +82,41 @@ func admitAgain(t *testing.T, ns, name string) {
 		return createPod(ns, name)
 	})
 }
+
+// TestDeletionFreesUsageWhenAnAdmissionFollowsIt freezes
+// kube-controller-manager, deletes a pod and at once admits another in the
+// same namespace: the singleton's latest version then comes after the
+// deletion, written by the API server's quota admission, which only adds
+// to the usage before it, so it still charges the deleted pod. The room
+// the deleted pod held must be admitted again all the same, exactly once
+// (the race tests' probes met this when the race's first admissions
+// followed a probe's deletion before anything recounted).
+func TestDeletionFreesUsageWhenAnAdmissionFollowsIt(t *testing.T) {
+	c := admin(t)
+	ctx := context.Background()
+	tree(t, "replf-root", "replf-a=replf-root", "replf-b=replf-root")
+	hrq(t, "replf-root", "replf", "pods=3", "replf-root", "replf-a", "replf-b")
+	mustCreatePods(t, "replf-a", "a-1")
+	mustCreatePods(t, "replf-b", "b-1")
+	waitHRQUsed(t, "replf-root", "replf", corev1.ResourcePods, 2)
+
+	resume, err := env.CP.PauseControllerManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(resume)
+
+	if err := c.Delete(ctx, pod("replf-b", "b-1")); err != nil {
+		t.Fatal(err)
+	}
+	// Admitted at once, before the leader looks at the deletion.
+	mustCreatePods(t, "replf-b", "b-2")
+	admitAgain(t, "replf-a", "a-2")
+	mustDeny(t, "replf-a", "a-3", "exceeded quota")
+
+	resume()
+	if n := countPods(t, "replf-root", "replf-a", "replf-b"); n != 3 {
+		t.Errorf("%d pods in the tree, want 3", n)
+	}
+	waitHRQUsed(t, "replf-root", "replf", corev1.ResourcePods, 3)
+}
