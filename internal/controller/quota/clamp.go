@@ -44,6 +44,13 @@ import (
 //     admissions. Once deletions free room, the leader restores the full
 //     hard in the reconcile that sees the freed usage, before it writes the
 //     quotas' status.used.
+//   - Nor does it restore a clamp while a reservation is unsettled at the
+//     singleton's version: the batch's retry, which the clamp's hold
+//     reserved for, is then in flight at that version, and the restore
+//     would make it conflict (in the race tests, clamp and restore took
+//     turns until a batch ran out of attempts). The reservation settles
+//     when the retry commits, or by the leader's write after a resync if it
+//     never does (Reconciler.settle), and the next reconcile restores.
 const AnnotationClampedAt = "canopy.dev/clamped-at"
 
 // ClampHard returns hard lowered, for every resource the exceeded quota
@@ -81,11 +88,13 @@ func ClampHard(hard, prevUsed corev1.ResourceList, e *quota.ExceededError) (core
 
 // KeepClamps returns desired with the hard of every clamped singleton (one
 // marked with AnnotationClampedAt) kept where it is lower, as long as the
-// clamp refuses nothing that fits: no clamped resource could grow above its
-// clamp in the snapshot, which holds the tree's effective usage. A clamp
-// that refuses something that fits is dropped whole, so the singleton gets
-// its desired hard again. A kept clamp never raises desired.
-func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, snap *quota.Snapshot) map[string][]corev1.ResourceQuota {
+// clamp refuses nothing that fits (no clamped resource could grow above its
+// clamp in the snapshot, which holds the tree's effective usage) or its
+// namespace and scope are busy: a reservation is unsettled at the version
+// the singleton has (see above). A clamp that refuses something that fits
+// is dropped whole, so the singleton gets its desired hard again. A kept
+// clamp never raises desired.
+func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, snap *quota.Snapshot, busy map[quota.Key]bool) map[string][]corev1.ResourceQuota {
 	out := make(map[string][]corev1.ResourceQuota, len(desired))
 	for ns, ds := range desired {
 		cur := map[string]corev1.ResourceQuota{}
@@ -93,7 +102,7 @@ func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, snap *quota
 			cur[rq.Name] = rq
 		}
 		for _, d := range ds {
-			if c, ok := cur[d.Name]; ok && isClamped(c) && !refusesWhatFits(snap, c, d) {
+			if c, ok := cur[d.Name]; ok && isClamped(c) && (busy[quota.Key{Namespace: ns, Scope: quota.ScopeKey(c.Spec.ScopeSelector)}] || !refusesWhatFits(snap, c, d)) {
 				d = *d.DeepCopy()
 				for k, h := range c.Spec.Hard {
 					if want, ok := d.Spec.Hard[k]; ok && h.Cmp(want) < 0 {

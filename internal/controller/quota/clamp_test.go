@@ -100,22 +100,27 @@ func TestKeepClamps(t *testing.T) {
 		name     string
 		existing corev1.ResourceQuota
 		bPods    string
+		busy     map[quota.Key]bool
 		want     string
 	}{
 		// 43 for a leaves 57 for b: the tree is full at 40+57, and a clamp
 		// that refuses nothing that fits stays however old it is, so that
 		// the leader never writes a busy singleton for nothing.
-		{"clamp with the tree full is kept", rq(list("pods", "43", "requests.cpu", "10"), true), "57", "pods=43,requests.cpu=10"},
-		{"clamp with less room than it leaves is kept", rq(list("pods", "43", "requests.cpu", "10"), true), "58", "pods=43,requests.cpu=10"},
-		{"clamp refusing what fits is restored", rq(list("pods", "43", "requests.cpu", "10"), true), "40", "pods=100,requests.cpu=10"},
-		{"cpu clamp refusing a milli-cpu that fits is restored", rq(list("pods", "100", "requests.cpu", "6999m"), true), "40", "pods=100,requests.cpu=10"},
-		{"cpu clamp at the room left is kept", rq(list("pods", "100", "requests.cpu", "9"), true), "40", "pods=100,requests.cpu=9"},
-		{"unclamped singleton follows desired", rq(list("pods", "43"), false), "57", "pods=100,requests.cpu=10"},
-		{"a clamp never raises", rq(list("pods", "200", "requests.cpu", "10"), true), "57", "pods=100,requests.cpu=10"},
+		{"clamp with the tree full is kept", rq(list("pods", "43", "requests.cpu", "10"), true), "57", nil, "pods=43,requests.cpu=10"},
+		{"clamp with less room than it leaves is kept", rq(list("pods", "43", "requests.cpu", "10"), true), "58", nil, "pods=43,requests.cpu=10"},
+		{"clamp refusing what fits is restored", rq(list("pods", "43", "requests.cpu", "10"), true), "40", nil, "pods=100,requests.cpu=10"},
+		// The batch the clamp was made for is retrying at its version.
+		{"clamp refusing what fits is kept while busy", rq(list("pods", "43", "requests.cpu", "10"), true), "40", map[quota.Key]bool{{Namespace: "a"}: true}, "pods=43,requests.cpu=10"},
+		{"another scope's reservation does not keep it", rq(list("pods", "43", "requests.cpu", "10"), true), "40", map[quota.Key]bool{{Namespace: "a", Scope: "x"}: true}, "pods=100,requests.cpu=10"},
+		{"a busy namespace does not keep an unclamped singleton low", rq(list("pods", "43"), false), "40", map[quota.Key]bool{{Namespace: "a"}: true}, "pods=100,requests.cpu=10"},
+		{"cpu clamp refusing a milli-cpu that fits is restored", rq(list("pods", "100", "requests.cpu", "6999m"), true), "40", nil, "pods=100,requests.cpu=10"},
+		{"cpu clamp at the room left is kept", rq(list("pods", "100", "requests.cpu", "9"), true), "40", nil, "pods=100,requests.cpu=9"},
+		{"unclamped singleton follows desired", rq(list("pods", "43"), false), "57", nil, "pods=100,requests.cpu=10"},
+		{"a clamp never raises", rq(list("pods", "200", "requests.cpu", "10"), true), "57", nil, "pods=100,requests.cpu=10"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := KeepClamps(map[string][]corev1.ResourceQuota{"a": {tc.existing}}, desired, snap(tc.bPods))
+			got := KeepClamps(map[string][]corev1.ResourceQuota{"a": {tc.existing}}, desired, snap(tc.bPods), tc.busy)
 			if diff := cmp.Diff(tc.want, str(got["a"][0].Spec.Hard)); diff != "" {
 				t.Errorf("hard (-want +got):\n%s", diff)
 			}

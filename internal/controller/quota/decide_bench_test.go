@@ -51,7 +51,7 @@ func BenchmarkDecideTree(b *testing.B) {
 				}
 				next, _ := quota.Prune(ledger, KeepEntry(v, desired))
 				eff := quota.Effective(next, snap, ObservedVersions(existing))
-				p := PlanSingletons(existing, KeepClamps(existing, desired, eff))
+				p := PlanSingletons(existing, KeepClamps(existing, desired, eff, nil))
 				if len(p.Create)+len(p.Update)+len(p.Delete) != 0 {
 					b.Fatalf("plan %d/%d/%d, want nothing to do", len(p.Create), len(p.Update), len(p.Delete))
 				}

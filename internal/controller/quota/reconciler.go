@@ -151,10 +151,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	// Clamps are judged on the usage admission decides with: the ledger's
 	// unsettled reservations over the informer's committed usage.
 	effective := snap
+	busy := map[quota.Key]bool{}
 	if ledger != nil {
-		effective = quota.Effective(ledger, snap, ObservedVersions(existing))
+		versions := ObservedVersions(existing)
+		effective = quota.Effective(ledger, snap, versions)
+		for _, k := range quota.Unsettled(ledger, versions) {
+			busy[k] = true
+		}
 	}
-	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, effective))); err != nil {
+	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, effective, busy))); err != nil {
 		return ctrl.Result{}, err
 	}
 	if err := r.writeStatuses(ctx, snap, tq); err != nil {
