@@ -2,6 +2,7 @@ package quota
 
 import (
 	"context"
+	"errors"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -13,6 +14,10 @@ import (
 
 	"github.com/canopyhq/canopy/internal/quota"
 )
+
+// errHistoryBehind is returned for a singleton whose cached version the
+// history has not reached, or has passed: the replenisher tries again.
+var errHistoryBehind = errors.New("the singleton's write history is not at its cached version")
 
 // SingletonWatcher starts a watch of every singleton at resourceVersion rv,
 // or, with rv empty, returns the current resourceVersion to start one from.
@@ -29,26 +34,30 @@ type history struct {
 
 // written is what the history knows of one singleton.
 type written struct {
-	// latest is the latest version seen, without its managed fields.
-	latest *corev1.ResourceQuota
+	// rv and used are the latest version seen and its status.used.
+	rv   uint64
+	used corev1.ResourceList
 	// lowered is the version of the last write that may have left a pod
 	// out: not seen, or not only adding. Every write after it only added.
 	lowered uint64
 }
 
-// latest returns the latest version of the singleton the history saw, and
-// the version of its last write that may have left a pod out; ok is false
-// when the history holds nothing of it (no write seen since the watch
-// started), and the caller falls back on its cached copy and that copy's
-// own version.
-func (h *history) latest(key types.NamespacedName) (rq *corev1.ResourceQuota, lowered uint64, ok bool) {
+// base returns the version of the last write of the singleton at cached
+// version rv that may have left a pod out: that of the last write that did
+// not only add, when the history holds the singleton at rv, and rv itself
+// when it holds nothing. errHistoryBehind means the history is at another
+// version than rv, and another look may settle it.
+func (h *history) base(key types.NamespacedName, rv uint64) (uint64, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w, ok := h.entries[key]
-	if !ok {
-		return nil, 0, false
+	switch {
+	case !ok:
+		return rv, nil
+	case w.rv != rv:
+		return rv, errHistoryBehind
 	}
-	return w.latest.DeepCopy(), w.lowered, true
+	return w.lowered, nil
 }
 
 // observe records one watch event.
@@ -66,11 +75,10 @@ func (h *history) observe(t watch.EventType, rq *corev1.ResourceQuota) {
 		// The write before this one is not known: it may have lowered.
 		w = &written{lowered: rv}
 		h.entries[key] = w
-	case !quota.OnlyAdded(w.latest.Status.Used, rq):
+	case !quota.OnlyAdded(w.used, rq):
 		w.lowered = rv
 	}
-	w.latest = rq.DeepCopy()
-	w.latest.ManagedFields = nil
+	w.rv, w.used = rv, rq.Status.Used.DeepCopy()
 }
 
 // forget drops everything: writes were missed.

@@ -2,6 +2,7 @@ package quota
 
 import (
 	"encoding/json"
+	"errors"
 	"strconv"
 	"testing"
 
@@ -26,45 +27,35 @@ func singletonAt(rv uint64, n int64, manager string) *corev1.ResourceQuota {
 	}
 }
 
-func TestHistoryLatest(t *testing.T) {
+func TestHistoryBase(t *testing.T) {
 	key := types.NamespacedName{Namespace: "team", Name: "s"}
 	var h history
 	h.forget()
-	want := func(rv, lowered uint64, pods int64) {
+	want := func(rv, base uint64, behind bool) {
 		t.Helper()
-		rq, got, ok := h.latest(key)
-		if !ok {
-			t.Fatalf("latest: nothing, want version %d", rv)
-		}
-		if quota.ParseRV(rq.ResourceVersion) != rv || got != lowered || rq.Status.Used.Pods().Value() != pods || rq.ManagedFields != nil {
-			t.Errorf("latest = version %s, pods %s, managed fields %v, lowered %d; want %d, %d, none, %d",
-				rq.ResourceVersion, rq.Status.Used.Pods(), rq.ManagedFields, got, rv, pods, lowered)
+		got, err := h.base(key, rv)
+		if got != base || errors.Is(err, errHistoryBehind) != behind {
+			t.Errorf("base(%d) = %d, %v; want %d, behind %v", rv, got, err, base, behind)
 		}
 	}
-	none := func() {
-		t.Helper()
-		if _, _, ok := h.latest(key); ok {
-			t.Error("latest: found, want nothing")
-		}
-	}
-	none()
+	want(10, 10, false) // not seen: its own version
 	h.observe(watch.Modified, singletonAt(20, 2, "kube-controller-manager"))
-	want(20, 20, 2) // the first write seen: what came before it is not known
+	want(20, 20, false) // the first write seen: what came before it is not known
 	h.observe(watch.Modified, singletonAt(30, 3, quota.AdmissionManager))
 	h.observe(watch.Modified, singletonAt(40, 5, quota.AdmissionManager))
-	want(40, 20, 5) // admissions only added since 20
+	want(40, 20, false) // admissions only added since 20
+	want(30, 30, true)  // the cache is behind the history
+	want(50, 50, true)  // the history is behind the cache
 	h.observe(watch.Modified, singletonAt(50, 4, "kube-controller-manager"))
-	want(50, 50, 4) // a recount
+	want(50, 50, false) // a recount
 	h.observe(watch.Modified, singletonAt(60, 6, "canopy-manager"))
 	h.observe(watch.Modified, singletonAt(70, 7, quota.AdmissionManager))
-	want(70, 60, 7) // the manager's write may have left a pod out
-	h.observe(watch.Modified, singletonAt(80, 6, quota.AdmissionManager))
-	want(80, 80, 6) // the API server never lowers; if it did, it counts
-	h.observe(watch.Deleted, singletonAt(90, 6, quota.AdmissionManager))
-	none()
+	want(70, 60, false) // the manager's write may have left a pod out
+	h.observe(watch.Deleted, singletonAt(80, 7, quota.AdmissionManager))
+	want(90, 90, false) // gone from the history
 	h.observe(watch.Added, singletonAt(100, 0, "kube-controller-manager"))
 	h.observe(watch.Modified, singletonAt(110, 1, quota.AdmissionManager))
-	want(110, 100, 1)
+	want(110, 100, false)
 	h.forget()
-	none()
+	want(110, 110, false)
 }

@@ -194,8 +194,10 @@ func (r *Replenisher) work(ctx context.Context) {
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)
-		case IsConflict(err) && r.queue.NumRequeues(ns) < replenishAttempts:
-			metrics.Conflict("quota-replenisher", "resourcequotas")
+		case (IsConflict(err) || errors.Is(err, errHistoryBehind)) && r.queue.NumRequeues(ns) < replenishAttempts:
+			if IsConflict(err) {
+				metrics.Conflict("quota-replenisher", "resourcequotas")
+			}
 			r.queue.AddRateLimited(ns)
 		default:
 			log.V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())
@@ -223,13 +225,14 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) error {
 	var errs []error
 	for i := range list.Items {
 		rq := &list.Items[i]
-		// The history's copy, when it has one, is the one whose writes it
-		// knows; a stale one only makes the write conflict.
-		base := quota.ParseRV(rq.ResourceVersion)
-		if seen, lowered, ok := r.history.latest(client.ObjectKeyFromObject(rq)); ok {
-			rq, base = seen, lowered
-		}
+		// Behind, the history leaves the singleton's own version, which may
+		// be enough; if not, another look follows.
+		base, behind := r.history.base(client.ObjectKeyFromObject(rq), quota.ParseRV(rq.ResourceVersion))
 		used, changed := quota.Replenished(rq.Status.Used, base, rq.Spec.ScopeSelector, gone)
+		if behind != nil && !changed {
+			errs = append(errs, behind)
+			continue
+		}
 		if !changed {
 			continue
 		}
@@ -243,7 +246,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) error {
 		ctrl.LoggerFrom(ctx).V(1).Info("Lowered a quota singleton for pods that went", "namespace", ns, "resourcequota", rq.Name, "used", quota.String(used))
 	}
 	for _, err := range errs {
-		if IsConflict(err) {
+		if IsConflict(err) || errors.Is(err, errHistoryBehind) {
 			// Retried with the departures kept: the newer singleton decides.
 			return err
 		}
