@@ -146,14 +146,24 @@ func burst(t *testing.T, namespaces []string, n int, prefix string, mid func()) 
 	return res
 }
 
-// subtreeUsed sums the pods the singletons record over the namespaces.
-// Usage only grows during a race, so a sum of reads taken one after the
-// other is never above the true usage at the last read.
+// subtreeUsed sums the pods the singletons record over the namespaces, from
+// one List: a List reads every singleton at one etcd revision, so the sum is
+// the usage at that instant. (A sum of one read per namespace is not:
+// usage also goes down during a race, when a recount or the leader drops a
+// probe pod deleted just before it, and a namespace read before its drop
+// and another read after taking the freed room would count the room twice.)
 func subtreeUsed(namespaces []string) int64 {
-	var sum int64
+	in := map[string]bool{}
 	for _, ns := range namespaces {
-		rq := &corev1.ResourceQuota{}
-		if err := adminClient.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: quota.UnscopedSingletonName}, rq); err != nil {
+		in[ns] = true
+	}
+	var list corev1.ResourceQuotaList
+	if err := adminClient.List(context.Background(), &list); err != nil {
+		return 0
+	}
+	var sum int64
+	for _, rq := range list.Items {
+		if !in[rq.Namespace] || rq.Name != quota.UnscopedSingletonName {
 			continue
 		}
 		u := rq.Status.Used[corev1.ResourcePods]
