@@ -80,7 +80,7 @@ func OnlyAdded(prev corev1.ResourceList, next *corev1.ResourceQuota) bool {
 	for _, r := range grew {
 		owners := 0
 		for _, m := range next.ManagedFields {
-			if m.FieldsV1 == nil || !ownsUsed(m.FieldsV1.Raw, r) {
+			if m.FieldsV1 == nil || !ownsUsed(m.FieldsV1.GetRawBytes(), r) {
 				continue
 			}
 			if m.Manager != AdmissionManager || m.Subresource != "status" {

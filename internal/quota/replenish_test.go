@@ -130,7 +130,7 @@ func singletonWrite(t *testing.T, used string, owners map[string][]string) *core
 		}
 		rq.ManagedFields = append(rq.ManagedFields, metav1.ManagedFieldsEntry{
 			Manager: m, Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status",
-			FieldsV1: &metav1.FieldsV1{Raw: raw}})
+			FieldsV1: metav1.NewFieldsV1(string(raw))})
 	}
 	return rq
 }

@@ -22,7 +22,7 @@ func singletonAt(rv uint64, n int64, manager string) *corev1.ResourceQuota {
 	return &corev1.ResourceQuota{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "s", ResourceVersion: strconv.FormatUint(rv, 10),
 			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate,
-				Subresource: "status", FieldsV1: &metav1.FieldsV1{Raw: raw}}}},
+				Subresource: "status", FieldsV1: metav1.NewFieldsV1(string(raw))}}},
 		Status: corev1.ResourceQuotaStatus{Used: corev1.ResourceList{corev1.ResourcePods: *resource.NewQuantity(n, resource.DecimalSI)}},
 	}
 }
