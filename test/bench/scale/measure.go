@@ -88,7 +88,7 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 	fmt.Printf("%s n=%d run %d: tree through spec.parent %.2fs\n", sys.name, n, run, d.Seconds())
 
 	if cfg.quotaOnly {
-		return measureQuotaOnly(ctx, cl, sys, t, cfg.samples, f, p, notePeak, &peak)
+		return measureQuotaOnly(ctx, cl, sys, t, cfg.samples, f, p, notePeak, &peak, func() func() { return profile(p, "quota") })
 	}
 	var prop propagation
 	var tr *copyTracker
@@ -136,7 +136,7 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 	fmt.Printf("%s n=%d run %d: propagation delete %.2fs\n", sys.name, n, run, prop.delete.Seconds())
 	// Quota admission last, after the restarts: a manager whose quota does
 	// not admit within 5 minutes loses only these figures.
-	quotaFigures(ctx, cl, sys, t, cfg.samples, f)
+	quotaFigures(ctx, cl, sys, t, cfg.samples, f, nil)
 	notePeak(p)
 	if p != nil {
 		p.stop()
@@ -176,10 +176,13 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 }
 
 // quotaFigures measures quota admission on the tree t of cl into f.
-func quotaFigures(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures) {
-	q, err := measureQuota(ctx, cl, sys, t, samples)
+func quotaFigures(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures, ready func() func()) {
+	q, adm, err := measureQuota(ctx, cl, sys, t, samples, ready)
 	if err != nil {
 		fmt.Printf("%s n=%d: no quota figures: %v\n", sys.name, len(t.names), err)
+	}
+	for k, v := range adm {
+		f[k] = v
 	}
 	for size, l := range q {
 		for i, kind := range []string{"hrq", "plain", "free"} {
@@ -191,13 +194,13 @@ func quotaFigures(ctx context.Context, cl *cluster, sys system, t tree, samples 
 
 // measureQuotaOnly is BENCH_QUOTA_ONLY: quota admission straight after the
 // tree through spec.parent, with the peak RSS and the manager's CPU.
-func measureQuotaOnly(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures, p *proc, notePeak func(*proc), peak *float64) (figures, error) {
+func measureQuotaOnly(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures, p *proc, notePeak func(*proc), peak *float64, ready func() func()) (figures, error) {
 	var c0 time.Duration
 	if p != nil {
 		c0, _ = p.cpu()
 	}
 	start := time.Now()
-	quotaFigures(ctx, cl, sys, t, samples, f)
+	quotaFigures(ctx, cl, sys, t, samples, f, ready)
 	f["quota-phase"] = time.Since(start).Seconds()
 	notePeak(p)
 	if p != nil {

@@ -33,11 +33,20 @@ type latency struct{ p50, p99 time.Duration }
 // ResourceQuota and beside no quota.
 type quotaResult map[int][3]latency
 
-func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, samples int) (quotaResult, error) {
+// admissionResult holds the API server's admission figures per subtree
+// size (admissionFigures).
+type admissionResult map[string]float64
+
+// kube-controller-manager fills the status of every new ResourceQuota,
+// and through Canopy's status webhook (a recount); the bench waits for
+// all of them before it times anything, so that it measures admission
+// in a settled cluster, and records how long that took (qsettle). ready,
+// if set, is called then and returns a func the bench calls when done.
+func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, samples int, ready func() func()) (quotaResult, admissionResult, error) {
 	small := newTree("q10", 10)
 	floor := sys.start == nil
 	if _, err := buildByParent(ctx, cl, small, floor); err != nil {
-		return nil, fmt.Errorf("building the 10-namespace tree: %w", err)
+		return nil, nil, fmt.Errorf("building the 10-namespace tree: %w", err)
 	}
 	million := corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000000")}
 	objs := []client.Object{
@@ -53,7 +62,7 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 	}
 	for _, o := range objs {
 		if err := cl.c.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
+			return nil, nil, fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
 		}
 	}
 	type target struct{ ns, quota string }
@@ -67,12 +76,27 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 	}
 	for _, w := range waits {
 		if err := waitAdmissible(ctx, cl.c, w.ns, w.quota); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	res := quotaResult{}
+	res, adm := quotaResult{}, admissionResult{}
+	settle := time.Now()
+	if err := wait.PollUntilContextTimeout(ctx, time.Second, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
+		n, err := unfilledQuotas(ctx, cl.c)
+		return err == nil && n == 0, nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("waiting for kube-controller-manager to fill every ResourceQuota's status: %w", err)
+	}
+	adm["qsettle"] = time.Since(settle).Seconds()
+	if ready != nil {
+		defer ready()()
+	}
 	for _, t := range []tree{small, big} {
 		var hrq, plain, free []time.Duration
+		before, berr := scrapeAdmission(ctx, cl)
+		if n, err := unfilledQuotas(ctx, cl.c); err == nil {
+			adm[fmt.Sprintf("q%d-unfilled", len(t.names))] = float64(n)
+		}
 		for i := range samples {
 			name := fmt.Sprintf("p%d-%d", len(t.names), i)
 			for _, m := range []struct {
@@ -84,14 +108,20 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 				}
 				d, err := timeCreate(ctx, cl.c, m.ns, name)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				*m.out = append(*m.out, d)
 			}
 		}
 		res[len(t.names)] = [3]latency{percentiles(hrq), percentiles(plain), percentiles(free)}
+		after, aerr := scrapeAdmission(ctx, cl)
+		if berr != nil || aerr != nil {
+			fmt.Printf("%s: no admission figures for the subtree of %d: %v %v\n", sys.name, len(t.names), berr, aerr)
+			continue
+		}
+		admissionFigures(adm, len(t.names), len(hrq), before, after)
 	}
-	return res, nil
+	return res, adm, nil
 }
 
 // waitAdmissible waits until ns's default ServiceAccount exists and, if
@@ -138,4 +168,20 @@ func percentiles(ds []time.Duration) latency {
 	slices.Sort(s)
 	at := func(p float64) time.Duration { return s[int(p*float64(len(s)-1))] }
 	return latency{p50: at(0.50), p99: at(0.99)}
+}
+
+// unfilledQuotas counts the ResourceQuotas whose status
+// kube-controller-manager has not filled yet.
+func unfilledQuotas(ctx context.Context, c client.Client) (int, error) {
+	var list corev1.ResourceQuotaList
+	if err := c.List(ctx, &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rq := range list.Items {
+		if rq.Status.Used == nil {
+			n++
+		}
+	}
+	return n, nil
 }

@@ -63,6 +63,7 @@ func rows(quotaSizes []int) []row {
 		{label: "manager CPU during the tree through anchors", unit: "s", value: key("cpu-tree-anchors")},
 		{label: "manager CPU during propagation: create and update", unit: "s", value: key("cpu-prop")},
 	}
+	rs = append(rs, row{label: "kube-controller-manager filling every new ResourceQuota's status, waited for before the quota figures", unit: "s", value: key("qsettle")})
 	for _, s := range quotaSizes {
 		for _, p := range []string{"p50", "p99"} {
 			q := func(kind string) string { return fmt.Sprintf("q%d-%s-%s", s, kind, p) }
@@ -73,6 +74,14 @@ func rows(quotaSizes []int) []row {
 				row{label: fmt.Sprintf("  ÷ no quota, same control plane, %s", p), unit: "×", value: ratioOf(q("hrq"), q("free"))},
 			)
 		}
+		rs = append(rs,
+			row{label: fmt.Sprintf("  ResourceQuotas whose status kube-controller-manager had not filled when the subtree of %d began", s), value: key(fmt.Sprintf("q%d-unfilled", s))},
+			row{label: fmt.Sprintf("  the API server's ResourceQuota admission, mean per pod, subtree of %d (both quotas' pods)", s), unit: "ms", value: key(fmt.Sprintf("q%d-plugin-ms", s))},
+			row{label: fmt.Sprintf("  Canopy's singleton-status webhook as the API server timed it, mean per call, subtree of %d", s), unit: "ms", value: key(fmt.Sprintf("q%d-webhook-ms", s))},
+			row{label: fmt.Sprintf("  its calls per pod created under the hierarchical quota, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-webhook-calls", s))},
+			row{label: fmt.Sprintf("  ResourceQuota status updates (any writer, any namespace) per such pod, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-status-writes", s))},
+			row{label: fmt.Sprintf("  of them refused with a conflict, per such pod, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-status-conflicts", s))},
+		)
 	}
 	return rs
 }
@@ -103,6 +112,8 @@ func format(v float64, ok bool, unit string) string {
 		return fmt.Sprintf("%.0f MiB", v)
 	case "×":
 		return fmt.Sprintf("%.2f×", v)
+	case "per":
+		return fmt.Sprintf("%.2f", v)
 	}
 	return fmt.Sprintf("%.0f", v)
 }
