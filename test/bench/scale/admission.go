@@ -57,7 +57,7 @@ func scrapeAdmission(ctx context.Context, cl *cluster) (admissionSums, error) {
 
 // admissionFigures records, under q<size>-, the phase between before and
 // after in which pods pods were created under the hierarchical quota.
-func admissionFigures(f map[string]float64, size, pods int, before, after admissionSums) {
+func admissionFigures(f figures, size, pods int, before, after admissionSums) {
 	if n := after.webhookCount - before.webhookCount; n > 0 {
 		f[fmt.Sprintf("q%d-webhook-ms", size)] = (after.webhookSum - before.webhookSum) / n * 1000
 		f[fmt.Sprintf("q%d-webhook-calls", size)] = n / float64(pods)

@@ -177,12 +177,9 @@ func measure(ctx context.Context, cfg config, sys system, n, run int) (figures, 
 
 // quotaFigures measures quota admission on the tree t of cl into f.
 func quotaFigures(ctx context.Context, cl *cluster, sys system, t tree, samples int, f figures, ready func() func()) {
-	q, adm, err := measureQuota(ctx, cl, sys, t, samples, ready)
+	q, err := measureQuota(ctx, cl, sys, t, samples, f, ready)
 	if err != nil {
 		fmt.Printf("%s n=%d: no quota figures: %v\n", sys.name, len(t.names), err)
-	}
-	for k, v := range adm {
-		f[k] = v
 	}
 	for size, l := range q {
 		for i, kind := range []string{"hrq", "plain", "free"} {

@@ -33,20 +33,17 @@ type latency struct{ p50, p99 time.Duration }
 // ResourceQuota and beside no quota.
 type quotaResult map[int][3]latency
 
-// admissionResult holds the API server's admission figures per subtree
-// size (admissionFigures).
-type admissionResult map[string]float64
-
 // kube-controller-manager fills the status of every new ResourceQuota,
 // and through Canopy's status webhook (a recount); the bench waits for
 // all of them before it times anything, so that it measures admission
-// in a settled cluster, and records how long that took (qsettle). ready,
+// in a settled cluster, and records in f how long that took (qsettle) and
+// the API server's admission figures (admissionFigures). ready,
 // if set, is called then and returns a func the bench calls when done.
-func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, samples int, ready func() func()) (quotaResult, admissionResult, error) {
+func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, samples int, f figures, ready func() func()) (quotaResult, error) {
 	small := newTree("q10", 10)
 	floor := sys.start == nil
 	if _, err := buildByParent(ctx, cl, small, floor); err != nil {
-		return nil, nil, fmt.Errorf("building the 10-namespace tree: %w", err)
+		return nil, fmt.Errorf("building the 10-namespace tree: %w", err)
 	}
 	million := corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1000000")}
 	objs := []client.Object{
@@ -62,7 +59,7 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 	}
 	for _, o := range objs {
 		if err := cl.c.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
-			return nil, nil, fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
+			return nil, fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
 		}
 	}
 	type target struct{ ns, quota string }
@@ -76,27 +73,24 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 	}
 	for _, w := range waits {
 		if err := waitAdmissible(ctx, cl.c, w.ns, w.quota); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	res, adm := quotaResult{}, admissionResult{}
+	res := quotaResult{}
 	settle := time.Now()
 	if err := wait.PollUntilContextTimeout(ctx, time.Second, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
 		n, err := unfilledQuotas(ctx, cl.c)
 		return err == nil && n == 0, nil
 	}); err != nil {
-		return nil, nil, fmt.Errorf("waiting for kube-controller-manager to fill every ResourceQuota's status: %w", err)
+		return nil, fmt.Errorf("waiting for kube-controller-manager to fill every ResourceQuota's status: %w", err)
 	}
-	adm["qsettle"] = time.Since(settle).Seconds()
+	f["qsettle"] = time.Since(settle).Seconds()
 	if ready != nil {
 		defer ready()()
 	}
 	for _, t := range []tree{small, big} {
 		var hrq, plain, free []time.Duration
 		before, berr := scrapeAdmission(ctx, cl)
-		if n, err := unfilledQuotas(ctx, cl.c); err == nil {
-			adm[fmt.Sprintf("q%d-unfilled", len(t.names))] = float64(n)
-		}
 		for i := range samples {
 			name := fmt.Sprintf("p%d-%d", len(t.names), i)
 			for _, m := range []struct {
@@ -108,7 +102,7 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 				}
 				d, err := timeCreate(ctx, cl.c, m.ns, name)
 				if err != nil {
-					return nil, nil, err
+					return nil, err
 				}
 				*m.out = append(*m.out, d)
 			}
@@ -119,9 +113,9 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 			fmt.Printf("%s: no admission figures for the subtree of %d: %v %v\n", sys.name, len(t.names), berr, aerr)
 			continue
 		}
-		admissionFigures(adm, len(t.names), len(hrq), before, after)
+		admissionFigures(f, len(t.names), len(hrq), before, after)
 	}
-	return res, adm, nil
+	return res, nil
 }
 
 // waitAdmissible waits until ns's default ServiceAccount exists and, if

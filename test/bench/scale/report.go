@@ -75,7 +75,6 @@ func rows(quotaSizes []int) []row {
 			)
 		}
 		rs = append(rs,
-			row{label: fmt.Sprintf("  ResourceQuotas whose status kube-controller-manager had not filled when the subtree of %d began", s), value: key(fmt.Sprintf("q%d-unfilled", s))},
 			row{label: fmt.Sprintf("  the API server's ResourceQuota admission, mean per pod, subtree of %d (both quotas' pods)", s), unit: "ms", value: key(fmt.Sprintf("q%d-plugin-ms", s))},
 			row{label: fmt.Sprintf("  Canopy's singleton-status webhook as the API server timed it, mean per call, subtree of %d", s), unit: "ms", value: key(fmt.Sprintf("q%d-webhook-ms", s))},
 			row{label: fmt.Sprintf("  its calls per pod created under the hierarchical quota, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-webhook-calls", s))},
