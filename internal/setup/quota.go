@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"time"
@@ -58,8 +59,15 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 	if err != nil {
 		return fmt.Errorf("creating the quota ledger cache: %w", err)
 	}
-	if err := mgr.Add(ledgerCache); err != nil {
+	if err := mgr.Add(everyReplica{ledgerCache}); err != nil {
 		return fmt.Errorf("adding the quota ledger cache: %w", err)
+	}
+	caches, err := registerQuotaCaches(context.Background(), mgr.GetCache(), ledgerCache)
+	if err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("quota-caches", caches.ReadyCheck); err != nil {
+		return fmt.Errorf("adding the quota caches' readiness check: %w", err)
 	}
 	ledgers := ctrlquota.LedgerStore{
 		Client:    mgr.GetClient(),

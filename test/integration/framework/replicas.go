@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 
 	"github.com/canopyhq/canopy/internal/setup"
 	"github.com/canopyhq/canopy/test/tools/controlplane"
@@ -49,9 +50,16 @@ func ready(ctx context.Context, probeAddr string) bool {
 // webhook requests finish and, with leader election, the lease is
 // released).
 func (e *Env) StartReplica(opts setup.Options) (stop func(), err error) {
-	mgr, err := setup.NewManager(e.CP.Config, opts)
+	_, stop, err = e.StartReplicaManager(opts)
+	return stop, err
+}
+
+// StartReplicaManager is StartReplica, also returning the replica's
+// manager, so that a test can look at its caches.
+func (e *Env) StartReplicaManager(opts setup.Options) (mgr manager.Manager, stop func(), err error) {
+	mgr, err = setup.NewManager(e.CP.Config, opts)
 	if err != nil {
-		return nil, fmt.Errorf("creating replica: %w", err)
+		return nil, nil, fmt.Errorf("creating replica: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -83,9 +91,9 @@ func (e *Env) StartReplica(opts setup.Options) (stop func(), err error) {
 	})
 	if err != nil {
 		stop()
-		return nil, fmt.Errorf("waiting for the replica: %w", err)
+		return nil, nil, fmt.Errorf("waiting for the replica: %w", err)
 	}
-	return stop, nil
+	return mgr, stop, nil
 }
 
 // Proxy is a loopback round-robin proxy in front of several webhook
