@@ -110,14 +110,15 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 	if err != nil {
 		return fmt.Errorf("creating the pod client of the quota replenisher: %w", err)
 	}
-	if err := mgr.Add(&ctrlquota.Replenisher{
+	replenisher := &ctrlquota.Replenisher{
 		Client:     mgr.GetClient(),
 		Pods:       ctrlquota.ListWatchPods{Lister: pods.CoreV1().Pods(metav1.NamespaceAll)},
 		Singletons: ctrlquota.ListWatchSingletons{Lister: pods.CoreV1().ResourceQuotas(metav1.NamespaceAll)},
-	}); err != nil {
+	}
+	if err := mgr.Add(replenisher); err != nil {
 		return fmt.Errorf("adding the quota replenisher: %w", err)
 	}
-	if err := whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded}); err != nil {
+	if err := whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded, Releases: replenisher}); err != nil {
 		return err
 	}
 	if err := metrics.RegisterQuota(mgr.GetClient()); err != nil {

@@ -71,6 +71,9 @@ type Replenisher struct {
 	pending map[string][]quota.Departure
 	queue   workqueue.TypedRateLimitingInterface[string]
 	history history
+	// looking serialises looks at namespaces: the worker's, after Delay,
+	// and ReleaseNow's, at a denial.
+	looking sync.Mutex
 }
 
 // NeedLeaderElection makes the replenisher leader-only: one writer.
@@ -190,7 +193,7 @@ func (r *Replenisher) work(ctx context.Context) {
 		if shutdown {
 			return
 		}
-		err := r.replenish(ctx, ns)
+		_, err := r.replenish(ctx, ns)
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)
@@ -209,19 +212,23 @@ func (r *Replenisher) work(ctx context.Context) {
 }
 
 // replenish lowers each singleton of ns that still charges its pending
-// departures. On success the departures it looked at are dropped; on a
-// conflict they are kept for the retry, which reads the newer singleton.
-func (r *Replenisher) replenish(ctx context.Context, ns string) error {
+// departures, and returns how many it lowered. On success the departures
+// it looked at are dropped; on a conflict they are kept for the retry,
+// which reads the newer singleton.
+func (r *Replenisher) replenish(ctx context.Context, ns string) (int, error) {
+	r.looking.Lock()
+	defer r.looking.Unlock()
 	r.mu.Lock()
 	gone := append([]quota.Departure(nil), r.pending[ns]...)
 	r.mu.Unlock()
 	if len(gone) == 0 {
-		return nil
+		return 0, nil
 	}
 	var list corev1.ResourceQuotaList
 	if err := r.Client.List(ctx, &list, client.InNamespace(ns), client.MatchingLabels{LabelSingleton: "true"}); err != nil {
-		return err
+		return 0, err
 	}
+	lowered := 0
 	var errs []error
 	for i := range list.Items {
 		rq := &list.Items[i]
@@ -242,20 +249,21 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) error {
 			errs = append(errs, err)
 			continue
 		}
+		lowered++
 		metrics.Replenished()
 		ctrl.LoggerFrom(ctx).V(1).Info("Lowered a quota singleton for pods that went", "namespace", ns, "resourcequota", rq.Name, "used", quota.String(used))
 	}
 	for _, err := range errs {
 		if IsConflict(err) || errors.Is(err, errHistoryBehind) {
 			// Retried with the departures kept: the newer singleton decides.
-			return err
+			return lowered, err
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
-		return err
+		return lowered, err
 	}
 	r.drop(ns, len(gone))
-	return nil
+	return lowered, nil
 }
 
 // drop forgets the first n of ns's pending departures (all with n < 0).

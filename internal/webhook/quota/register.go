@@ -17,6 +17,8 @@ type Config struct {
 	Ledgers ctrlquota.LedgerStore
 	// Loaded reports whether the forest has loaded; nil means always.
 	Loaded func() bool
+	// Releases, if set, releases departed pods' charges before a denial.
+	Releases Releaser
 }
 
 // Register serves the quota webhooks on the manager's webhook server.
@@ -34,6 +36,7 @@ func Register(mgr ctrl.Manager, cfg Config) error {
 		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 		Admissions: &ctrlquota.Admissions{},
 		Denials:    denials,
+		Releases:   cfg.Releases,
 	}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
 		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,

@@ -69,6 +69,10 @@ type StatusHandler struct {
 	// Denials, if set, shares the batches denied with the other replicas
 	// (see deniedBatches).
 	Denials *ctrlquota.DenialStore
+	// Releases, if set, releases at once what pods that went from a tree
+	// are still charged, before a denial in it (see
+	// ctrlquota.Replenisher.ReleaseNow).
+	Releases Releaser
 
 	// denied tells a batch's retries from its first attempt (see
 	// deniedBatches): only the first is clamped.
@@ -130,6 +134,9 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
+			if !dryRun && h.released(ctx, next.Namespace) {
+				return admission.Denied(exceeded.Error())
+			}
 			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) && h.denied.first(ctx, h.Denials, prev, next) {
 				h.clamp(ctx, prev, exceeded)
 			}
