@@ -23,7 +23,12 @@ import (
 //
 // A denial in the tree is the moment that charge refuses something, so the
 // status webhook, before it denies, asks the leader to release at once
-// what the tree's departed pods are still charged (ReleaseNow). The write
+// what the tree's departed pods are still charged (ReleaseNow). When a
+// namespace's own singleton binds (a tree of one namespace, or a quota on
+// the namespace itself), the API server refuses the namespace's creations
+// itself once the singleton is full, without asking the webhook, so the
+// webhook asks for the release earlier: at the admission that would fill
+// the singleton. The write
 // is the one the leader would make after the delay, decided the same way,
 // only sooner. If it lowered a singleton, the webhook denies the attempt (the singleton
 // has a new version, so the attempt could not commit anyway) after the API
@@ -41,8 +46,8 @@ const releaseNowPause = 10 * time.Millisecond
 
 // ReleaseNow lowers at once, instead of after Delay, every singleton of the
 // namespaces in (one tree's) that still charges pods which went, and
-// reports whether it lowered any.
-func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) bool {
+// returns the namespaces whose singletons it lowered.
+func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) []string {
 	r.mu.Lock()
 	var namespaces []string
 	for ns := range r.pending {
@@ -51,11 +56,13 @@ func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) b
 		}
 	}
 	r.mu.Unlock()
-	released := false
+	var released []string
 	for _, ns := range namespaces {
 		for range releaseNowAttempts {
 			n, err := r.replenish(ctx, ns)
-			released = released || n > 0
+			if n > 0 {
+				released = append(released, ns)
+			}
 			if err == nil || !(IsConflict(err) || errors.Is(err, errHistoryBehind)) {
 				if err != nil {
 					ctrl.LoggerFrom(ctx).V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -131,10 +132,14 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	// request. The bound stays below the webhook's 10 s timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
+	if !dryRun && fills(prev, next) && slices.Contains(h.released(ctx, next.Namespace), next.Namespace) {
+		return admission.Denied(msgReleased)
+	}
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
-			if !dryRun && h.released(ctx, next.Namespace) {
+			if !dryRun && len(h.released(ctx, next.Namespace)) > 0 {
+				// The attempt was judged before the release.
 				return admission.Denied(exceeded.Error())
 			}
 			if !dryRun && ctrlquota.IsBatch(prev.Status.Used, next.Status.Used) && h.denied.first(ctx, h.Denials, prev, next) {

@@ -161,3 +161,46 @@ func TestDenialReleasesADepartedPodAtOnce(t *testing.T) {
 	}
 	waitHRQUsed(t, "relnow-root", "relnow", corev1.ResourcePods, 2)
 }
+
+// TestFillingAdmissionReleasesADepartedPodFirst freezes
+// kube-controller-manager and deletes a pod from a one-namespace tree, so
+// that its singleton still charges it; within the leader's
+// DefaultReplenishDelay, one creation fills the singleton and the next
+// must still be admitted. When the singleton's own hard binds (a tree of
+// one namespace), the API server refuses the namespace's creations itself,
+// without asking the status webhook, so a release at a denial (above)
+// comes too late: the admission that fills the singleton must release
+// first. Before, the second creation was refused (the race over a subtree
+// of one namespace admitted 99 of 100 when its probe's release came after
+// the race).
+func TestFillingAdmissionReleasesADepartedPodFirst(t *testing.T) {
+	c := admin(t)
+	ctx := context.Background()
+	tree(t, "relfill-root", "relfill-idle=relfill-root")
+	hrq(t, "relfill-root", "relfill", "pods=2", "relfill-root", "relfill-idle")
+	mustCreatePods(t, "relfill-root", "p-1")
+	waitHRQUsed(t, "relfill-root", "relfill", corev1.ResourcePods, 1)
+
+	resume, err := env.CP.PauseControllerManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(resume)
+
+	if err := c.Delete(ctx, pod("relfill-root", "p-1")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	for _, name := range []string{"p-2", "p-3"} {
+		if err := createPod("relfill-root", name); err != nil {
+			t.Errorf("creating pod %s with one pod in a quota of two: %v", name, err)
+		}
+	}
+	mustDeny(t, "relfill-root", "p-4", "exceeded quota")
+
+	resume()
+	if n := countPods(t, "relfill-root", "relfill-idle"); n != 2 {
+		t.Errorf("%d pods in the tree, want 2", n)
+	}
+	waitHRQUsed(t, "relfill-root", "relfill", corev1.ResourcePods, 2)
+}
