@@ -10,7 +10,7 @@ import (
 	"github.com/canopyhq/canopy/internal/metrics"
 )
 
-// Releasing at a denial.
+// Releasing early.
 //
 // The leader looks at a namespace DefaultReplenishDelay after a pod goes,
 // so that kube-controller-manager's recount, which usually lands well
@@ -21,20 +21,29 @@ import (
 // test with a probe pod deleted right before 200 creations admitted 99 of
 // 100, the burst over before the leader looked.
 //
-// A denial in the tree is the moment that charge refuses something, so the
-// status webhook, before it denies, asks the leader to release at once
-// what the tree's departed pods are still charged (ReleaseNow). When a
-// namespace's own singleton binds (a tree of one namespace, or a quota on
-// the namespace itself), the API server refuses the namespace's creations
-// itself once the singleton is full, without asking the webhook, so the
-// webhook asks for the release earlier: at the admission that would fill
-// the singleton. The write
-// is the one the leader would make after the delay, decided the same way,
-// only sooner. If it lowered a singleton, the webhook denies the attempt (the singleton
-// has a new version, so the attempt could not commit anyway) after the API
-// server's informer has had time to show the release, and the API server's
-// next attempt of the same creations decides on the freed room. On a
-// replica that does not lead nothing is pending, and nothing changes.
+// So the status webhook asks the leader to release at once what departed
+// pods are still charged (ReleaseNow; the decision and write the leader
+// would make after the delay, only sooner) at two moments:
+//
+//   - Before it judges an admission in a namespace whose singleton still
+//     charges a pod that went from it. The API server judges a batch of
+//     creations against the singleton's own hard before it asks the
+//     webhook, and a creation it refuses there is refused for good, even
+//     if the batch is tried again: in a tree of one namespace, a race
+//     filled the singleton at 100 with 99 pods and the departed probe, and
+//     releasing at the admission that filled it was already too late for
+//     the creations batched with it. If the release lowered the namespace's
+//     singleton, the attempt cannot commit any more; it is denied once the
+//     API server's informer has had time to show the release, and the API
+//     server's next attempt decides on the freed room.
+//   - Before it denies a growth in a tree, for every namespace of the tree:
+//     the tree may be full only because of another namespace's departed
+//     pods. The denial stands (the attempt was judged before the release),
+//     and the next attempt decides on the freed room.
+//
+// kube-controller-manager's recount usually lands first, and then there is
+// nothing to write and nothing is denied. On a replica that does not lead
+// nothing is pending, and nothing changes.
 
 // releaseNowAttempts bounds ReleaseNow's looks at one namespace whose
 // singleton's cached copy, or the history, is behind the stored one.

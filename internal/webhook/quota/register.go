@@ -17,7 +17,7 @@ type Config struct {
 	Ledgers ctrlquota.LedgerStore
 	// Loaded reports whether the forest has loaded; nil means always.
 	Loaded func() bool
-	// Releases, if set, releases departed pods' charges before a denial.
+	// Releases, if set, releases departed pods' charges early (StatusHandler).
 	Releases Releaser
 }
 

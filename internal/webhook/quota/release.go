@@ -3,8 +3,6 @@ package quota
 import (
 	"context"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // Releaser releases at once what pods that went from the namespaces in
@@ -21,15 +19,14 @@ type Releaser interface {
 const releaseSettle = clampSettle
 
 // released asks the leader to release what departed pods are still charged
-// in ns's tree, and returns the namespaces whose singletons it lowered;
-// when there are any, it first waits releaseSettle (see ctrlquota's
-// "Releasing at a denial").
-func (h *StatusHandler) released(ctx context.Context, ns string) []string {
+// in the namespaces in, one tree's, and returns the namespaces whose
+// singletons it lowered; when there are any, it first waits releaseSettle
+// (see ctrlquota's "Releasing early").
+func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool) []string {
 	if h.Releases == nil {
 		return nil
 	}
-	v := h.Trees.TreeOf(h.Forest, ns)
-	out := h.Releases.ReleaseNow(ctx, v.Contains)
+	out := h.Releases.ReleaseNow(ctx, in)
 	if len(out) == 0 {
 		return nil
 	}
@@ -40,23 +37,20 @@ func (h *StatusHandler) released(ctx context.Context, ns string) []string {
 	return out
 }
 
+// releasedHere is released for ns alone.
+func (h *StatusHandler) releasedHere(ctx context.Context, ns string) bool {
+	return len(h.released(ctx, func(n string) bool { return n == ns })) > 0
+}
+
+// releasedInTree is released for ns's tree.
+func (h *StatusHandler) releasedInTree(ctx context.Context, ns string) bool {
+	if h.Releases == nil {
+		return false
+	}
+	return len(h.released(ctx, h.Trees.TreeOf(h.Forest, ns).Contains)) > 0
+}
+
 // msgReleased denies an attempt made on a singleton that a release has just
 // lowered: the attempt cannot commit, and the API server's next attempt
 // decides on the freed room.
 const msgReleased = "Canopy released the quota usage of pods that were deleted; the API server retries this request against the freed room"
-
-// fills reports whether next leaves no room in the singleton for a
-// resource whose usage grows: the API server then refuses the namespace's
-// next creations itself, without asking this webhook.
-func fills(prev, next *corev1.ResourceQuota) bool {
-	for r, u := range next.Status.Used {
-		h, ok := next.Status.Hard[r]
-		if !ok || u.Cmp(h) < 0 {
-			continue
-		}
-		if p := prev.Status.Used[r]; u.Cmp(p) > 0 {
-			return true
-		}
-	}
-	return false
-}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -70,9 +69,9 @@ type StatusHandler struct {
 	// Denials, if set, shares the batches denied with the other replicas
 	// (see deniedBatches).
 	Denials *ctrlquota.DenialStore
-	// Releases, if set, releases at once what pods that went from a tree
-	// are still charged, before a denial in it (see
-	// ctrlquota.Replenisher.ReleaseNow).
+	// Releases, if set, releases at once what pods that went are still
+	// charged, before an admission in their namespace and before a denial
+	// in their tree (see ctrlquota.Replenisher.ReleaseNow).
 	Releases Releaser
 
 	// denied tells a batch's retries from its first attempt (see
@@ -132,13 +131,13 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	// request. The bound stays below the webhook's 10 s timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
-	if !dryRun && fills(prev, next) && slices.Contains(h.released(ctx, next.Namespace), next.Namespace) {
+	if !dryRun && h.releasedHere(ctx, next.Namespace) {
 		return admission.Denied(msgReleased)
 	}
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
-			if !dryRun && len(h.released(ctx, next.Namespace)) > 0 {
+			if !dryRun && h.releasedInTree(ctx, next.Namespace) {
 				// The attempt was judged before the release.
 				return admission.Denied(exceeded.Error())
 			}

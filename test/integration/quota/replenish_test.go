@@ -162,18 +162,17 @@ func TestDenialReleasesADepartedPodAtOnce(t *testing.T) {
 	waitHRQUsed(t, "relnow-root", "relnow", corev1.ResourcePods, 2)
 }
 
-// TestFillingAdmissionReleasesADepartedPodFirst freezes
-// kube-controller-manager and deletes a pod from a one-namespace tree, so
-// that its singleton still charges it; within the leader's
-// DefaultReplenishDelay, one creation fills the singleton and the next
-// must still be admitted. When the singleton's own hard binds (a tree of
-// one namespace), the API server refuses the namespace's creations itself,
-// without asking the status webhook, so a release at a denial (above)
-// comes too late: the admission that fills the singleton must release
-// first. Before, the second creation was refused (the race over a subtree
-// of one namespace admitted 99 of 100 when its probe's release came after
-// the race).
-func TestFillingAdmissionReleasesADepartedPodFirst(t *testing.T) {
+// TestAdmissionReleasesADepartedPodFirst freezes kube-controller-manager
+// and deletes a pod from a one-namespace tree, so that its singleton still
+// charges it; within the leader's DefaultReplenishDelay, one creation fills
+// the singleton and the next must still be admitted. When the singleton's
+// own hard binds (a tree of one namespace), the API server refuses the
+// namespace's creations itself, without asking the status webhook, so a
+// release at a denial (above) comes too late: the next admission in the
+// namespace must release first. Before, the second creation was refused
+// (the race over a subtree of one namespace admitted 99 of 100 when its
+// probe's release came after the race).
+func TestAdmissionReleasesADepartedPodFirst(t *testing.T) {
 	c := admin(t)
 	ctx := context.Background()
 	tree(t, "relfill-root", "relfill-idle=relfill-root")
