@@ -35,32 +35,22 @@ type cachedSnapshot struct {
 	// same parsed; both are replaced, never modified, once shared.
 	rvs map[quota.Key]string
 	vs  quota.Versions
+	// fed says the singletons came from a SingletonFeed, current at its
+	// change seq.
+	fed bool
+	seq uint64
 }
 
 // Snapshot returns the snapshot and singleton versions of the tree, as
 // NewSnapshot(v.Tree, tq.Engine(), ActualUsage(singletons)) and
 // ObservedVersions(singletons) would.
 func (c *SnapshotCache) Snapshot(v TreeView, tq TreeQuotas, singletons map[string][]corev1.ResourceQuota) (*quota.Snapshot, quota.Versions) {
-	qs := tq.Engine()
-	slices.SortFunc(qs, func(a, b quota.Quota) int {
-		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
-	})
+	qs := engineSorted(tq)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	cur := c.byRoot[v.Root]
 	if cur == nil || !sameTree(cur, v) || !slices.EqualFunc(cur.quotas, qs, sameQuota) {
-		cur = &cachedSnapshot{
-			tree:    v.Tree,
-			version: v.version,
-			quotas:  qs,
-			snap:    quota.NewSnapshot(v.Tree, qs, ActualUsage(singletons)),
-			rvs:     singletonVersions(singletons),
-			vs:      ObservedVersions(singletons),
-		}
-		if c.byRoot == nil {
-			c.byRoot = map[string]*cachedSnapshot{}
-		}
-		c.byRoot[v.Root] = cur
+		cur = c.rebuild(v, qs, singletons)
 		return cur.snap, cur.vs
 	}
 	now := singletonVersions(singletons)
@@ -81,6 +71,95 @@ func (c *SnapshotCache) Snapshot(v TreeView, tq TreeQuotas, singletons map[strin
 	next := &cachedSnapshot{tree: cur.tree, version: cur.version, quotas: cur.quotas, snap: cur.snap.Patched(over), rvs: now, vs: ObservedVersions(singletons)}
 	c.byRoot[v.Root] = next
 	return next.snap, next.vs
+}
+
+// SnapshotFed is Snapshot with the singletons read from feed, which must
+// have synced: a snapshot cached from the feed is patched with the
+// singletons of the tree's namespaces that changed since, so an admission
+// costs O(changes) rather than a List of every singleton.
+func (c *SnapshotCache) SnapshotFed(v TreeView, tq TreeQuotas, feed *SingletonFeed) (*quota.Snapshot, quota.Versions) {
+	qs := engineSorted(tq)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.byRoot[v.Root]
+	if cur != nil && cur.fed && sameTree(cur, v) && slices.EqualFunc(cur.quotas, qs, sameQuota) {
+		changed, now, ok := feed.ChangedSince(cur.seq, v.Contains)
+		if ok {
+			next := cur.patchedWith(changed)
+			next.seq = now
+			c.byRoot[v.Root] = next
+			return next.snap, next.vs
+		}
+	}
+	singletons, now := feed.Read(v.Namespaces)
+	cur = c.rebuild(v, qs, singletons)
+	cur.fed, cur.seq = true, now
+	return cur.snap, cur.vs
+}
+
+// rebuild builds and caches the tree's snapshot from all its singletons.
+func (c *SnapshotCache) rebuild(v TreeView, qs []quota.Quota, singletons map[string][]corev1.ResourceQuota) *cachedSnapshot {
+	cur := &cachedSnapshot{
+		tree:    v.Tree,
+		version: v.version,
+		quotas:  qs,
+		snap:    quota.NewSnapshot(v.Tree, qs, ActualUsage(singletons)),
+		rvs:     singletonVersions(singletons),
+		vs:      ObservedVersions(singletons),
+	}
+	if c.byRoot == nil {
+		c.byRoot = map[string]*cachedSnapshot{}
+	}
+	c.byRoot[v.Root] = cur
+	return cur
+}
+
+// patchedWith returns cur with the singletons of the namespaces in changed
+// (all of each one's, none for a namespace left with none) in place of
+// those it counted there. cur itself is not modified.
+func (cur *cachedSnapshot) patchedWith(changed map[string][]corev1.ResourceQuota) *cachedSnapshot {
+	next := *cur
+	if len(changed) == 0 {
+		return &next
+	}
+	now := singletonVersions(changed)
+	over := quota.Usage{}
+	for k, rv := range now {
+		if cur.rvs[k] != rv {
+			over[k] = usedOf(changed, k)
+		}
+	}
+	var gone []quota.Key
+	for k := range cur.rvs {
+		if _, in := changed[k.Namespace]; in {
+			if _, ok := now[k]; !ok {
+				over[k] = corev1.ResourceList{}
+				gone = append(gone, k)
+			}
+		}
+	}
+	if len(over) == 0 {
+		return &next
+	}
+	next.rvs, next.vs = maps.Clone(cur.rvs), maps.Clone(cur.vs)
+	for k, rv := range now {
+		next.rvs[k], next.vs[k] = rv, quota.ParseRV(rv)
+	}
+	for _, k := range gone {
+		delete(next.rvs, k)
+		delete(next.vs, k)
+	}
+	next.snap = cur.snap.Patched(over)
+	return &next
+}
+
+// engineSorted is tq's engine quotas in a fixed order.
+func engineSorted(tq TreeQuotas) []quota.Quota {
+	qs := tq.Engine()
+	slices.SortFunc(qs, func(a, b quota.Quota) int {
+		return cmp.Or(cmp.Compare(a.Kind, b.Kind), cmp.Compare(a.Namespace, b.Namespace), cmp.Compare(a.Name, b.Name))
+	})
+	return qs
 }
 
 // singletonVersions is the resourceVersion of every singleton whose status

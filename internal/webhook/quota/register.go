@@ -1,9 +1,12 @@
 package quota
 
 import (
+	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
@@ -29,11 +32,21 @@ func Register(mgr ctrl.Manager, cfg Config) error {
 	if err := mgr.Add(denials); err != nil {
 		return fmt.Errorf("adding the shared quota denials: %w", err)
 	}
+	feed := &ctrlquota.SingletonFeed{}
+	inf, err := mgr.GetCache().GetInformer(context.Background(), &corev1.ResourceQuota{}, cache.BlockUntilSynced(false))
+	if err != nil {
+		return fmt.Errorf("watching quota singletons: %w", err)
+	}
+	reg, err := inf.AddEventHandler(feed.Handler())
+	if err != nil {
+		return fmt.Errorf("watching quota singletons: %w", err)
+	}
+	feed.SetSynced(reg.HasSynced)
 	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
-		Snapshots: &ctrlquota.SnapshotCache{},
-		Trees:     &ctrlquota.TreeCache{},
-		Ledgers:   cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
+		Snapshots: &ctrlquota.SnapshotCache{}, Feed: feed,
+		Trees:   &ctrlquota.TreeCache{},
+		Ledgers: cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 		Admissions: &ctrlquota.Admissions{},
 		Denials:    denials,
 		Releases:   cfg.Releases,

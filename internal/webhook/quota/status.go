@@ -47,6 +47,9 @@ type StatusHandler struct {
 	// Snapshots, if set, keeps each tree's last snapshot for reuse by
 	// decisions on the caches.
 	Snapshots *ctrlquota.SnapshotCache
+	// Feed, if set and synced, gives the cached singletons (in place of a
+	// List of the cache) for decisions on the caches.
+	Feed *ctrlquota.SingletonFeed
 	// Trees, if set, keeps each tree's copy while the forest's structure
 	// does not change.
 	Trees *ctrlquota.TreeCache
@@ -322,6 +325,10 @@ func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live
 	tq, err := ctrlquota.ReadQuotas(ctx, h.Cache, v)
 	if err != nil {
 		return nil, nil, err
+	}
+	if !live && h.Snapshots != nil && h.Feed.Synced() {
+		snap, vs := h.Snapshots.SnapshotFed(v, tq, h.Feed)
+		return snap, vs, nil
 	}
 	var singletons map[string][]corev1.ResourceQuota
 	if live && h.Live != nil {
