@@ -1,7 +1,6 @@
 package setup
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"time"
@@ -62,9 +61,9 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 	if err := mgr.Add(everyReplica{ledgerCache}); err != nil {
 		return fmt.Errorf("adding the quota ledger cache: %w", err)
 	}
-	caches, err := registerQuotaCaches(context.Background(), mgr.GetCache(), ledgerCache)
-	if err != nil {
-		return err
+	caches := &quotaCaches{main: mgr.GetCache(), ledgers: ledgerCache}
+	if err := mgr.Add(caches); err != nil {
+		return fmt.Errorf("adding the quota caches: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("quota-caches", caches.ReadyCheck); err != nil {
 		return fmt.Errorf("adding the quota caches' readiness check: %w", err)

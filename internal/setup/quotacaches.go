@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
@@ -14,46 +17,84 @@ import (
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 )
 
-// quotaCaches are the informers every replica's quota webhooks read: the
-// singletons, both kinds of quota and the ledgers. They are registered
-// before the manager starts, so that each replica starts and syncs them with
-// its caches, and the replica is not ready until they have synced. A
-// replica that does not lead runs none of the controllers that would
-// otherwise create them, and its first admission created each one and
-// waited for it to sync (client-go polls every 100 ms), while the API
-// server's quota admission, which judges one namespace at a time, waited on
-// the webhook.
-type quotaCaches []func() bool
+// quotaCaches starts, on every replica, the informers its quota webhooks
+// read: the singletons, both kinds of quota and the ledgers; and the
+// replica is not ready until they have synced. A replica that does not lead
+// runs none of the controllers that would otherwise create them, and its
+// first admission created each one and waited for it to sync (client-go
+// polls every 100 ms), while the API server's quota admission, which judges
+// one namespace at a time, waited on the webhook.
+//
+// The informers are created when the manager starts, not when it is set
+// up, and again each second until every one is, like a controller's watch:
+// the CRDs may reach the API server's discovery only just before the
+// manager starts.
+type quotaCaches struct {
+	main, ledgers cache.Cache
 
-// registerQuotaCaches registers the informers on main (the manager's cache)
-// and ledgers (the ledger ConfigMaps' own cache), without waiting for them.
-func registerQuotaCaches(ctx context.Context, main, ledgers cache.Cache) (quotaCaches, error) {
+	mu     sync.Mutex
+	synced []func() bool
+	done   bool
+}
+
+// quotaCacheRetry is how long Start waits before trying again.
+const quotaCacheRetry = time.Second
+
+// NeedLeaderElection is false: every replica serves the webhooks.
+func (q *quotaCaches) NeedLeaderElection() bool { return false }
+
+// Start creates the informers, without waiting for them to sync.
+func (q *quotaCaches) Start(ctx context.Context) error {
+	for {
+		err := q.register(ctx)
+		if err == nil {
+			return nil
+		}
+		ctrl.LoggerFrom(ctx).V(1).Info("Waiting to start the quota webhooks' caches", "reason", err.Error())
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(quotaCacheRetry):
+		}
+	}
+}
+
+func (q *quotaCaches) register(ctx context.Context) error {
 	reads := []struct {
 		c   cache.Cache
 		obj client.Object
 	}{
-		{main, &corev1.ResourceQuota{}},
-		{main, &hncv1.HierarchicalResourceQuota{}},
-		{main, &tenancyv1.HierarchicalQuota{}},
-		{ledgers, &corev1.ConfigMap{}},
+		{q.main, &corev1.ResourceQuota{}},
+		{q.main, &hncv1.HierarchicalResourceQuota{}},
+		{q.main, &tenancyv1.HierarchicalQuota{}},
+		{q.ledgers, &corev1.ConfigMap{}},
 	}
-	out := make(quotaCaches, 0, len(reads))
+	synced := make([]func() bool, 0, len(reads))
 	for _, r := range reads {
 		inf, err := r.c.GetInformer(ctx, r.obj, cache.BlockUntilSynced(false))
 		if err != nil {
-			return nil, fmt.Errorf("registering the %T informer of the quota webhooks: %w", r.obj, err)
+			return fmt.Errorf("starting the %T informer of the quota webhooks: %w", r.obj, err)
 		}
-		out = append(out, inf.HasSynced)
+		synced = append(synced, inf.HasSynced)
 	}
-	return out, nil
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.synced, q.done = synced, true
+	return nil
 }
 
 // errQuotaCachesNotSynced is the readiness check's answer until they have.
 var errQuotaCachesNotSynced = errors.New("the quota webhooks' caches have not synced yet")
 
-// ReadyCheck is a healthz.Checker that passes once every informer has synced.
-func (q quotaCaches) ReadyCheck(*http.Request) error {
-	for _, synced := range q {
+// ReadyCheck is a healthz.Checker that passes once every informer has been
+// created and has synced.
+func (q *quotaCaches) ReadyCheck(*http.Request) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.done {
+		return errQuotaCachesNotSynced
+	}
+	for _, synced := range q.synced {
 		if !synced() {
 			return errQuotaCachesNotSynced
 		}
