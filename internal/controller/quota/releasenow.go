@@ -55,8 +55,8 @@ const releaseNowPause = 10 * time.Millisecond
 
 // ReleaseNow lowers at once, instead of after Delay, every singleton of the
 // namespaces in (one tree's) that still charges pods which went, and
-// returns the namespaces whose singletons it lowered.
-func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) []string {
+// reports whether it lowered any.
+func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) bool {
 	r.mu.Lock()
 	var namespaces []string
 	for ns := range r.pending {
@@ -65,13 +65,11 @@ func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) [
 		}
 	}
 	r.mu.Unlock()
-	var released []string
+	released := false
 	for _, ns := range namespaces {
 		for range releaseNowAttempts {
 			n, err := r.replenish(ctx, ns)
-			if n > 0 {
-				released = append(released, ns)
-			}
+			released = released || n > 0
 			if err == nil || !(IsConflict(err) || errors.Is(err, errHistoryBehind)) {
 				if err != nil {
 					ctrl.LoggerFrom(ctx).V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())

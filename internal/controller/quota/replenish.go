@@ -72,7 +72,7 @@ type Replenisher struct {
 	queue   workqueue.TypedRateLimitingInterface[string]
 	history history
 	// looking serialises looks at namespaces: the worker's, after Delay,
-	// and ReleaseNow's, at a denial.
+	// and ReleaseNow's, for the status webhook.
 	looking sync.Mutex
 }
 

@@ -6,10 +6,10 @@ import (
 )
 
 // Releaser releases at once what pods that went from the namespaces in
-// (one tree's) are still charged, and returns the namespaces whose
-// singletons it lowered (ctrlquota.Replenisher on the leader).
+// (one tree's) are still charged, and reports whether it lowered any
+// singleton (ctrlquota.Replenisher on the leader).
 type Releaser interface {
-	ReleaseNow(ctx context.Context, in func(ns string) bool) []string
+	ReleaseNow(ctx context.Context, in func(ns string) bool) bool
 }
 
 // releaseSettle is how long a denial waits after a release, so that the
@@ -19,27 +19,23 @@ type Releaser interface {
 const releaseSettle = clampSettle
 
 // released asks the leader to release what departed pods are still charged
-// in the namespaces in, one tree's, and returns the namespaces whose
-// singletons it lowered; when there are any, it first waits releaseSettle
-// (see ctrlquota's "Releasing early").
-func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool) []string {
-	if h.Releases == nil {
-		return nil
-	}
-	out := h.Releases.ReleaseNow(ctx, in)
-	if len(out) == 0 {
-		return nil
+// in the namespaces in, one tree's, and reports whether it lowered a
+// singleton; if so, it first waits releaseSettle (see ctrlquota's
+// "Releasing early").
+func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool) bool {
+	if h.Releases == nil || !h.Releases.ReleaseNow(ctx, in) {
+		return false
 	}
 	select {
 	case <-ctx.Done():
 	case <-time.After(releaseSettle):
 	}
-	return out
+	return true
 }
 
 // releasedHere is released for ns alone.
 func (h *StatusHandler) releasedHere(ctx context.Context, ns string) bool {
-	return len(h.released(ctx, func(n string) bool { return n == ns })) > 0
+	return h.released(ctx, func(n string) bool { return n == ns })
 }
 
 // releasedInTree is released for ns's tree.
@@ -47,7 +43,7 @@ func (h *StatusHandler) releasedInTree(ctx context.Context, ns string) bool {
 	if h.Releases == nil {
 		return false
 	}
-	return len(h.released(ctx, h.Trees.TreeOf(h.Forest, ns).Contains)) > 0
+	return h.released(ctx, h.Trees.TreeOf(h.Forest, ns).Contains)
 }
 
 // msgReleased denies an attempt made on a singleton that a release has just
