@@ -20,6 +20,7 @@ import (
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
+	"github.com/canopyhq/canopy/internal/controller/hierarchy"
 	tenantctrl "github.com/canopyhq/canopy/internal/controller/tenant"
 	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
@@ -116,6 +117,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		facts.ChildHasChildren = len(ns.ChildNames()) > 0 || len(ns.AnchorNames()) > 0
 		facts.ChildAllowsCascading = ns.AllowsCascadingDeletion()
 	}
+	var model hierarchy.Model
+	if !facts.ChildExists {
+		model = hierarchy.NewSubnamespaceModel(cfg, r.Forest.Lookup(anchor.Namespace), anchor.Name, anchor.Spec)
+	}
 	r.Forest.Unlock()
 
 	d := Decide(facts)
@@ -131,6 +136,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if err != nil {
 			return ctrl.Result{}, err
 		}
+		// Born with the labels and managed annotations the hierarchy
+		// reconciler would patch in at once (hierarchy.NewSubnamespaceModel).
+		labels, _ = hierarchy.DesiredLabels(cfg, labels, model)
+		annotations, _ = hierarchy.DesiredAnnotations(cfg, annotations, model)
 		annotations[api.SubnamespaceOf] = anchor.Namespace
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 			Name:        anchor.Name,

@@ -3,6 +3,7 @@ package hierarchy
 import (
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -48,6 +49,53 @@ func TakeModel(cfg forest.Config, ns *forest.Namespace, generation int64, existi
 		Conditions:         ns.StatusConditions(generation, existing, now),
 		HasAnchors:         len(ns.AnchorNames()) > 0,
 	}
+}
+
+// NewSubnamespaceModel is the Model TakeModel will compute for a
+// subnamespace name about to be created under parent, once the forest holds
+// it and its parent link: it has no children, anchors, conditions or
+// metadata but its anchor's yet, so its tree labels are the parent's one
+// level deeper plus its own, and its managed metadata is the anchor's
+// spec.labels and spec.annotations overwritten by the parent's. The anchor
+// reconciler creates the namespace with these labels, which spares the
+// patch the hierarchy reconciler would otherwise make at once; if the
+// forest has changed meanwhile, that reconciler still writes what differs.
+// The caller holds the forest's lock.
+func NewSubnamespaceModel(cfg forest.Config, parent *forest.Namespace, name string, spec api.SubnamespaceAnchorSpec) Model {
+	if cfg.IsExcluded(name) {
+		return Model{Excluded: true}
+	}
+	tree := map[string]string{name + api.LabelTreeDepthSuffix: "0"}
+	for k, v := range parent.TreeLabels() {
+		if d, err := strconv.Atoi(v); err == nil {
+			tree[k] = strconv.Itoa(d + 1)
+		}
+	}
+	return Model{
+		TreeLabels:         tree,
+		ManagedLabels:      inheritedBelow(spec.Labels, cfg.IsManagedLabel, parent.ManagedLabels()),
+		ManagedAnnotations: inheritedBelow(spec.Annotations, cfg.IsManagedAnnotation, parent.ManagedAnnotations()),
+		InTree:             true,
+	}
+}
+
+// inheritedBelow is forest's inheritance for a namespace whose own
+// requests are own: its allowed keys, overwritten by its ancestors'.
+func inheritedBelow(own []api.MetaKVP, allowed func(string) bool, ancestors map[string]string) map[string]string {
+	var out map[string]string
+	for _, kvp := range own {
+		if allowed(kvp.Key) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[kvp.Key] = kvp.Value
+		}
+	}
+	if len(ancestors) > 0 && out == nil {
+		out = map[string]string{}
+	}
+	maps.Copy(out, ancestors)
+	return out
 }
 
 // DesiredLabels returns the labels the Namespace should carry given its

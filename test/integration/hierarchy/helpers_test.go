@@ -90,13 +90,18 @@ func treeLabels(ctx context.Context, nm string) (map[string]string, error) {
 	if err := env.Client.Get(ctx, client.ObjectKey{Name: nm}, ns); err != nil {
 		return nil, err
 	}
+	return treeLabelsOf(ns), nil
+}
+
+// treeLabelsOf is treeLabels on an object in hand.
+func treeLabelsOf(ns *corev1.Namespace) map[string]string {
 	out := map[string]string{}
 	for k, v := range ns.Labels {
 		if strings.HasSuffix(k, api.LabelTreeDepthSuffix) || k == "canopy.dev/in-tree" {
 			out[k] = v
 		}
 	}
-	return out, nil
+	return out
 }
 
 func waitTreeLabels(t *testing.T, nm string, want map[string]string) {
