@@ -119,8 +119,15 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 }
 
 // waitAdmissible waits until ns's default ServiceAccount exists and, if
-// quota is set, that ResourceQuota's status counts pods.
+// quota is set, that ResourceQuota's status counts pods. It creates the
+// ServiceAccount itself if it is missing: kube-controller-manager's
+// serviceaccount controller, at its default client rate of 20 requests a
+// second, takes minutes to reach a namespace created after 10,000 others.
 func waitAdmissible(ctx context.Context, c client.Client, ns, quota string) error {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "default"}}
+	if err := c.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating the default ServiceAccount of %s: %w", ns, err)
+	}
 	var last error
 	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
 		if last = c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "default"}, &corev1.ServiceAccount{}); last != nil {
