@@ -164,7 +164,8 @@ func setParent(ctx context.Context, c client.Client, nm, parent string) error {
 
 // buildByAnchors creates the root namespace and, as soon as each
 // namespace of the tree exists, the anchors of its children in it. For a
-// manager it returns once every namespace carries the root's tree label.
+// manager it returns once every namespace carries the root's tree label
+// and every anchor reports Ok (trackAnchorsOk).
 // The floor has no manager to turn anchors into namespaces, so it creates
 // the same namespaces and anchors itself, namespaces first.
 func buildByAnchors(ctx context.Context, cl *cluster, t tree, floor bool) (time.Duration, error) {
@@ -228,18 +229,24 @@ func buildByAnchors(ctx context.Context, cl *cluster, t tree, floor bool) (time.
 			}
 		}()
 	}
+	anchorsOk, err := trackAnchorsOk(ctx, cl, t)
+	if err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	if err := cl.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: t.root}}); err != nil {
 		return 0, err
 	}
-	select {
-	case err := <-errs:
-		return 0, err
-	case <-tr.done:
-		return time.Since(start), nil
-	case <-ctx.Done():
-		return 0, ctx.Err()
+	for _, done := range []<-chan struct{}{tr.done, anchorsOk} {
+		select {
+		case err := <-errs:
+			return 0, err
+		case <-done:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
 	}
+	return time.Since(start), nil
 }
 
 // backoff retries a refused anchor every 50 ms for up to a minute.
