@@ -82,13 +82,6 @@ func TestAdoption(t *testing.T) {
 		if !slices.Equal(hc.Status.Children, []string{"ad-b", "ad-s"}) || !slices.Contains(hc.Finalizers, api.FinalizerHasSubnamespace) {
 			return fmt.Errorf("ad-a: children %v finalizers %v", hc.Status.Children, hc.Finalizers)
 		}
-		sub, err := getHC(ctx, "ad-s")
-		if err != nil {
-			return err
-		}
-		if sub.Spec.Parent != "ad-a" {
-			return fmt.Errorf("ad-s parent %q, want ad-a", sub.Spec.Parent)
-		}
-		return nil
+		return parentIs(ctx, "ad-s", "ad-a")
 	})
 }

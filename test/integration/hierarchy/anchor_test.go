@@ -73,14 +73,7 @@ func TestAnchorOkAndMissing(t *testing.T) {
 		if !slices.Contains(hc.Finalizers, api.FinalizerHasSubnamespace) || !slices.Equal(hc.Status.Children, []string{"an-s"}) {
 			return fmt.Errorf("an-p hierarchy: finalizers %v children %v", hc.Finalizers, hc.Status.Children)
 		}
-		sub, err := getHC(ctx, "an-s")
-		if err != nil {
-			return err
-		}
-		if sub.Spec.Parent != "an-p" {
-			return fmt.Errorf("an-s parent = %q", sub.Spec.Parent)
-		}
-		return nil
+		return parentIs(ctx, "an-s", "an-p")
 	})
 	// A subnamespace's parent cannot be changed by users.
 	createNS(t, "an-other")

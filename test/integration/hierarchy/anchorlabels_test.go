@@ -2,7 +2,6 @@ package hierarchy
 
 import (
 	"context"
-	"fmt"
 	"maps"
 	"testing"
 
@@ -56,14 +55,7 @@ func TestSubnamespaceBornWithTreeLabels(t *testing.T) {
 	// Once the hierarchy reconciler has taken bl-s in (its
 	// HierarchyConfiguration names its parent), the labels are unchanged.
 	framework.Eventually(t, wait, func(ctx context.Context) error {
-		hc, err := getHC(ctx, "bl-s")
-		if err != nil {
-			return err
-		}
-		if hc.Spec.Parent != "bl-m" {
-			return fmt.Errorf("bl-s parent = %q", hc.Spec.Parent)
-		}
-		return nil
+		return parentIs(ctx, "bl-s", "bl-m")
 	})
 	waitTreeLabels(t, "bl-s", want)
 	now := &corev1.Namespace{}

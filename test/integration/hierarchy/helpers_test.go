@@ -123,6 +123,18 @@ func getHC(ctx context.Context, nm string) (*api.HierarchyConfiguration, error) 
 	return hc, env.Client.Get(ctx, client.ObjectKey{Namespace: nm, Name: api.Singleton}, hc)
 }
 
+// parentIs returns an error unless nm's HierarchyConfiguration names parent.
+func parentIs(ctx context.Context, nm, parent string) error {
+	hc, err := getHC(ctx, nm)
+	if err != nil {
+		return err
+	}
+	if hc.Spec.Parent != parent {
+		return fmt.Errorf("%s parent = %q, want %q", nm, hc.Spec.Parent, parent)
+	}
+	return nil
+}
+
 // waitCondition waits until nm's HierarchyConfiguration has a condition of
 // that type and reason (present true) or none with that reason (false).
 func waitCondition(t *testing.T, nm, typ, reason string, present bool) {

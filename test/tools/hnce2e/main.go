@@ -138,14 +138,24 @@ func run(root, dir, hncDir, focus, hrqFocus string, hrq bool, timeout time.Durat
 }
 
 // resetHNCConfig drops every type setting from the HNCConfiguration, as a
-// fresh installation has it (Roles and RoleBindings still propagate).
+// fresh installation has it (Roles and RoleBindings still propagate). The
+// manager creates the object once it leads, which may be a moment after it
+// started: a missing one is waited for, for up to two minutes.
 func resetHNCConfig(kubectlDir, kubeconfig string) error {
-	cmd := exec.Command(filepath.Join(kubectlDir, "kubectl"), "--kubeconfig", kubeconfig,
-		"patch", "hncconfiguration", "config", "--type=merge", "-p", `{"spec":{"resources":null}}`)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("resetting the HNCConfiguration: %w: %s", err, out)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		cmd := exec.Command(filepath.Join(kubectlDir, "kubectl"), "--kubeconfig", kubeconfig,
+			"patch", "hncconfiguration", "config", "--type=merge", "-p", `{"spec":{"resources":null}}`)
+		out, err := cmd.CombinedOutput()
+		switch {
+		case err == nil:
+			return nil
+		case strings.Contains(string(out), "NotFound") && time.Now().Before(deadline):
+			time.Sleep(time.Second)
+		default:
+			return fmt.Errorf("resetting the HNCConfiguration: %w: %s", err, out)
+		}
 	}
-	return nil
 }
 
 // suiteRun is one run of an HNC e2e test binary.
