@@ -82,17 +82,11 @@ func NewSubnamespaceModel(cfg forest.Config, parent *forest.Namespace, name stri
 // inheritedBelow is forest's inheritance for a namespace whose own
 // requests are own: its allowed keys, overwritten by its ancestors'.
 func inheritedBelow(own []api.MetaKVP, allowed func(string) bool, ancestors map[string]string) map[string]string {
-	var out map[string]string
+	out := map[string]string{}
 	for _, kvp := range own {
 		if allowed(kvp.Key) {
-			if out == nil {
-				out = map[string]string{}
-			}
 			out[kvp.Key] = kvp.Value
 		}
-	}
-	if len(ancestors) > 0 && out == nil {
-		out = map[string]string{}
 	}
 	maps.Copy(out, ancestors)
 	return out

@@ -17,8 +17,8 @@
 // Figures: a tree of N namespaces four levels deep, built through
 // spec.parent and (on a second control plane) through anchors created as
 // soon as each parent exists, until every namespace carries the root's
-// tree label (and, through anchors, every anchor reports Ok); a Role and a RoleBinding created, updated and deleted at the
-// root until every descendant holds, holds updated, and no longer holds
+// tree label (and, through anchors, every anchor reports Ok); a Role and
+// a RoleBinding created, updated and deleted at the root until every descendant holds, holds updated, and no longer holds
 // the copies; restart to ready (readyz, and a dry-run cycle refused from
 // the loaded forest) after a graceful stop and after SIGKILL, and the
 // manager's writes from its start until 10 s after ready, from the API
