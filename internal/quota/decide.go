@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"gopkg.in/inf.v0"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -52,6 +53,13 @@ func (e *ExceededError) Error() string {
 // resources whose usage grows are checked. It returns nil or the first
 // breach, nearest quota first, as an *ExceededError.
 func Decide(s *Snapshot, ns, scopeKey string, newUsed corev1.ResourceList) error {
+	return decideWithin(s, ns, scopeKey, newUsed, 1)
+}
+
+// decideWithin is Decide with every limit divided by part (1 for the
+// limits themselves): the grant policy (grantFor) asks whether usage would
+// stay within a fraction of every limit.
+func decideWithin(s *Snapshot, ns, scopeKey string, newUsed corev1.ResourceList, part int64) error {
 	delta := Subtract(Normalize(newUsed), s.usage[Key{Namespace: ns, Scope: scopeKey}])
 	growing := false
 	for _, d := range delta {
@@ -69,7 +77,7 @@ func Decide(s *Snapshot, ns, scopeKey string, newUsed corev1.ResourceList) error
 			if q.ScopeKey != scopeKey {
 				continue
 			}
-			if err := s.check(q, path[:i], delta); err != nil {
+			if err := s.check(q, path[:i], delta, part); err != nil {
 				return err
 			}
 		}
@@ -79,8 +87,8 @@ func Decide(s *Snapshot, ns, scopeKey string, newUsed corev1.ResourceList) error
 
 // check tests one quota. below is the path from the requesting namespace up
 // to, not including, the quota's namespace; delta is normalised.
-func (s *Snapshot) check(q *quotaView, below []string, delta corev1.ResourceList) error {
-	if e := breach(q.Hard, s.total(q.Namespace, q.ScopeKey), delta); e != nil {
+func (s *Snapshot) check(q *quotaView, below []string, delta corev1.ResourceList, part int64) error {
+	if e := breach(q.Hard, s.total(q.Namespace, q.ScopeKey), delta, part); e != nil {
 		e.Quota = q.Quota
 		return e
 	}
@@ -98,7 +106,7 @@ func (s *Snapshot) check(q *quotaView, below []string, delta corev1.ResourceList
 		for r := range alloc {
 			covered[r] = true
 		}
-		if e := breach(alloc, s.total(k, q.ScopeKey), delta); e != nil {
+		if e := breach(alloc, s.total(k, q.ScopeKey), delta, part); e != nil {
 			e.Quota, e.Pool = q.Quota, k
 			return e
 		}
@@ -113,9 +121,9 @@ func (s *Snapshot) check(q *quotaView, below []string, delta corev1.ResourceList
 		if d.Sign() <= 0 {
 			continue
 		}
-		used := q.restUsed[r]
-		if !fits(used, d, q.restLimit[r]) {
-			e.add(r, d, used, q.restLimit[r])
+		used, limit := q.restUsed[r], fraction(q.restLimit[r], part)
+		if !fits(used, d, limit) {
+			e.add(r, d, used, limit)
 		}
 	}
 	if len(e.Limited) > 0 {
@@ -124,24 +132,35 @@ func (s *Snapshot) check(q *quotaView, below []string, delta corev1.ResourceList
 	return nil
 }
 
-// breach checks a pool with the given limit and normalised usage against a
-// normalised delta; nil if every growing name fits.
-func breach(limit, used, delta corev1.ResourceList) *ExceededError {
+// breach checks a pool with the given limit, divided by part, and
+// normalised usage against a normalised delta; nil if every growing name
+// fits.
+func breach(limit, used, delta corev1.ResourceList, part int64) *ExceededError {
 	var e *ExceededError
 	for _, r := range sortedNames(limit) {
 		d := delta[CanonicalName(r)]
 		if d.Sign() <= 0 {
 			continue
 		}
-		u := Lookup(used, r)
-		if !fits(u, d, limit[r]) {
+		u, l := Lookup(used, r), fraction(limit[r], part)
+		if !fits(u, d, l) {
 			if e == nil {
 				e = &ExceededError{}
 			}
-			e.add(r, d, u, limit[r])
+			e.add(r, d, u, l)
 		}
 	}
 	return e
+}
+
+// fraction is q divided by part, rounded down to a thousandth; q itself
+// for part 1.
+func fraction(q resource.Quantity, part int64) resource.Quantity {
+	if part <= 1 {
+		return q
+	}
+	d := new(inf.Dec).QuoRound(q.AsDec(), inf.NewDec(part, 0), 3, inf.RoundDown)
+	return *resource.NewDecimalQuantity(*d, q.Format)
 }
 
 func (e *ExceededError) add(r corev1.ResourceName, requested, used, limited resource.Quantity) {

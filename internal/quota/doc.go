@@ -127,6 +127,22 @@
 // again on live reads, so caches can delay an admission but never decide
 // a refusal. Building the snapshot is O(tree) per admission.
 //
+// # Escrow
+//
+// The ledger write is most of an admission's cost, so a namespace is given
+// headroom ahead of its admissions while its tree has room to spare: a
+// Grant, recorded in the ledger with the admission that earns it (Admit),
+// up to 64 times that admission's growth as long as usage and every grant
+// stay within a quarter of each covering limit. Admissions within the grant
+// are allowed on the cached ledger with no write (Within); every other
+// decision counts the grant as used (Counted). A grant is tied to an epoch,
+// a random annotation of the namespace's singleton, and taken back only
+// after that annotation was rewritten (Revoke), which no admission judged
+// on the old epoch can outlive; a decision that would deny because of
+// another namespace's unused grant revokes it first (Revocable). The
+// quotas it was decided under are fingerprinted (Cover), so a changed
+// limit or a move ends it at once. Grant's documentation has the argument.
+//
 // # Recounts
 //
 // kube-controller-manager's resourcequota controller rewrites status.used

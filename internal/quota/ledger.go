@@ -17,7 +17,12 @@ const (
 	// ledgerLoweredPrefix keys a lowering mark (Ledger.Lowered) by the
 	// entry key it marks: _lowered.<namespace>[.<scope id>].
 	ledgerLoweredPrefix = "_lowered."
-	baseSep             = ";base="
+	// ledgerGrantPrefix keys a grant (Ledger.Grants) by the entry key it
+	// belongs to: _grant.<namespace>[.<scope id>].
+	ledgerGrantPrefix = "_grant."
+	grantEpochSep     = ";epoch="
+	grantCoverSep     = ";cover="
+	baseSep           = ";base="
 	// legacyReservedAtSep marks entries written before reservations were
 	// settled by resourceVersion; their time is ignored (see DecodeLedger).
 	legacyReservedAtSep = ";reservedAt="
@@ -35,6 +40,8 @@ type Ledger struct {
 	// that lowered its singleton's usage, recorded before the recount was
 	// allowed (RecordLowered, SeenLowered).
 	Lowered map[Key]uint64
+	// Grants is the headroom escrowed per key (see Grant).
+	Grants map[Key]Grant
 }
 
 // Entry is the latest reservation of one namespace under one scope key.
@@ -93,6 +100,8 @@ func (l *Ledger) clone() *Ledger {
 	if l.Lowered != nil {
 		out.Lowered = maps.Clone(l.Lowered)
 	}
+	out.Grants = make(map[Key]Grant, len(l.Grants)+1)
+	maps.Copy(out.Grants, l.Grants)
 	return out
 }
 
@@ -103,6 +112,7 @@ func (l *Ledger) clone() *Ledger {
 //	<namespace>.<scope id>: pods=1;base=815         scoped
 //	_scope.<scope id>: PriorityClass In (high)      the scope key of an id
 //	_lowered.<namespace>[.<scope id>]: 820          a lowering recount's base
+//	_grant.<namespace>[.<scope id>]: pods=20;epoch=<e>;cover=<c>   a grant
 //
 // where a scope id is ScopeID of the key.
 func EncodeLedger(l *Ledger) map[string]string {
@@ -112,6 +122,9 @@ func EncodeLedger(l *Ledger) map[string]string {
 	}
 	for k, base := range l.Lowered {
 		out[ledgerLoweredPrefix+encodeKey(out, k)] = strconv.FormatUint(base, 10)
+	}
+	for k, g := range l.Grants {
+		out[ledgerGrantPrefix+encodeKey(out, k)] = String(g.Up) + grantEpochSep + g.Epoch + grantCoverSep + g.Cover
 	}
 	return out
 }
@@ -170,6 +183,21 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 			l.Lowered[key] = base
 			continue
 		}
+		if granted, ok := strings.CutPrefix(k, ledgerGrantPrefix); ok {
+			key, err := decodeKey(granted, scopes)
+			if err != nil {
+				return nil, err
+			}
+			g, err := decodeGrant(v)
+			if err != nil {
+				return nil, fmt.Errorf("decoding grant %q: %w", k, err)
+			}
+			if l.Grants == nil {
+				l.Grants = map[Key]Grant{}
+			}
+			l.Grants[key] = g
+			continue
+		}
 		if strings.HasPrefix(k, "_") {
 			continue
 		}
@@ -201,6 +229,10 @@ type Reservation struct {
 	Namespace, Scope string
 	Base             uint64
 	Old, New         corev1.ResourceList
+	// Epoch is the singleton's epoch annotation at Base and Cover the
+	// current Cover of its namespace and scope; both say whether a grant is
+	// alive and may be used (see Grant). An empty Epoch gets no grant.
+	Epoch, Cover string
 }
 
 // Pending returns the usage the ledger holds for keys whose reservation the
@@ -244,17 +276,37 @@ func Effective(l *Ledger, s *Snapshot, versions Versions) *Snapshot {
 //
 // The caller writes the returned ledger with the resourceVersion it read it
 // at, and on a conflict reads it again and calls Admit again.
+//
+// Every other key's grant counts at least at its Up (Counted). The key's
+// own grant, if alive (issued at r's Epoch) and decided under r's Cover,
+// counts too: growth within it is allowed, beyond it is judged from it.
+// The ledger returned gives the key a new grant when one fits (grantFor),
+// keeps an alive one otherwise, and drops a dead one.
 func Admit(l *Ledger, s *Snapshot, versions Versions, r Reservation) (*Ledger, error) {
 	key, cur, next, stale := r.resolve(l)
 	if stale || !grows(cur, next) {
 		return nil, nil
 	}
-	over := Pending(l, s, versions, key)
+	over := Counted(l, s, versions, key)
+	var alive *Grant
+	if g, ok := l.Grants[key]; ok && r.Epoch != "" && g.Epoch == r.Epoch {
+		alive = &g
+	}
 	over[key] = cur
+	if alive != nil && alive.Cover == r.Cover {
+		over[key] = Max(cur, alive.Up)
+	}
 	if err := Decide(s.patched(over), r.Namespace, r.Scope, next); err != nil {
 		return nil, err
 	}
-	return r.record(l, key, next), nil
+	out := r.record(l, key, next)
+	over[key] = cur
+	if g, ok := grantFor(s.patched(over), r, cur, next, alive); ok {
+		out.Grants[key] = g
+	} else if alive == nil {
+		delete(out.Grants, key)
+	}
+	return out, nil
 }
 
 // Record notes growth that is not judged, a recount by kube-controller-
@@ -323,7 +375,15 @@ func Prune(l *Ledger, keep func(Key) bool) (*Ledger, bool) {
 			out.Lowered[k] = base
 		}
 	}
-	return out, len(out.Entries) != len(l.Entries) || len(out.Lowered) != len(l.Lowered)
+	for k, g := range l.Grants {
+		if keep(k) {
+			if out.Grants == nil {
+				out.Grants = map[Key]Grant{}
+			}
+			out.Grants[k] = g
+		}
+	}
+	return out, len(out.Entries) != len(l.Entries) || len(out.Lowered) != len(l.Lowered) || len(out.Grants) != len(l.Grants)
 }
 
 // Unsettled lists the keys whose reservation the versions do not show

@@ -150,6 +150,10 @@ func TestPlanSingletons(t *testing.T) {
 	unlabelled.Labels = nil
 	userQuota := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "mine"}}
 	adopted := singleton("b", "", rl(t, "pods=5"))
+	epoched := func(rq corev1.ResourceQuota) corev1.ResourceQuota {
+		rq.Annotations = map[string]string{AnnotationEpoch: "e1"}
+		return rq
+	}
 	tests := []struct {
 		name              string
 		existing, desired map[string][]corev1.ResourceQuota
@@ -162,14 +166,20 @@ func TestPlanSingletons(t *testing.T) {
 		},
 		{
 			name:     "unchanged is left alone",
-			existing: map[string][]corev1.ResourceQuota{"a": {singleton("a", "", rl(t, "pods=5"))}},
+			existing: map[string][]corev1.ResourceQuota{"a": {epoched(singleton("a", "", rl(t, "pods=5")))}},
 			desired:  map[string][]corev1.ResourceQuota{"a": {singleton("a", "", rl(t, "pods=5"))}},
 		},
 		{
-			name:     "hard changed is updated",
+			name:     "unchanged without an epoch is updated, to get one",
 			existing: map[string][]corev1.ResourceQuota{"a": {singleton("a", "", rl(t, "pods=5"))}},
+			desired:  map[string][]corev1.ResourceQuota{"a": {singleton("a", "", rl(t, "pods=5"))}},
+			want:     SingletonPlan{Update: []corev1.ResourceQuota{singleton("a", "", rl(t, "pods=5"))}},
+		},
+		{
+			name:     "hard changed is updated, its epoch kept",
+			existing: map[string][]corev1.ResourceQuota{"a": {epoched(singleton("a", "", rl(t, "pods=5")))}},
 			desired:  map[string][]corev1.ResourceQuota{"a": {singleton("a", "", rl(t, "pods=7"))}},
-			want:     SingletonPlan{Update: []corev1.ResourceQuota{singleton("a", "", rl(t, "pods=7"))}},
+			want:     SingletonPlan{Update: []corev1.ResourceQuota{epoched(singleton("a", "", rl(t, "pods=7")))}},
 		},
 		{
 			name:     "no longer covered is deleted, a user's quota is kept",

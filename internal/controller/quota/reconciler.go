@@ -176,6 +176,7 @@ func (r *Reconciler) applySingletons(ctx context.Context, p SingletonPlan) error
 	var mu sync.Mutex
 	var adopt []corev1.ResourceQuota
 	err := parallel(p.Create, func(rq *corev1.ResourceQuota) error {
+		WithEpoch(rq)
 		err := r.Client.Create(ctx, rq)
 		switch {
 		case apierrors.IsAlreadyExists(err):
@@ -201,6 +202,7 @@ func (r *Reconciler) applySingletons(ctx context.Context, p SingletonPlan) error
 		return err
 	}
 	err = parallel(append(p.Update, adopt...), func(rq *corev1.ResourceQuota) error {
+		WithEpoch(rq)
 		if err := WriteHard(ctx, r.Client, rq); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("updating quota singleton %s: %w", klog.KObj(rq), err)
 		}

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/uuid"
 
 	"github.com/canopyhq/canopy/internal/quota"
 )
@@ -50,10 +51,34 @@ func DesiredSingletons(s *quota.Snapshot, quotas []quota.Quota, v TreeView) (map
 	return out, nil
 }
 
-// SingletonPlan is what must change to reach the desired singletons.
+// AnnotationEpoch holds a singleton's escrow epoch (quota.Grant): a random
+// value the manager sets when it creates the singleton and changes when it
+// revokes the namespace's grant. Only the manager may change it.
+const AnnotationEpoch = "canopy.dev/quota-epoch"
+
+// NewEpoch returns a fresh epoch, never used before.
+func NewEpoch() string { return string(uuid.NewUUID()) }
+
+// WithEpoch sets a fresh epoch on rq if it has none, and reports whether
+// it did.
+func WithEpoch(rq *corev1.ResourceQuota) bool {
+	if rq.Annotations[AnnotationEpoch] != "" {
+		return false
+	}
+	if rq.Annotations == nil {
+		rq.Annotations = map[string]string{}
+	}
+	rq.Annotations[AnnotationEpoch] = NewEpoch()
+	return true
+}
+
+// SingletonPlan is what must change to reach the desired singletons. The
+// writer gives every created or updated singleton without an epoch one
+// (WithEpoch).
 type SingletonPlan struct {
 	Create []corev1.ResourceQuota
-	// Update holds existing objects with the desired spec and labels set.
+	// Update holds existing objects with the desired spec and labels set,
+	// and those without an epoch.
 	Update []corev1.ResourceQuota
 	Delete []corev1.ResourceQuota
 }
@@ -77,7 +102,7 @@ func PlanSingletons(existing, desired map[string][]corev1.ResourceQuota) Singlet
 				p.Create = append(p.Create, d)
 				continue
 			}
-			if IsSingleton(cur.Labels) && apiequality.Semantic.DeepEqual(cur.Spec.Hard, d.Spec.Hard) &&
+			if IsSingleton(cur.Labels) && cur.Annotations[AnnotationEpoch] != "" && apiequality.Semantic.DeepEqual(cur.Spec.Hard, d.Spec.Hard) &&
 				apiequality.Semantic.DeepEqual(cur.Spec.ScopeSelector, d.Spec.ScopeSelector) {
 				continue
 			}

@@ -85,6 +85,8 @@ func TestDecideSingletonEdit(t *testing.T) {
 	unlabelled.Labels = nil
 	annotated := base.DeepCopy()
 	annotated.Annotations = map[string]string{"x": "y"}
+	epoched := base.DeepCopy()
+	epoched.Annotations = map[string]string{ctrlquota.AnnotationEpoch: "e-old"}
 	tests := []struct {
 		name        string
 		op          admissionv1.Operation
@@ -97,6 +99,8 @@ func TestDecideSingletonEdit(t *testing.T) {
 		{"user raises hard", admissionv1.Update, "alice", false, raised, true},
 		{"user removes the label", admissionv1.Update, "alice", false, unlabelled, true},
 		{"user annotates", admissionv1.Update, "alice", false, annotated, false},
+		{"user sets the escrow epoch", admissionv1.Update, "alice", false, epoched, true},
+		{"manager sets the escrow epoch", admissionv1.Update, "canopy", false, epoched, false},
 		{"user deletes", admissionv1.Delete, "alice", false, nil, true},
 		{"namespace controller deletes in a terminating namespace", admissionv1.Delete, "system:kube-controller-manager", true, nil, false},
 		{"manager deletes", admissionv1.Delete, "canopy", false, nil, false},

@@ -31,7 +31,8 @@ const SingletonPath = "/validate-quota-singleton"
 // DecideSingletonEdit decides a change to a singleton: the manager itself
 // may do anything, anyone may delete it while its namespace is being
 // deleted, and an update that changes neither spec nor labels (metadata
-// bookkeeping) is allowed. It returns "" to allow, else the denial.
+// bookkeeping) is allowed, unless it changes the escrow epoch
+// (ctrlquota.AnnotationEpoch). It returns "" to allow, else the denial.
 func DecideSingletonEdit(op admissionv1.Operation, requester, self string, nsTerminating bool, prev, next *corev1.ResourceQuota) string {
 	if requester == self && self != "" {
 		return ""
@@ -40,7 +41,8 @@ func DecideSingletonEdit(op admissionv1.Operation, requester, self string, nsTer
 		if nsTerminating {
 			return ""
 		}
-	} else if apiequality.Semantic.DeepEqual(prev.Spec, next.Spec) && next.Labels[ctrlquota.LabelSingleton] == "true" {
+	} else if apiequality.Semantic.DeepEqual(prev.Spec, next.Spec) && next.Labels[ctrlquota.LabelSingleton] == "true" &&
+		prev.Annotations[ctrlquota.AnnotationEpoch] == next.Annotations[ctrlquota.AnnotationEpoch] {
 		return ""
 	}
 	return fmt.Sprintf("ResourceQuota %q in namespace %q is maintained by Canopy to enforce hierarchical quota; change the HierarchicalResourceQuota or HierarchicalQuota instead", prev.Name, prev.Namespace)

@@ -127,6 +127,10 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	case h.Loaded != nil && !h.Loaded():
 		return admission.Denied("Canopy is starting: the namespace hierarchy has not finished loading; retry in a few seconds")
 	}
+	if h.withinGrant(ctx, prev, next) {
+		metrics.Escrow(metrics.EscrowWithin)
+		return admission.Allowed("within the namespace's escrowed quota")
+	}
 	dryRun := req.DryRun != nil && *req.DryRun
 	// Finish a reservation once started even if this replica is shutting
 	// down (the webhook server cancels its handlers' contexts then): the
@@ -171,14 +175,17 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQuota, dryRun bool) error {
 	log := ctrl.LoggerFrom(ctx).WithValues("namespace", rq.Namespace)
 	r := quota.Reservation{Namespace: rq.Namespace, Scope: quota.ScopeKey(rq.Spec.ScopeSelector),
-		Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: rq.Status.Used}
+		Base: quota.ParseRV(prev.ResourceVersion), Old: prev.Status.Used, New: rq.Status.Used,
+		Epoch: prev.Annotations[ctrlquota.AnnotationEpoch]}
+	revocations := 0
 	return h.casLedger(ctx, rq.Namespace, func(v ctrlquota.TreeView, l *quota.Ledger, at reads) (*quota.Ledger, error) {
 		// The tree and its quotas are copied under the forest's lock
 		// (TreeOf); the decision below runs on that immutable snapshot.
-		snap, vs, err := h.snapshot(ctx, v, at == liveReads)
+		snap, vs, quotas, err := h.snapshot(ctx, v, at == liveReads)
 		if err != nil {
 			return nil, err
 		}
+		r.Cover = quota.Cover(v.Tree, quotas, r.Namespace, r.Scope)
 		next, err := quota.Admit(l, snap, vs, r)
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
@@ -187,6 +194,12 @@ func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQu
 				return nil, errConfirm
 			case at == liveLedger && !refusedOnCommitted(l, snap, vs, r):
 				return nil, errRetryLive
+			case at == liveReads:
+				// Another namespace's unused grant may be what denies.
+				if rerr := revocable(l, snap, vs, quota.Key{Namespace: r.Namespace, Scope: r.Scope}, revocations); rerr != nil {
+					revocations++
+					return nil, rerr
+				}
 			}
 		}
 		if err != nil {
@@ -283,6 +296,24 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 			stored = *held.written
 		}
 		next, err := fn(v, stored.Ledger, at)
+		if keys, ok := asRevoke(err); ok {
+			// Under the tree's lock, like every ledger write of this
+			// replica, so that its reservations do not conflict with it.
+			if held == nil {
+				if held, err = h.trees.lock(ctx, v.Root); err != nil {
+					return fmt.Errorf("reserving quota usage in namespace %q: waiting for the tree's other reservations: %w", ns, err)
+				}
+			}
+			written, err := h.revoke(ctx, v.Root, keys)
+			if err != nil {
+				return fmt.Errorf("reserving quota usage in namespace %q: %w", ns, err)
+			}
+			if written != nil && held.root == v.Root {
+				held.written = written
+			}
+			at = liveReads
+			continue
+		}
 		switch {
 		case errors.Is(err, errConfirm):
 			at = max(at, liveLedger)
@@ -321,14 +352,15 @@ func (h *StatusHandler) casLedger(ctx context.Context, ns string, fn func(v ctrl
 
 // snapshot builds the tree's snapshot and singleton versions from the cache,
 // or with live true from singletons read straight from the API server.
-func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live bool) (*quota.Snapshot, quota.Versions, error) {
+func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live bool) (*quota.Snapshot, quota.Versions, []quota.Quota, error) {
 	tq, err := ctrlquota.ReadQuotas(ctx, h.Cache, v)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
+	quotas := tq.Engine()
 	if !live && h.Snapshots != nil && h.Feed.Synced() {
 		snap, vs := h.Snapshots.SnapshotFed(v, tq, h.Feed)
-		return snap, vs, nil
+		return snap, vs, quotas, nil
 	}
 	var singletons map[string][]corev1.ResourceQuota
 	if live && h.Live != nil {
@@ -337,13 +369,13 @@ func (h *StatusHandler) snapshot(ctx context.Context, v ctrlquota.TreeView, live
 		singletons, err = ctrlquota.ReadSingletons(ctx, h.Cache, v)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if !live && h.Snapshots != nil {
 		snap, vs := h.Snapshots.Snapshot(v, tq, singletons)
-		return snap, vs, nil
+		return snap, vs, quotas, nil
 	}
-	return quota.NewSnapshot(v.Tree, tq.Engine(), ctrlquota.ActualUsage(singletons)), ctrlquota.ObservedVersions(singletons), nil
+	return quota.NewSnapshot(v.Tree, quotas, ctrlquota.ActualUsage(singletons)), ctrlquota.ObservedVersions(singletons), quotas, nil
 }
 
 func (h *StatusHandler) now() time.Time {
