@@ -154,9 +154,13 @@ func Revocable(l *Ledger, s *Snapshot, versions Versions, skip Key) []Key {
 
 // Revoke drops key's grant issued at epoch, once its singleton was written
 // with another epoch at resourceVersion base, where it held used. The
-// entry then counts used at base (or more, if an admission at base is
-// already recorded), until a reader sees a later version. It returns nil
-// when there is nothing to write: no grant at that epoch is left.
+// entry then counts used for readers whose informer shows a version before
+// base, and a reader that shows base or later counts its informer's usage,
+// which includes every admission the grant allowed; so the entry is
+// recorded at base-1, settled by the fencing write itself, and leaves the
+// leader nothing to settle. An entry recorded at base or later is newer
+// and kept. It returns nil when there is nothing to write: no grant at
+// that epoch is left.
 func Revoke(l *Ledger, key Key, epoch string, base uint64, used corev1.ResourceList) *Ledger {
 	g, ok := l.Grants[key]
 	if !ok || g.Epoch != epoch {
@@ -164,13 +168,8 @@ func Revoke(l *Ledger, key Key, epoch string, base uint64, used corev1.ResourceL
 	}
 	out := l.clone()
 	delete(out.Grants, key)
-	used = Normalize(used)
-	switch e, has := l.Entries[key]; {
-	case has && e.Base > base:
-	case has && e.Base == base:
-		out.Entries[key] = Entry{Used: Max(e.Used, used), Base: base}
-	default:
-		out.Entries[key] = Entry{Used: used, Base: base}
+	if e, has := l.Entries[key]; !has || e.Base < base {
+		out.Entries[key] = Entry{Used: Normalize(used), Base: max(base, 1) - 1}
 	}
 	return out
 }

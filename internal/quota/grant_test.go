@@ -166,8 +166,16 @@ func TestGrantsCountAndAreRevocable(t *testing.T) {
 	if _, ok := r.Grants[Key{Namespace: "a"}]; ok {
 		t.Fatal("Revoke left the grant")
 	}
-	if e := r.Entries[Key{Namespace: "a"}]; String(e.Used) != "pods=1" || e.Base != 12 {
-		t.Fatalf("entry after Revoke = %+v, want pods=1 at 12", e)
+	// Counted at 1 by a reader that shows a version before 12, settled by
+	// one that shows 12.
+	if e := r.Entries[Key{Namespace: "a"}]; String(e.Used) != "pods=1" || e.Base != 11 {
+		t.Fatalf("entry after Revoke = %+v, want pods=1 at 11", e)
+	}
+	if keys := Unsettled(r, Versions{{Namespace: "a"}: 12}); len(keys) != 0 {
+		t.Fatalf("the revocation left %v for the leader to settle", keys)
+	}
+	if over := Pending(r, NewSnapshot(twoTree(), quotas, Usage{{Namespace: "a"}: rl(t, "pods=0")}), Versions{{Namespace: "a"}: 10}, Key{}); String(over[Key{Namespace: "a"}]) != "pods=1" {
+		t.Fatalf("a reader before the fence counts %v for a, want pods=1", over)
 	}
 	if _, ok := l.Grants[Key{Namespace: "a"}]; !ok {
 		t.Fatal("Revoke modified its input")
@@ -175,11 +183,13 @@ func TestGrantsCountAndAreRevocable(t *testing.T) {
 	if _, err := admitAt(t, r, quotas, used, "b", "pods=0", "pods=340", "eb", 12); err != nil {
 		t.Fatalf("b's 340 after the revocation: %v", err)
 	}
-	// An entry already past the revoking write is kept.
-	later := l.clone()
-	later.Entries[Key{Namespace: "a"}] = Entry{Used: rl(t, "pods=2"), Base: 13}
-	if e := Revoke(later, Key{Namespace: "a"}, "ea", 12, rl(t, "pods=1")).Entries[Key{Namespace: "a"}]; e.Base != 13 || String(e.Used) != "pods=2" {
-		t.Fatalf("entry after Revoke = %+v, want the later one kept", e)
+	// An entry at or past the revoking write is kept.
+	for _, at := range []uint64{12, 13} {
+		later := l.clone()
+		later.Entries[Key{Namespace: "a"}] = Entry{Used: rl(t, "pods=2"), Base: at}
+		if e := Revoke(later, Key{Namespace: "a"}, "ea", 12, rl(t, "pods=1")).Entries[Key{Namespace: "a"}]; e.Base != at || String(e.Used) != "pods=2" {
+			t.Fatalf("entry after Revoke = %+v, want the one at %d kept", e, at)
+		}
 	}
 }
 
