@@ -118,15 +118,20 @@ func Counted(l *Ledger, s *Snapshot, versions Versions, skip Key) Usage {
 		if k == skip {
 			continue
 		}
-		cur, ok := over[k]
-		if !ok {
-			cur = s.usage[k]
-		}
-		if m := Max(cur, g.Up); !Equal(m, s.usage[k]) {
+		if m := Max(without(over, s, k), g.Up); !Equal(m, s.usage[k]) {
 			over[k] = m
 		}
 	}
 	return over
+}
+
+// without is what k counts without its grant: its pending entry, else
+// the snapshot's usage.
+func without(pending Usage, s *Snapshot, k Key) corev1.ResourceList {
+	if cur, ok := pending[k]; ok {
+		return cur
+	}
+	return s.usage[k]
 }
 
 // Revocable lists the keys other than skip whose grant holds room beyond
@@ -138,11 +143,7 @@ func Revocable(l *Ledger, s *Snapshot, versions Versions, skip Key) []Key {
 		if k == skip {
 			continue
 		}
-		cur, ok := pending[k]
-		if !ok {
-			cur = s.usage[k]
-		}
-		if grows(cur, g.Up) {
+		if grows(without(pending, s, k), g.Up) {
 			out = append(out, k)
 		}
 	}
