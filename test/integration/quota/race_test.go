@@ -236,9 +236,11 @@ func scenario(t *testing.T, prefix string, size, attempts, replicas int) {
 	}
 	probe(t, all)
 	conflicts := metrics.Conflicts("quota-status-webhook", "configmaps")
+	within, revoked := metrics.EscrowCount(metrics.EscrowWithin), metrics.EscrowCount(metrics.EscrowRevoked)
 	res := burst(t, subtree, attempts, "race", nil)
 	conflicts = metrics.Conflicts("quota-status-webhook", "configmaps") - conflicts
-	t.Logf("race: %d admitted, %d denied, %.0f ledger write conflicts", res.admitted, res.denied, conflicts)
+	t.Logf("race: %d admitted, %d denied, %.0f ledger write conflicts, %.0f admissions within a grant, %.0f grants revoked", res.admitted, res.denied, conflicts,
+		metrics.EscrowCount(metrics.EscrowWithin)-within, metrics.EscrowCount(metrics.EscrowRevoked)-revoked)
 	if replicas == 1 && conflicts > 0 {
 		// One replica's reservations queue on the tree's lock; unlocked,
 		// the 50-namespace race made over 200 conflicts and some
