@@ -81,7 +81,10 @@ func operations() *dashboard.DashboardBuilder {
 			WithTarget(opsQuery("A", "sum by (name) (workqueue_depth{"+opsJob+"})", "{{name}}"))).
 		WithPanel(opsTimeseries(8, "OpenCost read failures", "Failed reads from OpenCost per hour, by component and reason (alert CanopyOpenCostFetchErrors).",
 			unitAmount, grid(12, 22, 12, 8)).
-			WithTarget(opsQuery("A", "sum by (component, reason) (increase(canopy_opencost_fetch_errors_total"+opsOwn+"[1h]))", "{{component}} {{reason}}")))
+			WithTarget(opsQuery("A", "sum by (component, reason) (increase(canopy_opencost_fetch_errors_total"+opsOwn+"[1h]))", "{{component}} {{reason}}"))).
+		WithPanel(opsTimeseries(9, "Quota escrow", "Quota admissions allowed within a namespace's escrowed grant, without a ledger write (within), and grants revoked so that another namespace could use the room (revoked), per second.",
+			"ops", grid(0, 30, 12, 8)).
+			WithTarget(opsQuery("A", "sum by (outcome) (rate(canopy_quota_escrow_total"+opsOwn+"[5m]))", "{{outcome}}")))
 }
 
 func leaderThresholds() *dashboard.ThresholdsConfigBuilder {

@@ -61,7 +61,7 @@ func TestOperations(t *testing.T) {
 	all := strings.Join(exprs, "\n")
 	for _, metric := range []string{"leader_election_master_status", "controller_runtime_webhook_requests_total",
 		"controller_runtime_webhook_latency_seconds_bucket", "controller_runtime_reconcile_errors_total",
-		"canopy_conflicts_total", "canopy_opencost_fetch_errors_total", "canopy_webhook_errors_total"} {
+		"canopy_conflicts_total", "canopy_opencost_fetch_errors_total", "canopy_webhook_errors_total", "canopy_quota_escrow_total"} {
 		if !strings.Contains(all, metric) {
 			t.Errorf("no panel reads %s", metric)
 		}
