@@ -175,6 +175,17 @@ func Revoke(l *Ledger, key Key, epoch string, base uint64, used corev1.ResourceL
 	return out
 }
 
+// WithoutGrants returns l without the grants of keys, to decide what a
+// revocation of them would allow; it is not a ledger to write, since no
+// fence was written. l itself is not modified.
+func WithoutGrants(l *Ledger, keys []Key) *Ledger {
+	out := l.clone()
+	for _, k := range keys {
+		delete(out.Grants, k)
+	}
+	return out
+}
+
 // grantFor returns the grant to record with an admission of r's key from
 // cur to next, or ok false when none fits: the largest of grantSteps times
 // the growth for which every covering limit stays within 1/grantShare,

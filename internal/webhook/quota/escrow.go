@@ -180,6 +180,17 @@ func revocable(l *quota.Ledger, snap *quota.Snapshot, vs quota.Versions, key quo
 	return &revokeError{keys: slices.Clip(keys)}
 }
 
+// fitsWithoutGrants reports whether r would be admitted once every grant
+// Revocable lists were revoked (a dry run's decision, which may not write).
+func fitsWithoutGrants(l *quota.Ledger, snap *quota.Snapshot, vs quota.Versions, r quota.Reservation) bool {
+	keys := quota.Revocable(l, snap, vs, quota.Key{Namespace: r.Namespace, Scope: r.Scope})
+	if len(keys) == 0 {
+		return false
+	}
+	_, err := quota.Admit(quota.WithoutGrants(l, keys), snap, vs, r)
+	return err == nil
+}
+
 // asRevoke returns the keys of a revokeError.
 func asRevoke(err error) ([]quota.Key, bool) {
 	var r *revokeError

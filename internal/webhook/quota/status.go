@@ -194,6 +194,12 @@ func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQu
 				return nil, errConfirm
 			case at == liveLedger && !refusedOnCommitted(l, snap, vs, r):
 				return nil, errRetryLive
+			case at == liveReads && dryRun:
+				// A dry run writes nothing, so it revokes nothing: it is
+				// allowed if it would be once the grants were revoked.
+				if fitsWithoutGrants(l, snap, vs, r) {
+					return nil, nil
+				}
 			case at == liveReads:
 				// Another namespace's unused grant may be what denies.
 				if rerr := revocable(l, snap, vs, quota.Key{Namespace: r.Namespace, Scope: r.Scope}, revocations); rerr != nil {
