@@ -63,10 +63,7 @@ var grantSteps = []int64{64, 16, 4}
 // Cover differs from the current one (a quota changed, was added or
 // removed, or the namespace moved) admits nothing without a write.
 func Cover(tree Tree, quotas []Quota, ns, scope string) string {
-	path := []string{ns}
-	for p := tree[ns]; p != "" && len(path) <= len(tree); p = tree[p] {
-		path = append(path, p)
-	}
+	path := tree.Ancestry(ns)
 	var b strings.Builder
 	b.WriteString(strings.Join(path, "/"))
 	var on []Quota

@@ -204,17 +204,20 @@ func (s *Snapshot) depth(ns string, memo map[string]int) int {
 	return memo[ns]
 }
 
-// ancestry returns ns followed by its ancestors up to the root. The tree
+// Ancestry returns ns followed by its ancestors up to the root. The tree
 // must be acyclic (the forest guarantees it); a cycle in a malformed tree
 // still cannot loop, as the walk stops after as many steps as there are
 // namespaces.
-func (s *Snapshot) ancestry(ns string) []string {
+func (t Tree) Ancestry(ns string) []string {
 	out := []string{ns}
-	for p := s.parentOf(ns); p != "" && len(out) <= len(s.parent); p = s.parentOf(p) {
+	for p := t[ns]; p != "" && len(out) <= len(t); p = t[p] {
 		out = append(out, p)
 	}
 	return out
 }
+
+// ancestry is the snapshot tree's Ancestry.
+func (s *Snapshot) ancestry(ns string) []string { return s.parent.Ancestry(ns) }
 
 // isStrictDescendant reports whether ns lies strictly below root.
 func (s *Snapshot) isStrictDescendant(ns, root string) bool {

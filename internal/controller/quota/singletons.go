@@ -59,17 +59,15 @@ const AnnotationEpoch = "canopy.dev/quota-epoch"
 // NewEpoch returns a fresh epoch, never used before.
 func NewEpoch() string { return string(uuid.NewUUID()) }
 
-// WithEpoch sets a fresh epoch on rq if it has none, and reports whether
-// it did.
-func WithEpoch(rq *corev1.ResourceQuota) bool {
+// WithEpoch sets a fresh epoch on rq if it has none.
+func WithEpoch(rq *corev1.ResourceQuota) {
 	if rq.Annotations[AnnotationEpoch] != "" {
-		return false
+		return
 	}
 	if rq.Annotations == nil {
 		rq.Annotations = map[string]string{}
 	}
 	rq.Annotations[AnnotationEpoch] = NewEpoch()
-	return true
 }
 
 // SingletonPlan is what must change to reach the desired singletons. The

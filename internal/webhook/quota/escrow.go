@@ -55,7 +55,7 @@ func (h *StatusHandler) withinGrant(ctx context.Context, prev, next *corev1.Reso
 // the tree: all that quota.Cover looks at.
 func (h *StatusHandler) pathQuotas(ctx context.Context, v ctrlquota.TreeView, ns string) ([]quota.Quota, error) {
 	var tq ctrlquota.TreeQuotas
-	for a, n := ns, 0; a != "" && n <= len(v.Tree); a, n = v.Tree[a], n+1 {
+	for _, a := range v.Tree.Ancestry(ns) {
 		var hrqs hncv1.HierarchicalResourceQuotaList
 		if err := h.Cache.List(ctx, &hrqs, client.InNamespace(a), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, err
