@@ -4,13 +4,6 @@ import (
 	"context"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
-	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
-
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/quota"
 )
@@ -22,37 +15,18 @@ import (
 // it with a new epoch on a's singleton.
 func TestRevocationAndDryRun(t *testing.T) {
 	ctx := context.Background()
-	f := chain("root", "a", "b")
-	f.Lock()
-	f.Get("a").SetParent(f.Get("root"))
-	f.Get("b").SetParent(f.Get("root"))
-	f.Unlock()
-	singleton := func(ns, used, epoch string) *corev1.ResourceQuota {
-		return &corev1.ResourceQuota{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: quota.UnscopedSingletonName,
-				Labels: map[string]string{ctrlquota.LabelSingleton: "true"}, Annotations: map[string]string{ctrlquota.AnnotationEpoch: epoch}},
-			Spec:   corev1.ResourceQuotaSpec{Hard: rl(t, "pods=40")},
-			Status: corev1.ResourceQuotaStatus{Hard: rl(t, "pods=40"), Used: rl(t, used)},
-		}
+	c, h, get := clampTree(t, "pods=40", map[string]string{"root": "pods=0", "a": "pods=1", "b": "pods=35"})
+	a := get("a")
+	a.Annotations = map[string]string{ctrlquota.AnnotationEpoch: "ea"}
+	if err := c.Update(ctx, a); err != nil {
+		t.Fatal(err)
 	}
-	hrq := &hncv1.HierarchicalResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "q"},
-		Spec: hncv1.HierarchicalResourceQuotaSpec{Hard: rl(t, "pods=40")}}
-	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(hrq,
-		singleton("root", "pods=0", "er"), singleton("a", "pods=1", "ea"), singleton("b", "pods=35", "eb")).Build()
-	h := &StatusHandler{Forest: f, Cache: c, Live: c, Decoder: admission.NewDecoder(testScheme()),
-		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
 	l := &quota.Ledger{Root: "root", Entries: map[quota.Key]quota.Entry{},
 		Grants: map[quota.Key]quota.Grant{{Namespace: "a"}: {Up: rl(t, "pods=5"), Epoch: "ea", Cover: "c"}}}
 	if err := h.Ledgers.Put(ctx, ctrlquota.StoredLedger{}, l); err != nil {
 		t.Fatal(err)
 	}
-	epochOfA := func() string {
-		rq := &corev1.ResourceQuota{}
-		if err := c.Get(ctx, client.ObjectKey{Namespace: "a", Name: quota.UnscopedSingletonName}, rq); err != nil {
-			t.Fatal(err)
-		}
-		return rq.Annotations[ctrlquota.AnnotationEpoch]
-	}
+	epochOfA := func() string { return get("a").Annotations[ctrlquota.AnnotationEpoch] }
 	grantOfA := func() bool {
 		stored, err := h.Ledgers.Get(ctx, "root")
 		if err != nil {
