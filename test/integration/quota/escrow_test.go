@@ -8,7 +8,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -202,4 +204,55 @@ func waitSingletonHard(t *testing.T, ns string, pods int64) {
 		}
 		return nil
 	})
+}
+
+// TestEscrowAsATeamLead: a team lead with the admin role in a namespace
+// under a roomy quota creates pods with their own credentials; after the
+// first, they are admitted within the namespace's grant, usage stays
+// exact, and the lead can change neither the singleton's epoch nor the
+// singleton.
+func TestEscrowAsATeamLead(t *testing.T) {
+	admin(t)
+	ctx := context.Background()
+	tree(t, "lead-root", "lead-a=lead-root")
+	hrq(t, "lead-root", "roomy", "pods=1000", "lead-root", "lead-a")
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "lead-a", Name: "leads"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "escrow-leads"}}}
+	if err := adminClient.Create(ctx, rb); err != nil {
+		t.Fatal(err)
+	}
+	lia, _, err := env.UserClient("lia", "escrow-leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		return lia.List(ctx, &corev1.PodList{}, client.InNamespace("lead-a"))
+	})
+
+	within := metrics.EscrowCount(metrics.EscrowWithin)
+	const n = 20
+	for i := range n {
+		if err := lia.Create(ctx, pod("lead-a", fmt.Sprintf("p%d", i))); err != nil {
+			t.Fatalf("the lead's pod %d: %v", i, err)
+		}
+	}
+	if fast := metrics.EscrowCount(metrics.EscrowWithin) - within; fast < n-1 {
+		t.Errorf("%.0f of the lead's %d admissions were within the grant, want at least %d", fast, n, n-1)
+	}
+	waitHRQUsed(t, "lead-root", "roomy", corev1.ResourcePods, n)
+
+	rq := &corev1.ResourceQuota{}
+	if err := lia.Get(ctx, client.ObjectKey{Namespace: "lead-a", Name: quota.UnscopedSingletonName}, rq); err != nil {
+		t.Fatal(err)
+	}
+	rq.Annotations[ctrlquota.AnnotationEpoch] = "chosen-by-the-lead"
+	if err := lia.Update(ctx, rq); !apierrors.IsForbidden(err) {
+		t.Errorf("the lead's change of the escrow epoch: %v, want Forbidden", err)
+	}
+	rq.Annotations[ctrlquota.AnnotationEpoch] = singletonEpoch(t, "lead-a")
+	rq.Spec.Hard = rl(t, "pods=100000")
+	if err := lia.Update(ctx, rq); !apierrors.IsForbidden(err) {
+		t.Errorf("the lead's raise of the singleton's hard: %v, want Forbidden", err)
+	}
 }
