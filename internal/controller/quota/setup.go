@@ -56,7 +56,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return nil
 		}))
 	}
-	return b.
+	err := b.
 		Watches(&hncv1.HierarchicalResourceQuota{}, toRoot).
 		Watches(&tenancyv1.HierarchicalQuota{}, toRoot).
 		Watches(&corev1.ResourceQuota{}, r.singletonEvents(), singletons).
@@ -81,6 +81,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// with one worker.
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.workers()}).
 		Complete(r)
+	if err != nil {
+		return err
+	}
+	return (&statusRefresher{r: r}).setup(mgr)
 }
 
 func (r *Reconciler) workers() int {
