@@ -3,6 +3,14 @@ package quota
 import (
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 )
 
 // A tree is refreshed at once after a quiet StatusRefresh, then at most
@@ -24,5 +32,42 @@ func TestStatusRefreshDue(t *testing.T) {
 	}
 	if d := s.due("a", t0.Add(StatusRefresh+time.Millisecond)); d <= 0 {
 		t.Fatalf("a change right after the requeued refresh waits %v, want the next period", d)
+	}
+}
+
+// The reconciler skips updates of a quota's status alone (its own writes
+// and quota-status's), and nothing else.
+func TestQuotaStatusOnly(t *testing.T) {
+	base := &hncv1.HierarchicalResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "q", Labels: map[string]string{"x": "1"}},
+		Spec: hncv1.HierarchicalResourceQuotaSpec{Hard: corev1.ResourceList{corev1.ResourcePods: resource.MustParse("3")}}}
+	status := base.DeepCopy()
+	status.Status.Used = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}
+	status.ResourceVersion = "2"
+	hard := base.DeepCopy()
+	hard.Spec.Hard[corev1.ResourcePods] = resource.MustParse("2")
+	label := base.DeepCopy()
+	label.Labels = map[string]string{"x": "2"}
+	gone := base.DeepCopy()
+	gone.DeletionTimestamp = &metav1.Time{Time: time.Unix(1, 0)}
+	hq := &tenancyv1.HierarchicalQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "q"}}
+	hqStatus := hq.DeepCopy()
+	hqStatus.Status.Used = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}
+	hqSpec := hq.DeepCopy()
+	hqSpec.Spec.Hard = corev1.ResourceList{corev1.ResourcePods: resource.MustParse("1")}
+	for _, c := range []struct {
+		name     string
+		old, new client.Object
+		want     bool
+	}{
+		{"HRQ status", base, status, true},
+		{"HRQ hard", base, hard, false},
+		{"HRQ label", base, label, false},
+		{"HRQ deletion", base, gone, false},
+		{"HierarchicalQuota status", hq, hqStatus, true},
+		{"HierarchicalQuota hard", hq, hqSpec, false},
+	} {
+		if got := QuotaStatusOnly(c.old, c.new); got != c.want {
+			t.Errorf("%s: QuotaStatusOnly = %v, want %v", c.name, got, c.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +68,9 @@ type raceResult struct {
 	others []error
 	// maxUsed is the largest subtree usage seen while racing.
 	maxUsed int64
+	// denials are the first few distinct quota denials, for a failure's
+	// diagnosis.
+	denials []string
 }
 
 // race creates racePods pods round-robin over the namespaces; see burst.
@@ -129,6 +133,9 @@ func burst(t *testing.T, namespaces []string, n int, prefix string, mid func()) 
 					res.names = append(res.names, client.ObjectKey{Namespace: ns, Name: name})
 				case apierrors.IsForbidden(err) && strings.Contains(err.Error(), "exceeded quota"):
 					res.denied++
+					if msg := err.Error(); len(res.denials) < 4 && !slices.Contains(res.denials, msg) {
+						res.denials = append(res.denials, msg)
+					}
 				default:
 					res.others = append(res.others, err)
 				}
@@ -186,7 +193,7 @@ func checkBurst(t *testing.T, what string, namespaces []string, res raceResult, 
 		t.Errorf("%s: refused for a reason other than quota: %v", what, err)
 	}
 	if res.admitted != want {
-		t.Errorf("%s: admitted %d pods, want exactly %d (denied %d)", what, res.admitted, want, res.denied)
+		t.Errorf("%s: admitted %d pods, want exactly %d (denied %d; first denials: %q)", what, res.admitted, want, res.denied, res.denials)
 	}
 	if res.maxUsed > raceLimit {
 		t.Errorf("%s: subtree usage reached %d, above hard %d", what, res.maxUsed, raceLimit)
