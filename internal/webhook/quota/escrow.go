@@ -30,25 +30,32 @@ const maxRevocations = 2
 // caches: the ledger informer, the forest's tree and the quotas on the
 // namespace's ancestry.
 func (h *StatusHandler) withinGrant(ctx context.Context, prev, next *corev1.ResourceQuota) bool {
-	epoch := prev.Annotations[ctrlquota.AnnotationEpoch]
+	return h.withinGrantOf(ctx, next.Namespace, next.Spec.ScopeSelector,
+		prev.Annotations[ctrlquota.AnnotationEpoch], prev.Status.Used, next.Status.Used)
+}
+
+// withinGrantOf is withinGrant on the fields it reads: the namespace and
+// scope of the singleton, the epoch of its old object, and its old and new
+// usage.
+func (h *StatusHandler) withinGrantOf(ctx context.Context, ns string, scope *corev1.ScopeSelector, epoch string, prevUsed, nextUsed corev1.ResourceList) bool {
 	if epoch == "" || h.Ledgers.Cache == nil {
 		return false
 	}
-	v := h.Trees.TreeOf(h.Forest, next.Namespace)
+	v := h.Trees.TreeOf(h.Forest, ns)
 	stored, err := h.Ledgers.GetCached(ctx, v.Root)
 	if err != nil {
 		return false
 	}
-	key := quota.Key{Namespace: next.Namespace, Scope: quota.ScopeKey(next.Spec.ScopeSelector)}
+	key := quota.Key{Namespace: ns, Scope: quota.ScopeKey(scope)}
 	if _, ok := stored.Ledger.Grants[key]; !ok {
 		return false
 	}
-	quotas, err := h.pathQuotas(ctx, v, next.Namespace)
+	quotas, err := h.pathQuotas(ctx, v, ns)
 	if err != nil {
 		return false
 	}
 	cover := quota.Cover(v.Tree, quotas, key.Namespace, key.Scope)
-	return quota.Within(stored.Ledger, key, epoch, cover, prev.Status.Used, next.Status.Used)
+	return quota.Within(stored.Ledger, key, epoch, cover, prevUsed, nextUsed)
 }
 
 // pathQuotas reads, from the cache, the quotas on ns and its ancestors in

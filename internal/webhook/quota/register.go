@@ -12,6 +12,7 @@ import (
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/metrics"
 )
 
 // Config is what the webhooks share.
@@ -42,7 +43,7 @@ func Register(mgr ctrl.Manager, cfg Config) error {
 		return fmt.Errorf("watching quota singletons: %w", err)
 	}
 	feed.SetSynced(reg.HasSynced)
-	srv.Register(StatusPath, &webhook.Admission{Handler: &StatusHandler{
+	status := &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
 		Snapshots: &ctrlquota.SnapshotCache{}, Feed: feed,
 		Trees:   &ctrlquota.TreeCache{},
@@ -50,7 +51,9 @@ func Register(mgr ctrl.Manager, cfg Config) error {
 		Admissions: &ctrlquota.Admissions{},
 		Denials:    denials,
 		Releases:   cfg.Releases,
-	}})
+	}
+	srv.Register(StatusPath, &FastStatus{Handler: status,
+		Full: &webhook.Admission{Handler: metrics.CountWebhookErrors(StatusPath, status)}})
 	srv.Register(SingletonPath, &webhook.Admission{Handler: &SingletonHandler{
 		Client: mgr.GetClient(), Cache: mgr.GetClient(), Decoder: dec,
 	}})

@@ -129,7 +129,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	}
 	if h.withinGrant(ctx, prev, next) {
 		metrics.Escrow(metrics.EscrowWithin)
-		return admission.Allowed("within the namespace's escrowed quota")
+		return admission.Allowed(msgWithinGrant)
 	}
 	dryRun := req.DryRun != nil && *req.DryRun
 	// Finish a reservation once started even if this replica is shutting
