@@ -27,10 +27,7 @@
 // A singleton whose status alone changed (new usage, on every admission)
 // requeues its tree after StatusBatch, not at once, so that a busy tree is
 // reconciled about once a second rather than once per pod; admission never
-// waits for the reconciler. The quotas' status.used does not wait for that
-// batch: a second controller, quota-status (refresh.go), rewrites only the
-// quotas' status at once on a quiet tree, then at most once a second, and
-// never writes a singleton or the ledger. Every tree with a quota is requeued periodically, so that a reservation
+// waits for the reconciler. Every tree with a quota is requeued periodically, so that a reservation
 // whose status update never committed is settled by a write to its
 // singleton (see internal/quota's package doc).
 //
