@@ -30,7 +30,7 @@ func TestFastStatus(t *testing.T) {
 	ctx := context.Background()
 	_, h, _ := clampTree(t, "pods=40", map[string]string{"root": "pods=0", "a": "pods=1"})
 	h.Ledgers.Cache = h.Ledgers.Reader
-	v := treeOf(h, "a")
+	v := h.Trees.TreeOf(h.Forest, "a")
 	quotas, err := h.pathQuotas(ctx, v, "a")
 	if err != nil {
 		t.Fatal(err)
@@ -103,11 +103,6 @@ func TestFastStatus(t *testing.T) {
 			}
 		})
 	}
-}
-
-// treeOf is the tree view the handler decides on.
-func treeOf(h *StatusHandler, ns string) ctrlquota.TreeView {
-	return h.Trees.TreeOf(h.Forest, ns)
 }
 
 // reviewBody is an AdmissionReview of a singleton status update in ns from
