@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -38,19 +39,27 @@ import (
 //     resyncs a quota whose spec.hard changed and copies spec.hard into
 //     status.hard, then finds nothing to copy, and does not write the
 //     singleton on top of the clamp.
-//   - The leader keeps a clamp as long as it refuses nothing that fits
+//   - A clamp is kept as long as it refuses nothing that fits
 //     (KeepClamps): while the tree has no more room than the clamp leaves,
 //     restoring it would change no decision and would only collide with
-//     admissions. Once deletions free room, the leader restores the full
-//     hard in the reconcile that sees the freed usage, before it writes the
-//     quotas' status.used.
-//   - Nor does it restore a clamp while a reservation is unsettled at the
-//     singleton's version: the batch's retry, which the clamp's hold
-//     reserved for, is then in flight at that version, and the restore
-//     would make it conflict (in the race tests, clamp and restore took
-//     turns until a batch ran out of attempts). The reservation settles
-//     when the retry commits, or by the leader's write after a resync if it
-//     never does (Reconciler.settle), and the next reconcile restores.
+//     admissions.
+//   - Once room appears, the clamp must be gone before anyone can see the
+//     room, because the API server refuses at the clamp without asking
+//     Canopy. Deletions free room through a recount that lowers a
+//     singleton's status.used, which the status webhook judges: it lifts
+//     the clamps the freed room leaves refusing what fits (Unclamp) before
+//     it allows the recount, so the lift commits first. The leader
+//     reconciles a tree that holds a clamp at once on any new usage (not
+//     after StatusBatch), and lifts the clamps KeepClamps drops before it
+//     writes the quotas' status.used, waiting ClampSettle after a lift.
+//   - Neither lifts a clamp while a reservation is unsettled at the
+//     singleton's version, for up to clampBusy: the batch's retry, which
+//     the clamp's hold reserved for, is then in flight at that version,
+//     and the lift would make it conflict (in the race tests, clamp and
+//     restore took turns until a batch ran out of attempts). The
+//     reservation settles when the retry commits; one still unsettled after
+//     clampBusy is no retry, and keeps no clamp. The leader reconciles such
+//     a tree again after clampBusy.
 const AnnotationClampedAt = "canopy.dev/clamped-at"
 
 // ClampHard returns hard lowered, for every resource the exceeded quota
@@ -114,6 +123,84 @@ func KeepClamps(existing, desired map[string][]corev1.ResourceQuota, snap *quota
 		}
 	}
 	return out
+}
+
+// Unclamp returns, of the clamped singletons given, those whose clamp
+// refuses something that fits in the snapshot (which holds the usage
+// admission decides with) and whose namespace and scope are not busy, each
+// with its clamp lifted: hard back to what the snapshot's quotas give it
+// (quota.SingletonHard) and AnnotationClampedAt removed. It is KeepClamps's
+// judgement for singletons read one by one: the status webhook lifts these
+// before it lets a recount lower usage (see the comment above
+// AnnotationClampedAt), so that no creation is refused at a clamp once the
+// room shows.
+func Unclamp(clamped []corev1.ResourceQuota, snap *quota.Snapshot, busy map[quota.Key]bool) []corev1.ResourceQuota {
+	var out []corev1.ResourceQuota
+	for _, c := range clamped {
+		scope := quota.ScopeKey(c.Spec.ScopeSelector)
+		hard := quota.SingletonHard(snap, c.Namespace, scope)
+		if !isClamped(c) || len(hard) == 0 || busy[quota.Key{Namespace: c.Namespace, Scope: scope}] {
+			continue
+		}
+		d := corev1.ResourceQuota{Spec: corev1.ResourceQuotaSpec{Hard: hard, ScopeSelector: c.Spec.ScopeSelector}}
+		if !refusesWhatFits(snap, c, d) {
+			continue
+		}
+		upd := c.DeepCopy()
+		upd.Spec.Hard = hard
+		delete(upd.Annotations, AnnotationClampedAt)
+		out = append(out, *upd)
+	}
+	return out
+}
+
+// clampBusy is how long a reservation unsettled at its singleton's version
+// keeps a clamp in place (KeepClamps's busy): a batch's retry commits in
+// milliseconds, so one still unsettled after this is no retry in flight,
+// and the clamp must not refuse what fits while the reservation waits for
+// settle.
+const clampBusy = StatusBatch
+
+// busy returns the keys of root's tree that hold a reservation unsettled
+// at their singleton's version, found so for less than clampBusy (settle
+// has remembered since when).
+func (r *Reconciler) busy(root string, unsettled []quota.Key) map[quota.Key]bool {
+	now := r.now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[quota.Key]bool{}
+	for _, k := range unsettled {
+		if seen, ok := r.unsettled[root][k]; !ok || now.Sub(seen.since) < clampBusy {
+			out[k] = true
+		}
+	}
+	return out
+}
+
+// ClampSettle is how long a writer that lowered or lifted a clamp waits
+// for the API server's quota informer to see it: the API server decides
+// from that informer, at once.
+const ClampSettle = 150 * time.Millisecond
+
+// liftsClamp reports whether the plan updates a clamped singleton of
+// existing (every update drops AnnotationClampedAt).
+func liftsClamp(existing map[string][]corev1.ResourceQuota, p SingletonPlan) bool {
+	for _, u := range p.Update {
+		for _, rq := range existing[u.Namespace] {
+			if rq.Name == u.Name && isClamped(rq) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sleep waits d, or until ctx ends.
+func (r *Reconciler) sleep(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
 }
 
 func isClamped(rq corev1.ResourceQuota) bool {

@@ -78,16 +78,19 @@ func TestClampHard(t *testing.T) {
 	}
 }
 
-func TestKeepClamps(t *testing.T) {
-	// Tree r -> a, b; a quota of 100 pods and 10 cpu on r. a uses 40 pods.
+// clampSnapshot is tree r -> a, b with a quota of 100 pods and 10 cpu on
+// r; a uses 40 pods and 2 cpu, b bPods pods and 1 cpu.
+func clampSnapshot(bPods string) *quota.Snapshot {
 	tree := quota.Tree{"r": "", "a": "r", "b": "r"}
 	quotas := []quota.Quota{{Kind: "HierarchicalResourceQuota", Namespace: "r", Name: "q", Hard: list("pods", "100", "requests.cpu", "10")}}
-	snap := func(bPods string) *quota.Snapshot {
-		return quota.NewSnapshot(tree, quotas, quota.Usage{
-			{Namespace: "a"}: list("pods", "40", "requests.cpu", "2"),
-			{Namespace: "b"}: list("pods", bPods, "requests.cpu", "1"),
-		})
-	}
+	return quota.NewSnapshot(tree, quotas, quota.Usage{
+		{Namespace: "a"}: list("pods", "40", "requests.cpu", "2"),
+		{Namespace: "b"}: list("pods", bPods, "requests.cpu", "1"),
+	})
+}
+
+func TestKeepClamps(t *testing.T) {
+	snap := clampSnapshot
 	rq := func(hard corev1.ResourceList, clamped bool) corev1.ResourceQuota {
 		r := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: quota.UnscopedSingletonName}, Spec: corev1.ResourceQuotaSpec{Hard: hard}}
 		if clamped {
@@ -211,5 +214,97 @@ func TestWriteHard(t *testing.T) {
 				t.Errorf("status.used = %s, want pods=40 untouched", str(got.Status.Used))
 			}
 		})
+	}
+}
+
+func TestUnclamp(t *testing.T) {
+	snap := clampSnapshot
+	rq := func(hard corev1.ResourceList, clamped bool) corev1.ResourceQuota {
+		r := corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: quota.UnscopedSingletonName,
+			Annotations: map[string]string{AnnotationEpoch: "e1"}}, Spec: corev1.ResourceQuotaSpec{Hard: hard}}
+		if clamped {
+			r.Annotations[AnnotationClampedAt] = time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC).Format(time.RFC3339Nano)
+		}
+		return r
+	}
+	tests := []struct {
+		name     string
+		existing corev1.ResourceQuota
+		bPods    string
+		busy     map[quota.Key]bool
+		want     string // the lifted hard; "" when nothing is lifted
+	}{
+		{"clamp with the tree full stays", rq(list("pods", "43", "requests.cpu", "10"), true), "57", nil, ""},
+		{"clamp with less room than it leaves stays", rq(list("pods", "43", "requests.cpu", "10"), true), "58", nil, ""},
+		{"clamp refusing what fits is lifted", rq(list("pods", "43", "requests.cpu", "10"), true), "56", nil, "pods=100,requests.cpu=10"},
+		{"clamp refusing what fits stays while busy", rq(list("pods", "43", "requests.cpu", "10"), true), "40", map[quota.Key]bool{{Namespace: "a"}: true}, ""},
+		{"another scope's reservation does not keep it", rq(list("pods", "43", "requests.cpu", "10"), true), "40", map[quota.Key]bool{{Namespace: "a", Scope: "x"}: true}, "pods=100,requests.cpu=10"},
+		{"cpu clamp refusing a milli-cpu that fits is lifted", rq(list("pods", "100", "requests.cpu", "6999m"), true), "40", nil, "pods=100,requests.cpu=10"},
+		{"cpu clamp at the room left stays", rq(list("pods", "100", "requests.cpu", "9"), true), "40", nil, ""},
+		{"an unclamped singleton is not touched", rq(list("pods", "43"), false), "40", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Unclamp([]corev1.ResourceQuota{tc.existing}, snap(tc.bPods), tc.busy)
+			if tc.want == "" {
+				if len(got) != 0 {
+					t.Fatalf("lifted %s, want nothing lifted", str(got[0].Spec.Hard))
+				}
+				return
+			}
+			if len(got) != 1 {
+				t.Fatalf("lifted %d singletons, want 1", len(got))
+			}
+			if diff := cmp.Diff(tc.want, str(got[0].Spec.Hard)); diff != "" {
+				t.Errorf("hard (-want +got):\n%s", diff)
+			}
+			if _, ok := got[0].Annotations[AnnotationClampedAt]; ok || got[0].Annotations[AnnotationEpoch] != "e1" {
+				t.Errorf("annotations %v: want the clamp's gone and the epoch kept", got[0].Annotations)
+			}
+			if _, ok := tc.existing.Annotations[AnnotationClampedAt]; !ok {
+				t.Error("Unclamp modified its input")
+			}
+		})
+	}
+}
+
+func TestBusyKeepsAClampOnlyForARetry(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	r := &Reconciler{Now: func() time.Time { return now }}
+	a, b := quota.Key{Namespace: "a"}, quota.Key{Namespace: "b"}
+	r.remember("r", map[quota.Key]uint64{a: 7, b: 9}, now.Add(-clampBusy))
+	r.remember("r", map[quota.Key]uint64{a: 7, b: 10}, now.Add(-clampBusy/2))
+	// a has been unsettled at the same base for clampBusy: no retry is in
+	// flight there any more. b's reservation is new.
+	got := r.busy("r", []quota.Key{a, b})
+	if got[a] || !got[b] {
+		t.Errorf("busy = %v, want only b", got)
+	}
+}
+
+func TestClampedTree(t *testing.T) {
+	f := testForest()
+	r := &Reconciler{Forest: f}
+	clamped := func(ns string) *corev1.ResourceQuota {
+		return &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: quota.UnscopedSingletonName,
+			Annotations: map[string]string{AnnotationClampedAt: "t"}}}
+	}
+	if r.clampedTree("b") {
+		t.Fatal("a tree without clamps holds one")
+	}
+	r.noteClamp(clamped("b"), false)
+	if !r.clampedTree("a") || r.clampedTree("lone") {
+		t.Errorf("clampedTree: want the clamp in b seen from its tree only")
+	}
+	lifted := clamped("b")
+	lifted.Annotations = nil
+	r.noteClamp(lifted, false)
+	if r.clampedTree("a") {
+		t.Error("a lifted clamp is still seen")
+	}
+	r.noteClamp(clamped("b"), false)
+	r.noteClamp(clamped("b"), true)
+	if r.clampedTree("a") {
+		t.Error("a deleted singleton's clamp is still seen")
 	}
 }

@@ -27,7 +27,9 @@
 // A singleton whose status alone changed (new usage, on every admission)
 // requeues its tree after StatusBatch, not at once, so that a busy tree is
 // reconciled about once a second rather than once per pod; admission never
-// waits for the reconciler. Every tree with a quota is requeued periodically, so that a reservation
+// waits for the reconciler. A tree that holds a clamp is the exception: it
+// is reconciled at once, since new usage may leave the clamp refusing what
+// fits (see AnnotationClampedAt). Every tree with a quota is requeued periodically, so that a reservation
 // whose status update never committed is settled by a write to its
 // singleton (see internal/quota's package doc).
 //

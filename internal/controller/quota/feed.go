@@ -32,6 +32,9 @@ type SingletonFeed struct {
 	seq, base uint64
 	log       []string
 	synced    toolscache.InformerSynced
+	// clamped holds the singletons marked AnnotationClampedAt, by
+	// namespace and name: few, and only near a full tree (Clamped).
+	clamped map[string]map[string]*corev1.ResourceQuota
 	// LogMax, if set, replaces feedLogMax.
 	LogMax int
 }
@@ -89,6 +92,7 @@ func (f *SingletonFeed) put(obj any) {
 func (f *SingletonFeed) set(ns, name string, rq *corev1.ResourceQuota) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.setClamped(ns, name, rq)
 	byName := f.byNS[ns]
 	if rq == nil {
 		if _, ok := byName[name]; !ok {
@@ -152,6 +156,45 @@ func (f *SingletonFeed) ChangedSince(seq uint64, contains func(string) bool) (ch
 		f.readLocked(changed, ns)
 	}
 	return changed, f.seq, true
+}
+
+// setClamped keeps f.clamped: rq when it is clamped, else nothing, as
+// ns/name.
+func (f *SingletonFeed) setClamped(ns, name string, rq *corev1.ResourceQuota) {
+	if rq != nil && isClamped(*rq) {
+		if f.clamped == nil {
+			f.clamped = map[string]map[string]*corev1.ResourceQuota{}
+		}
+		if f.clamped[ns] == nil {
+			f.clamped[ns] = map[string]*corev1.ResourceQuota{}
+		}
+		f.clamped[ns][name] = rq
+		return
+	}
+	delete(f.clamped[ns], name)
+	if len(f.clamped[ns]) == 0 {
+		delete(f.clamped, ns)
+	}
+}
+
+// Clamped returns the clamped singletons (AnnotationClampedAt) of every
+// namespace that contains reports, without looking at the others.
+func (f *SingletonFeed) Clamped(contains func(string) bool) []corev1.ResourceQuota {
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []corev1.ResourceQuota
+	for ns, byName := range f.clamped {
+		if !contains(ns) {
+			continue
+		}
+		for _, rq := range byName {
+			out = append(out, *rq)
+		}
+	}
+	return out
 }
 
 func (f *SingletonFeed) readLocked(out map[string][]corev1.ResourceQuota, ns string) {

@@ -135,3 +135,46 @@ func TestSingletonFeedSynced(t *testing.T) {
 		t.Errorf("the feed does not report synced after its handler has")
 	}
 }
+
+func TestSingletonFeedClamped(t *testing.T) {
+	var f SingletonFeed
+	h := f.Handler()
+	rq := func(ns string, clamped bool) *corev1.ResourceQuota {
+		r := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: quota.UnscopedSingletonName,
+			Labels: map[string]string{LabelSingleton: "true"}}}
+		if clamped {
+			r.Annotations = map[string]string{AnnotationClampedAt: "t"}
+		}
+		return r
+	}
+	in := func(names ...string) func(string) bool {
+		return func(ns string) bool { return slices.Contains(names, ns) }
+	}
+	namespaces := func(rqs []corev1.ResourceQuota) []string {
+		var out []string
+		for _, r := range rqs {
+			out = append(out, r.Namespace)
+		}
+		slices.Sort(out)
+		return out
+	}
+	h.OnAdd(rq("a", true), false)
+	h.OnAdd(rq("b", false), false)
+	h.OnAdd(rq("c", true), false)
+	if got := namespaces(f.Clamped(in("a", "b"))); !slices.Equal(got, []string{"a"}) {
+		t.Errorf("clamped in a, b = %v, want [a]", got)
+	}
+	h.OnUpdate(rq("a", true), rq("a", false))
+	h.OnUpdate(rq("b", false), rq("b", true))
+	if got := namespaces(f.Clamped(in("a", "b", "c"))); !slices.Equal(got, []string{"b", "c"}) {
+		t.Errorf("after a's lift and b's clamp: %v, want [b c]", got)
+	}
+	h.OnDelete(rq("c", true))
+	if got := namespaces(f.Clamped(in("a", "b", "c"))); !slices.Equal(got, []string{"b"}) {
+		t.Errorf("after c's deletion: %v, want [b]", got)
+	}
+	var nilFeed *SingletonFeed
+	if nilFeed.Clamped(in("a")) != nil {
+		t.Error("a nil feed has clamps")
+	}
+}

@@ -73,6 +73,8 @@ type Reconciler struct {
 	// settled by a write (a busy namespace settles by itself).
 	mu        sync.Mutex
 	unsettled map[string]map[quota.Key]unsettledSince
+	// clamped holds the clamped singletons the events showed (noteClamp).
+	clamped map[client.ObjectKey]bool
 	// queue is the controller's work queue, once it has started.
 	queue workqueue.TypedRateLimitingInterface[reconcile.Request]
 }
@@ -155,18 +157,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if ledger != nil {
 		versions := ObservedVersions(existing)
 		effective = quota.Effective(ledger, snap, versions)
-		for _, k := range quota.Unsettled(ledger, versions) {
-			busy[k] = true
-		}
+		busy = r.busy(v.Root, quota.Unsettled(ledger, versions))
 	}
-	if err := r.applySingletons(ctx, PlanSingletons(existing, KeepClamps(existing, desired, effective, busy))); err != nil {
+	plan := PlanSingletons(existing, KeepClamps(existing, desired, effective, busy))
+	if err := r.applySingletons(ctx, plan); err != nil {
 		return ctrl.Result{}, err
+	}
+	if liftsClamp(existing, plan) {
+		// The quotas' status may show the room the lifted clamp refused
+		// only once the API server's quota admission has seen the lift.
+		r.sleep(ctx, ClampSettle)
 	}
 	if err := r.writeStatuses(ctx, snap, tq); err != nil {
 		return ctrl.Result{}, err
 	}
-	if len(quotas) == 0 {
+	switch {
+	case len(quotas) == 0:
 		return ctrl.Result{}, nil
+	case len(busy) > 0 && r.clampedTree(v.Root):
+		// A clamp kept for a retry in flight is judged again once the
+		// retry has had its time (see busy).
+		return ctrl.Result{RequeueAfter: clampBusy}, nil
 	}
 	return ctrl.Result{RequeueAfter: r.resync()}, nil
 }

@@ -98,7 +98,8 @@ func (r *Reconciler) workers() int {
 const StatusBatch = time.Second
 
 // singletonEvents maps singleton events to their tree's root: at once,
-// except for updates of status alone, which are batched (StatusBatch).
+// except for updates of status alone, which are batched (StatusBatch) in
+// trees that hold no clamp.
 func (r *Reconciler) singletonEvents() handler.Funcs {
 	now := func(q workqueue.TypedRateLimitingInterface[reconcile.Request], o client.Object) {
 		for _, req := range r.roots(o.GetNamespace()) {
@@ -107,10 +108,15 @@ func (r *Reconciler) singletonEvents() handler.Funcs {
 	}
 	return handler.Funcs{
 		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.noteClamp(e.Object, false)
 			now(q, e.Object)
 		},
 		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
-			if !StatusOnly(e.ObjectOld, e.ObjectNew) {
+			r.noteClamp(e.ObjectNew, false)
+			if !StatusOnly(e.ObjectOld, e.ObjectNew) || r.clampedTree(e.ObjectNew.GetNamespace()) {
+				// A tree holding a clamp is reconciled at once: new
+				// usage (a deletion, a reservation settled lower than
+				// held) may leave the clamp refusing what fits.
 				now(q, e.ObjectNew)
 				return
 			}
@@ -119,12 +125,52 @@ func (r *Reconciler) singletonEvents() handler.Funcs {
 			}
 		},
 		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.noteClamp(e.Object, true)
 			now(q, e.Object)
 		},
 		GenericFunc: func(_ context.Context, e event.GenericEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
 			now(q, e.Object)
 		},
 	}
+}
+
+// noteClamp records whether the singleton o is clamped (AnnotationClampedAt),
+// or its removal.
+func (r *Reconciler) noteClamp(o client.Object, deleted bool) {
+	_, clamped := o.GetAnnotations()[AnnotationClampedAt]
+	key := client.ObjectKeyFromObject(o)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if clamped && !deleted {
+		if r.clamped == nil {
+			r.clamped = map[client.ObjectKey]bool{}
+		}
+		r.clamped[key] = true
+		return
+	}
+	delete(r.clamped, key)
+}
+
+// clampedTree reports whether the tree of ns holds a clamped singleton.
+// Clamps are few (a batch denied near a full tree makes one), so it looks
+// at each.
+func (r *Reconciler) clampedTree(ns string) bool {
+	r.mu.Lock()
+	var in []string
+	for k := range r.clamped {
+		in = append(in, k.Namespace)
+	}
+	r.mu.Unlock()
+	if len(in) == 0 {
+		return false
+	}
+	root := RootOf(r.Forest, ns)
+	for _, c := range in {
+		if RootOf(r.Forest, c) == root {
+			return true
+		}
+	}
+	return false
 }
 
 // StatusOnly reports whether an update of a ResourceQuota changed nothing

@@ -15,7 +15,7 @@ import (
 // clampSettle is how long a denial waits after clamping a singleton, so the
 // API server's quota informer sees the lowered hard before it retries the
 // batch (it retries at once, from its cache).
-const clampSettle = 150 * time.Millisecond
+const clampSettle = ctrlquota.ClampSettle
 
 // clamp lowers the singleton's hard to what the tree still has room for,
 // so that the API server, retrying the denied batch, admits exactly the

@@ -68,9 +68,11 @@
 // clamped: the API server sends a denied batch again at once, up to three
 // times, and a clamp made in its last attempt would only turn that
 // attempt's denial into such a conflict (see deniedBatches; the replicas
-// share which batches they denied, since each attempt may reach either). The leader
-// keeps a clamp as long as it refuses nothing that fits, and restores the full hard, in the same order, once
-// deletions free room (internal/controller/quota.KeepClamps).  A
+// share which batches they denied, since each attempt may reach either). A clamp is
+// kept as long as it refuses nothing that fits
+// (internal/controller/quota.KeepClamps). Once deletions free room, this
+// webhook lifts it before it allows the recount that frees the room
+// (unclamp), so no reader sees room a clamp still refuses.  A
 // corrected stale recount is such a write too, and waits until this
 // replica has judged no admission of the namespace for a short while
 // (internal/controller/quota.Admissions). The

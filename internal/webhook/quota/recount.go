@@ -81,6 +81,7 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 		if err := h.markLowered(ctx, prev); err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}
+		h.unclamp(ctx, next)
 	}
 	return admission.Allowed("")
 }
