@@ -2,9 +2,12 @@ package quota
 
 import (
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
+
+	"github.com/canopyhq/canopy/internal/quota"
 )
 
 // feedLogMax bounds how many changes a SingletonFeed remembers; a snapshot
@@ -35,8 +38,13 @@ type SingletonFeed struct {
 	// clamped holds the singletons marked AnnotationClampedAt, by
 	// namespace and name: few, and only near a full tree (Clamped).
 	clamped map[string]map[string]*corev1.ResourceQuota
+	// grewAt holds, by namespace, when the feed last saw one of its
+	// singletons' status.used grow (Charged).
+	grewAt map[string]time.Time
 	// LogMax, if set, replaces feedLogMax.
 	LogMax int
+	// Now defaults to time.Now.
+	Now func() time.Time
 }
 
 // Handler returns the informer event handler that keeps the feed.
@@ -94,6 +102,7 @@ func (f *SingletonFeed) set(ns, name string, rq *corev1.ResourceQuota) {
 	defer f.mu.Unlock()
 	f.setClamped(ns, name, rq)
 	byName := f.byNS[ns]
+	f.noteGrowth(ns, byName[name], rq)
 	if rq == nil {
 		if _, ok := byName[name]; !ok {
 			return
@@ -101,6 +110,7 @@ func (f *SingletonFeed) set(ns, name string, rq *corev1.ResourceQuota) {
 		delete(byName, name)
 		if len(byName) == 0 {
 			delete(f.byNS, ns)
+			delete(f.grewAt, ns)
 		}
 	} else {
 		if byName == nil {
@@ -201,4 +211,44 @@ func (f *SingletonFeed) readLocked(out map[string][]corev1.ResourceQuota, ns str
 	for _, rq := range f.byNS[ns] {
 		out[ns] = append(out[ns], *rq)
 	}
+}
+
+// noteGrowth records when ns's singleton grew from was to rq: a charge, as
+// far as the feed can tell (a singleton first seen with usage counts too).
+func (f *SingletonFeed) noteGrowth(ns string, was, rq *corev1.ResourceQuota) {
+	if rq == nil {
+		return
+	}
+	var before corev1.ResourceList
+	if was != nil {
+		before = was.Status.Used
+	}
+	grew := false
+	for r, q := range rq.Status.Used {
+		if p := before[r]; q.Cmp(p) > 0 {
+			grew = true
+			break
+		}
+	}
+	if !grew {
+		return
+	}
+	if f.grewAt == nil {
+		f.grewAt = map[string]time.Time{}
+	}
+	if f.Now != nil {
+		f.grewAt[ns] = f.Now()
+	} else {
+		f.grewAt[ns] = time.Now()
+	}
+}
+
+// Charged returns when the feed last saw a singleton of ns grow (the zero
+// time if it never has), and whether it holds ns/name at resourceVersion
+// rv or later, so that every growth up to rv is among those it saw.
+func (f *SingletonFeed) Charged(ns, name string, rv uint64) (grew time.Time, caughtUp bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rq := f.byNS[ns][name]
+	return f.grewAt[ns], rq != nil && quota.ParseRV(rq.ResourceVersion) >= rv
 }

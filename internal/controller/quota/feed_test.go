@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -176,5 +177,41 @@ func TestSingletonFeedClamped(t *testing.T) {
 	var nilFeed *SingletonFeed
 	if nilFeed.Clamped(in("a")) != nil {
 		t.Error("a nil feed has clamps")
+	}
+}
+
+// Charged gives the time of the last growth the feed saw in a namespace
+// (not of writes that lower or keep usage) and whether the feed has
+// reached a singleton's version.
+func TestSingletonFeedCharged(t *testing.T) {
+	now := time.Unix(1000, 0)
+	feed := SingletonFeed{Now: func() time.Time { return now }}
+	h := feed.Handler()
+	at := func(rv int, used string) *corev1.ResourceQuota {
+		return &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: quota.UnscopedSingletonName,
+			Labels: map[string]string{LabelSingleton: "true"}, ResourceVersion: strconv.Itoa(rv)},
+			Status: corev1.ResourceQuotaStatus{Used: rl(t, used)}}
+	}
+	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 1); !grew.IsZero() || caught {
+		t.Errorf("empty feed: Charged = %v, %v, want zero, false", grew, caught)
+	}
+	h.OnAdd(at(5, "pods=0"), true)
+	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 5); !grew.IsZero() || !caught {
+		t.Errorf("singleton without usage: Charged = %v, %v, want zero, true", grew, caught)
+	}
+	h.OnUpdate(at(5, "pods=0"), at(6, "pods=2"))
+	charged := now
+	now = now.Add(time.Second)
+	h.OnUpdate(at(6, "pods=2"), at(7, "pods=1"))
+	h.OnUpdate(at(7, "pods=1"), at(8, "pods=1"))
+	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 8); !grew.Equal(charged) || !caught {
+		t.Errorf("after a charge, a release and a rewrite: Charged = %v, %v, want %v, true", grew, caught, charged)
+	}
+	if _, caught := feed.Charged("a", quota.UnscopedSingletonName, 9); caught {
+		t.Error("Charged reports a version the feed has not seen as reached")
+	}
+	h.OnDelete(at(8, "pods=1"))
+	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 8); !grew.IsZero() || caught {
+		t.Errorf("after the singleton went: Charged = %v, %v, want zero, false", grew, caught)
 	}
 }

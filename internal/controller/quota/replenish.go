@@ -27,6 +27,12 @@ import (
 // does not miss, lands well within it, and then nothing is written.
 const DefaultReplenishDelay = 100 * time.Millisecond
 
+// ReleaseManager is the field manager of the leader's releases: the status
+// webhook judges them at once, without waiting for charged creations to be
+// stored, since a release subtracts departed pods from the usage it read
+// and so keeps every charge in it.
+const ReleaseManager = "canopy-quota-release"
+
 // replenishAttempts bounds the retries of one namespace after conflicts
 // (the cached singleton was older than the one stored).
 const replenishAttempts = 10
@@ -245,7 +251,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) (int, error) {
 		}
 		next := rq.DeepCopy()
 		next.Status.Used = used
-		if err := r.Client.Status().Update(ctx, next); err != nil {
+		if err := r.Client.Status().Update(ctx, next, client.FieldOwner(ReleaseManager)); err != nil {
 			errs = append(errs, err)
 			continue
 		}

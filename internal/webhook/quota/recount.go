@@ -64,6 +64,12 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 	if len(lowered) == 0 {
 		return admission.Allowed("recount does not lower usage")
 	}
+	if !dryRun && !isRelease(req) {
+		// See "Charged creations not yet stored" (stored.go).
+		if err := h.awaitStored(ctx, prev); err != nil {
+			return admission.Denied(err.Error())
+		}
+	}
 	if h.Live != nil {
 		live, err := h.liveUsage(ctx, next, lowered)
 		if err != nil {

@@ -66,6 +66,8 @@ type StatusHandler struct {
 	Admissions *ctrlquota.Admissions
 	// Quiet defaults to ctrlquota.DefaultQuiet.
 	Quiet time.Duration
+	// StoreSettle defaults to StoreSettle (awaitStored).
+	StoreSettle time.Duration
 
 	// trees serialises this replica's ledger writes per tree (treeLocks).
 	trees treeLocks
