@@ -135,7 +135,12 @@ func (r *Reconciler) singletonEvents() handler.Funcs {
 }
 
 // noteClamp records whether the singleton o is clamped (AnnotationClampedAt),
-// or its removal.
+// or its removal. The status webhook's SingletonFeed tracks clamps too, from
+// its own handler of the same informer; the reconciler keeps its own
+// record, written in the handler that queues the event, because the
+// informer runs its handlers in no set order: read from the feed,
+// clampedTree could judge an event before the feed had seen it, and batch
+// the reconcile of a tree that just became clamped.
 func (r *Reconciler) noteClamp(o client.Object, deleted bool) {
 	_, clamped := o.GetAnnotations()[AnnotationClampedAt]
 	key := client.ObjectKeyFromObject(o)

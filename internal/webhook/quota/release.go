@@ -2,7 +2,13 @@ package quota
 
 import (
 	"context"
+	"sync"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/canopyhq/canopy/internal/quota"
 )
 
 // Releaser releases at once what pods that went from the namespaces in
@@ -50,3 +56,134 @@ func (h *StatusHandler) releasedInTree(ctx context.Context, ns string) bool {
 // lowered: the attempt cannot commit, and the API server's next attempt
 // decides on the freed room.
 const msgReleased = "Canopy released the quota usage of pods that were deleted; the API server retries this request against the freed room"
+
+// Releasing under a batch that refused.
+//
+// The API server's quota admission judges a batch's creations against the
+// singleton's own hard before it asks this webhook, and keeps a creation
+// it refused there refused through the batch's retries. Yet a retry that
+// finds room for it adds its usage to the update all the same
+// (kube-apiserver's checkQuotas keeps the first error as the creation's
+// result). A release before an attempt that may have refused creations
+// makes exactly that room: in a race over a tree of one namespace, the
+// deleted probe was released as a batch took the singleton from 88 to its
+// hard of 100; the retry charged 13 from 87 while 12 were created, and the
+// race ended with 99 pods refused at "used: pods=100".
+//
+// So when a release denies such an attempt, the replica remembers what the
+// attempt charged (releasedBatches). The batch's retry, at a later version
+// of the singleton, that charges more than that on a name is charging
+// creations the API server refused: it is denied, and the singleton
+// clamped to the room the first attempt had, so the next retry charges
+// exactly the creations that will be created. The room left is the clamp's
+// to give back (ctrlquota.Unclamp), for the next creation. A retry that
+// reaches another replica is not known there.
+
+// releasedRetryWindow bounds how long after a release a batch's retry is
+// looked for.
+const releasedRetryWindow = 2 * time.Second
+
+// msgReleasedRetry denies a batch's retry that would charge creations the
+// API server refused in an earlier attempt.
+const msgReleasedRetry = "Canopy released the quota usage of pods that were deleted while this batch was being admitted; the API server retries it with the room it first had, so that creations it refused are not charged"
+
+// releasedBatches remembers, per singleton, the last attempt a release
+// denied that may have refused creations.
+type releasedBatches struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]releasedBatch
+}
+
+type releasedBatch struct {
+	base uint64
+	grew corev1.ResourceList
+	at   time.Time
+}
+
+// note records that the attempt from prev to next was denied by a
+// release, if it may have refused creations.
+func (r *releasedBatches) note(prev, next *corev1.ResourceQuota) {
+	if !mayHaveRefused(prev, next) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil || len(r.last) >= maxRememberedDenials {
+		r.last = map[types.NamespacedName]releasedBatch{}
+	}
+	r.last[types.NamespacedName{Namespace: prev.Namespace, Name: prev.Name}] = releasedBatch{
+		base: quota.ParseRV(prev.ResourceVersion), grew: growth(prev.Status.Used, next.Status.Used), at: time.Now()}
+}
+
+// excess returns, for an attempt from prev to next after a noted one (at a
+// later version, within releasedRetryWindow), what the noted attempt
+// charged, when this one charges more on some name; nil otherwise. The
+// note is used once.
+func (r *releasedBatches) excess(prev, next *corev1.ResourceQuota) corev1.ResourceList {
+	key := types.NamespacedName{Namespace: prev.Namespace, Name: prev.Name}
+	r.mu.Lock()
+	b, ok := r.last[key]
+	if ok && quota.ParseRV(prev.ResourceVersion) > b.base {
+		delete(r.last, key)
+	}
+	r.mu.Unlock()
+	if !ok || quota.ParseRV(prev.ResourceVersion) <= b.base || time.Since(b.at) > releasedRetryWindow {
+		return nil
+	}
+	for name, q := range growth(prev.Status.Used, next.Status.Used) {
+		if had := b.grew[name]; q.Cmp(had) > 0 {
+			return b.grew
+		}
+	}
+	return nil
+}
+
+// mayHaveRefused reports whether the API server may have refused
+// creations of the batch that wrote next against the singleton's own
+// hard: some name next grows is left with less room than it grew by, or
+// with none.
+func mayHaveRefused(prev, next *corev1.ResourceQuota) bool {
+	for r, hard := range next.Status.Hard {
+		used, ok := next.Status.Used[r]
+		if !ok {
+			continue
+		}
+		room := hard.DeepCopy()
+		room.Sub(used)
+		if room.Sign() <= 0 {
+			return true
+		}
+		grew := used.DeepCopy()
+		grew.Sub(prev.Status.Used[r])
+		if grew.Sign() > 0 && room.Cmp(grew) < 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// growth returns what next adds to prev, name by name (names that do not
+// grow are left out).
+func growth(prev, next corev1.ResourceList) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for name, q := range next {
+		g := q.DeepCopy()
+		g.Sub(prev[name])
+		if g.Sign() > 0 {
+			out[name] = g
+		}
+	}
+	return out
+}
+
+// clampToFirstAttempt clamps prev's singleton so that a retry from prev
+// has the room grew, what the batch's first attempt charged.
+func (h *StatusHandler) clampToFirstAttempt(ctx context.Context, prev *corev1.ResourceQuota, grew corev1.ResourceList) {
+	limited := corev1.ResourceList{}
+	for name, g := range grew {
+		l := prev.Status.Used[name].DeepCopy()
+		l.Add(g)
+		limited[name] = l
+	}
+	h.clamp(ctx, prev, &quota.ExceededError{Requested: grew, Used: prev.Status.Used, Limited: limited})
+}

@@ -82,6 +82,8 @@ type StatusHandler struct {
 	// denied tells a batch's retries from its first attempt (see
 	// deniedBatches): only the first is clamped.
 	denied deniedBatches
+	// releasedBatches keeps batches a release denied (release.go).
+	releasedBatches releasedBatches
 }
 
 // IsAdmission reports whether a status update is the API server's quota
@@ -140,13 +142,20 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	// request. The bound stays below the webhook's 10 s timeout.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
+	// See "Releasing under a batch that refused" (release.go).
 	if !dryRun && h.releasedHere(ctx, next.Namespace) {
+		h.releasedBatches.note(prev, next)
 		return admission.Denied(msgReleased)
+	}
+	if grew := h.releasedBatches.excess(prev, next); grew != nil && !dryRun {
+		h.clampToFirstAttempt(ctx, prev, grew)
+		return admission.Denied(msgReleasedRetry)
 	}
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
 			if !dryRun && h.releasedInTree(ctx, next.Namespace) {
+				h.releasedBatches.note(prev, next)
 				// The attempt was judged before the release.
 				return admission.Denied(exceeded.Error())
 			}

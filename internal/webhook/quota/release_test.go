@@ -1,0 +1,131 @@
+package quota
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+// onceReleaser releases something the first time it is asked, and
+// nothing after.
+type onceReleaser struct {
+	mu   sync.Mutex
+	done bool
+}
+
+func (r *onceReleaser) ReleaseNow(context.Context, func(string) bool) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	first := !r.done
+	r.done = true
+	return first
+}
+
+// releaseFixture is a tree of one namespace under `pods: 100`, its
+// singleton at hard 100, and a handler whose first look releases a
+// departed pod.
+func releaseFixture(t *testing.T) (client.Client, *StatusHandler, func(rv uint64, prev, next int) admission.Request) {
+	t.Helper()
+	hrq := &hncv1.HierarchicalResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: "q"},
+		Spec: hncv1.HierarchicalResourceQuotaSpec{Hard: rl(t, "pods=100")}}
+	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "root", Name: quota.UnscopedSingletonName,
+		Labels: map[string]string{ctrlquota.LabelSingleton: "true"}},
+		Spec:   corev1.ResourceQuotaSpec{Hard: rl(t, "pods=100")},
+		Status: corev1.ResourceQuotaStatus{Hard: rl(t, "pods=100"), Used: rl(t, "pods=87")}}
+	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(hrq, rq).
+		WithStatusSubresource(&corev1.ResourceQuota{}).Build()
+	h := &StatusHandler{Forest: chain("root"), Cache: c, Decoder: admission.NewDecoder(testScheme()), Releases: &onceReleaser{},
+		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
+	attempt := func(rv uint64, prev, next int) admission.Request {
+		req := statusRequestAt(t, "root", rv, prev, next)
+		for _, raw := range []*[]byte{&req.Object.Raw, &req.OldObject.Raw} {
+			obj := &corev1.ResourceQuota{}
+			if err := json.Unmarshal(*raw, obj); err != nil {
+				t.Fatal(err)
+			}
+			obj.Status.Hard = rl(t, "pods=100")
+			b, err := json.Marshal(obj)
+			if err != nil {
+				t.Fatal(err)
+			}
+			*raw = b
+		}
+		return req
+	}
+	return c, h, attempt
+}
+
+// A release between two attempts of a batch that the API server judged
+// against the singleton's hard makes the retry charge the creations it
+// refused, and keep them refused (kube-apiserver's checkQuotas): a race
+// ended with 99 pods under a full `pods: 100`. The batch from 88 to 100
+// is released and denied; its retry from 87 charges 13, one more than the
+// first attempt: it is denied, and the singleton clamped to the room the
+// first attempt had (87 + 12). On the earlier code that retry was allowed.
+func TestRetryAfterAReleaseChargesNoRefusedCreation(t *testing.T) {
+	ctx := context.Background()
+	c, h, attempt := releaseFixture(t)
+	if resp := h.Handle(ctx, attempt(7, 88, 100)); resp.Allowed || resp.Result.Message != msgReleased {
+		t.Fatalf("attempt filling the singleton with a departed pod charged: %v, want denied with %q", resp.Result, msgReleased)
+	}
+	if resp := h.Handle(ctx, attempt(8, 87, 100)); resp.Allowed || resp.Result.Message != msgReleasedRetry {
+		t.Fatalf("retry charging one more than the first attempt: %v, want denied with %q", resp.Result, msgReleasedRetry)
+	}
+	cur := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "root", Name: quota.UnscopedSingletonName}, cur); err != nil {
+		t.Fatal(err)
+	}
+	if got := quota.String(cur.Status.Hard); got != "pods=99" {
+		t.Errorf("singleton's status.hard after the retry = %s, want the first attempt's room, pods=99", got)
+	}
+	if resp := h.Handle(ctx, attempt(10, 87, 99)); !resp.Allowed {
+		t.Errorf("the retry charging what the first attempt did was denied: %v", resp.Result)
+	}
+}
+
+// A batch that charges on its retry what it charged before the release
+// (a single creation filling the singleton) is allowed: it refused nothing.
+func TestRetryAfterAReleaseChargingTheSameIsAllowed(t *testing.T) {
+	ctx := context.Background()
+	_, h, attempt := releaseFixture(t)
+	if resp := h.Handle(ctx, attempt(7, 99, 100)); resp.Allowed || resp.Result.Message != msgReleased {
+		t.Fatalf("attempt filling the singleton with a departed pod charged: %v, want denied with %q", resp.Result, msgReleased)
+	}
+	if resp := h.Handle(ctx, attempt(8, 98, 99)); !resp.Allowed {
+		t.Errorf("retry charging the same one creation: %v, want allowed", resp.Result)
+	}
+}
+
+func TestMayHaveRefused(t *testing.T) {
+	rq := func(used, hard string) *corev1.ResourceQuota {
+		return &corev1.ResourceQuota{Status: corev1.ResourceQuotaStatus{Used: rl(t, used), Hard: rl(t, hard)}}
+	}
+	for _, c := range []struct {
+		prev, next, hard string
+		want             bool
+	}{
+		{"pods=88", "pods=100", "pods=100", true},
+		{"pods=85", "pods=95", "pods=100", true},
+		{"pods=50", "pods=60", "pods=100", false},
+		{"pods=100", "pods=100", "pods=100", true},
+		{"pods=1,cpu=1", "pods=2,cpu=2", "pods=10,cpu=2", true},
+		{"pods=1,cpu=1", "pods=2,cpu=1500m", "pods=10,cpu=4", false},
+		{"pods=1", "pods=2", "cpu=4", false},
+	} {
+		got := mayHaveRefused(rq(c.prev, c.hard), rq(c.next, c.hard))
+		if got != c.want {
+			t.Errorf("%s to %s under %s: mayHaveRefused = %v, want %v", c.prev, c.next, c.hard, got, c.want)
+		}
+	}
+}
