@@ -29,7 +29,11 @@
 // reconciled about once a second rather than once per pod; admission never
 // waits for the reconciler. A tree that holds a clamp is the exception: it
 // is reconciled at once, since new usage may leave the clamp refusing what
-// fits (see AnnotationClampedAt). Every tree with a quota is requeued periodically, so that a reservation
+// fits (see AnnotationClampedAt). The quotas' status.used does not wait for
+// that batch either: a second controller, quota-status (refresh.go),
+// rewrites only the quotas' status at once on a quiet tree without a
+// clamp, then at most once a second, and never writes a singleton or the
+// ledger. Every tree with a quota is requeued periodically, so that a reservation
 // whose status update never committed is settled by a write to its
 // singleton (see internal/quota's package doc).
 //

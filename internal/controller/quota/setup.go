@@ -3,6 +3,7 @@ package quota
 import (
 	"context"
 	"maps"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -56,9 +57,13 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return nil
 		}))
 	}
-	return b.
-		Watches(&hncv1.HierarchicalResourceQuota{}, toRoot).
-		Watches(&tenancyv1.HierarchicalQuota{}, toRoot).
+	err := b.
+		// A quota's status is written by this reconciler and by
+		// quota-status (refresh.go); a write of status alone changes no
+		// decision, and reconciling on it would bring this reconciler's
+		// singleton writes into a burst of admissions.
+		Watches(&hncv1.HierarchicalResourceQuota{}, toRoot, builder.WithPredicates(notQuotaStatusOnly)).
+		Watches(&tenancyv1.HierarchicalQuota{}, toRoot, builder.WithPredicates(notQuotaStatusOnly)).
 		Watches(&corev1.ResourceQuota{}, r.singletonEvents(), singletons).
 		Watches(&corev1.Namespace{}, nsToRoot).
 		Watches(&hncv1.HierarchyConfiguration{}, handler.Funcs{
@@ -81,6 +86,10 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		// with one worker.
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.workers()}).
 		Complete(r)
+	if err != nil {
+		return err
+	}
+	return (&statusRefresher{r: r}).setup(mgr)
 }
 
 func (r *Reconciler) workers() int {
@@ -176,6 +185,33 @@ func (r *Reconciler) clampedTree(ns string) bool {
 		}
 	}
 	return false
+}
+
+// notQuotaStatusOnly passes every event but an update of a quota's
+// status alone.
+var notQuotaStatusOnly = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bool {
+	return !QuotaStatusOnly(e.ObjectOld, e.ObjectNew)
+}}
+
+// QuotaStatusOnly reports whether an update of a HierarchicalResourceQuota
+// or a HierarchicalQuota changed nothing but its status.
+func QuotaStatusOnly(oldObj, newObj client.Object) bool {
+	switch o := oldObj.(type) {
+	case *hncv1.HierarchicalResourceQuota:
+		n, ok := newObj.(*hncv1.HierarchicalResourceQuota)
+		if !ok || !apiequality.Semantic.DeepEqual(o.Spec, n.Spec) {
+			return false
+		}
+	case *tenancyv1.HierarchicalQuota:
+		n, ok := newObj.(*tenancyv1.HierarchicalQuota)
+		if !ok || !apiequality.Semantic.DeepEqual(o.Spec, n.Spec) {
+			return false
+		}
+	default:
+		return false
+	}
+	return maps.Equal(oldObj.GetLabels(), newObj.GetLabels()) && maps.Equal(oldObj.GetAnnotations(), newObj.GetAnnotations()) &&
+		oldObj.GetDeletionTimestamp().Equal(newObj.GetDeletionTimestamp()) && slices.Equal(oldObj.GetFinalizers(), newObj.GetFinalizers())
 }
 
 // StatusOnly reports whether an update of a ResourceQuota changed nothing
