@@ -244,11 +244,14 @@ func (f *SingletonFeed) noteGrowth(ns string, was, rq *corev1.ResourceQuota) {
 }
 
 // Charged returns when the feed last saw a singleton of ns grow (the zero
-// time if it never has), and whether it holds ns/name at resourceVersion
-// rv or later, so that every growth up to rv is among those it saw.
-func (f *SingletonFeed) Charged(ns, name string, rv uint64) (grew time.Time, caughtUp bool) {
+// time if it never has), and the resourceVersion at which it holds
+// ns/name (zero if it does not): at rv or later, every growth up to rv is
+// among those it saw.
+func (f *SingletonFeed) Charged(ns, name string) (grew time.Time, at uint64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	rq := f.byNS[ns][name]
-	return f.grewAt[ns], rq != nil && quota.ParseRV(rq.ResourceVersion) >= rv
+	if rq := f.byNS[ns][name]; rq != nil {
+		at = quota.ParseRV(rq.ResourceVersion)
+	}
+	return f.grewAt[ns], at
 }

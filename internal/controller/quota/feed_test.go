@@ -181,8 +181,8 @@ func TestSingletonFeedClamped(t *testing.T) {
 }
 
 // Charged gives the time of the last growth the feed saw in a namespace
-// (not of writes that lower or keep usage) and whether the feed has
-// reached a singleton's version.
+// (not of writes that lower or keep usage) and the version at which it
+// holds a singleton.
 func TestSingletonFeedCharged(t *testing.T) {
 	now := time.Unix(1000, 0)
 	feed := SingletonFeed{Now: func() time.Time { return now }}
@@ -192,26 +192,21 @@ func TestSingletonFeedCharged(t *testing.T) {
 			Labels: map[string]string{LabelSingleton: "true"}, ResourceVersion: strconv.Itoa(rv)},
 			Status: corev1.ResourceQuotaStatus{Used: rl(t, used)}}
 	}
-	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 1); !grew.IsZero() || caught {
-		t.Errorf("empty feed: Charged = %v, %v, want zero, false", grew, caught)
+	check := func(what string, wantGrew time.Time, wantAt uint64) {
+		t.Helper()
+		if grew, rv := feed.Charged("a", quota.UnscopedSingletonName); !grew.Equal(wantGrew) || rv != wantAt {
+			t.Errorf("%s: Charged = %v, %d, want %v, %d", what, grew, rv, wantGrew, wantAt)
+		}
 	}
+	check("empty feed", time.Time{}, 0)
 	h.OnAdd(at(5, "pods=0"), true)
-	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 5); !grew.IsZero() || !caught {
-		t.Errorf("singleton without usage: Charged = %v, %v, want zero, true", grew, caught)
-	}
+	check("singleton without usage", time.Time{}, 5)
 	h.OnUpdate(at(5, "pods=0"), at(6, "pods=2"))
 	charged := now
 	now = now.Add(time.Second)
 	h.OnUpdate(at(6, "pods=2"), at(7, "pods=1"))
 	h.OnUpdate(at(7, "pods=1"), at(8, "pods=1"))
-	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 8); !grew.Equal(charged) || !caught {
-		t.Errorf("after a charge, a release and a rewrite: Charged = %v, %v, want %v, true", grew, caught, charged)
-	}
-	if _, caught := feed.Charged("a", quota.UnscopedSingletonName, 9); caught {
-		t.Error("Charged reports a version the feed has not seen as reached")
-	}
+	check("after a charge, a release and a rewrite", charged, 8)
 	h.OnDelete(at(8, "pods=1"))
-	if grew, caught := feed.Charged("a", quota.UnscopedSingletonName, 8); !grew.IsZero() || caught {
-		t.Errorf("after the singleton went: Charged = %v, %v, want zero, false", grew, caught)
-	}
+	check("after the singleton went", time.Time{}, 0)
 }

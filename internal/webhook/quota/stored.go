@@ -34,7 +34,10 @@ import (
 // make the recount conflict, since it is written at that version. The live
 // list is taken after the wait. Only the leader's release of departed pods
 // (ctrlquota.ReleaseManager) is judged at once: it subtracts them from the
-// usage it read, keeping every charge in it.
+// usage it read, keeping every charge in it. A recount of a version the
+// informer has seen replaced is refused at once: written at that version,
+// it could only conflict, and in a namespace creating objects every few
+// hundred milliseconds it would otherwise wait out the webhook's timeout.
 
 // StoreSettle bounds how long the API server takes from committing a
 // creation's quota charge to storing the object: a few milliseconds when
@@ -62,7 +65,9 @@ func isRelease(req admission.Request) bool {
 
 // awaitStored returns once every charge prev holds has had StoreSettle to
 // be stored, as far as the manager's informer shows, or an error when it
-// cannot tell in time. Without a feed it does not wait.
+// cannot tell within storeWaitMax, or when the singleton has moved past
+// prev (the recount, written at prev's version, would only conflict).
+// Without a feed it does not wait.
 func (h *StatusHandler) awaitStored(ctx context.Context, prev *corev1.ResourceQuota) error {
 	if h.Feed == nil {
 		return nil
@@ -74,19 +79,23 @@ func (h *StatusHandler) awaitStored(ctx context.Context, prev *corev1.ResourceQu
 	rv := quota.ParseRV(prev.ResourceVersion)
 	deadline := time.Now().Add(storeWaitMax)
 	for {
-		grew, caughtUp := h.Feed.Charged(prev.Namespace, prev.Name, rv)
+		grew, at := h.Feed.Charged(prev.Namespace, prev.Name)
 		wait := storePoll
-		if caughtUp {
+		switch {
+		case at > rv:
+			return fmt.Errorf("quota %s/%s changed while its recount was judged; retry", prev.Namespace, prev.Name)
+		case at == rv:
 			if wait = time.Until(grew.Add(settle)); wait <= 0 {
 				return nil
 			}
-		} else if time.Now().After(deadline) {
-			return fmt.Errorf("the manager has not yet seen quota %s/%s at resourceVersion %d, so it cannot tell whether creations it charges are stored; retry", prev.Namespace, prev.Name, rv)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the manager could not tell within %v whether the creations quota %s/%s charges at resourceVersion %d are stored; retry", storeWaitMax, prev.Namespace, prev.Name, rv)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(wait):
+		case <-time.After(min(wait, storePoll*10)):
 		}
 	}
 }

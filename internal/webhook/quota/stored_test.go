@@ -111,3 +111,18 @@ func TestRecountOfAnUnseenVersionIsRefused(t *testing.T) {
 		t.Fatal("a recount of a version the feed never showed was allowed")
 	}
 }
+
+// A recount of a version the feed has already seen replaced is not waited
+// on: written at that version, it could only conflict.
+func TestRecountOfAReplacedVersionIsRefusedAtOnce(t *testing.T) {
+	h, rq, _ := chargedNotStored(t, 2*time.Second)
+	req := statusRequestAt(t, "root", quota.ParseRV(rq.ResourceVersion)-1, 4, 3)
+	req.UserInfo.Username = "system:kube-controller-manager"
+	start := time.Now()
+	if resp := h.Handle(context.Background(), req); resp.Allowed || !strings.Contains(resp.Result.Message, "changed while its recount was judged") {
+		t.Fatalf("recount of a replaced version: %v, want refused as changed", resp.Result)
+	}
+	if took := time.Since(start); took > time.Second {
+		t.Errorf("the recount of a replaced version was judged after %v, want at once", took)
+	}
+}
