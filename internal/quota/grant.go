@@ -140,7 +140,7 @@ func Revocable(l *Ledger, s *Snapshot, versions Versions, skip Key) []Key {
 		if k == skip {
 			continue
 		}
-		if grows(without(pending, s, k), g.Up) {
+		if Grows(without(pending, s, k), g.Up) {
 			out = append(out, k)
 		}
 	}

@@ -284,7 +284,7 @@ func Effective(l *Ledger, s *Snapshot, versions Versions) *Snapshot {
 // keeps an alive one otherwise, and drops a dead one.
 func Admit(l *Ledger, s *Snapshot, versions Versions, r Reservation) (*Ledger, error) {
 	key, cur, next, stale := r.resolve(l)
-	if stale || !grows(cur, next) {
+	if stale || !Grows(cur, next) {
 		return nil, nil
 	}
 	over := Counted(l, s, versions, key)
@@ -316,7 +316,7 @@ func Admit(l *Ledger, s *Snapshot, versions Versions, r Reservation) (*Ledger, e
 // needs writing, as Admit does.
 func Record(l *Ledger, r Reservation) *Ledger {
 	key, cur, next, stale := r.resolve(l)
-	if stale || !grows(cur, next) {
+	if stale || !Grows(cur, next) {
 		return nil
 	}
 	return r.record(l, key, next)
@@ -345,8 +345,9 @@ func (r Reservation) record(l *Ledger, key Key, next corev1.ResourceList) *Ledge
 	return out
 }
 
-// grows reports whether some resource of next is above cur.
-func grows(cur, next corev1.ResourceList) bool {
+// Grows reports whether some resource of next is above its value in cur
+// (missing counts as zero).
+func Grows(cur, next corev1.ResourceList) bool {
 	for n, q := range next {
 		if q.Cmp(cur[n]) > 0 {
 			return true

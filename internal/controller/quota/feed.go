@@ -223,14 +223,7 @@ func (f *SingletonFeed) noteGrowth(ns string, was, rq *corev1.ResourceQuota) {
 	if was != nil {
 		before = was.Status.Used
 	}
-	grew := false
-	for r, q := range rq.Status.Used {
-		if p := before[r]; q.Cmp(p) > 0 {
-			grew = true
-			break
-		}
-	}
-	if !grew {
+	if !quota.Grows(before, rq.Status.Used) {
 		return
 	}
 	if f.grewAt == nil {

@@ -14,6 +14,7 @@ import (
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/metrics"
+	"github.com/canopyhq/canopy/internal/quota"
 )
 
 // msgWithinGrant is the answer to an admission within its grant.
@@ -91,7 +92,7 @@ func (f *FastStatus) within(ctx context.Context, rev *leanReview) bool {
 		return false
 	}
 	defer h.Admissions.Begin(next.Metadata.Namespace)()
-	if !Grows(prev.Status.Used, next.Status.Used) || (h.Loaded != nil && !h.Loaded()) {
+	if !quota.Grows(prev.Status.Used, next.Status.Used) || (h.Loaded != nil && !h.Loaded()) {
 		return false
 	}
 	if !h.withinGrantOf(ctx, next.Metadata.Namespace, next.Spec.ScopeSelector,

@@ -48,25 +48,6 @@ func testScheme() *runtime.Scheme {
 	return s
 }
 
-func TestGrows(t *testing.T) {
-	tests := []struct {
-		prev, next string
-		want       bool
-	}{
-		{"pods=1", "pods=1", false},
-		{"pods=2", "pods=1", false},
-		{"pods=1", "pods=2", true},
-		{"", "pods=1", true},
-		{"pods=1,cpu=2", "pods=0,cpu=3", true},
-		{"pods=1,cpu=2", "pods=0", false},
-	}
-	for _, tc := range tests {
-		if got := Grows(rl(t, tc.prev), rl(t, tc.next)); got != tc.want {
-			t.Errorf("Grows(%q, %q) = %v, want %v", tc.prev, tc.next, got, tc.want)
-		}
-	}
-}
-
 func TestIsAdmission(t *testing.T) {
 	if !IsAdmission("system:apiserver") {
 		t.Error("the API server's loopback user is admission")

@@ -46,7 +46,7 @@ import (
 //     for them, as a plain ResourceQuota trusts it.
 func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev, next *corev1.ResourceQuota) admission.Response {
 	dryRun := req.DryRun != nil && *req.DryRun
-	if Grows(prev.Status.Used, next.Status.Used) && !dryRun {
+	if quota.Grows(prev.Status.Used, next.Status.Used) && !dryRun {
 		if h.Loaded != nil && !h.Loaded() {
 			// The tree, and so the ledger to record in, is not known yet.
 			return admission.Denied("Canopy is starting: the namespace hierarchy has not finished loading; retry in a few seconds")

@@ -95,18 +95,6 @@ func IsAdmission(username string) bool {
 	return username == user.APIServerUser
 }
 
-// Grows reports whether any resource of next is above its value in prev
-// (missing counts as zero).
-func Grows(prev, next corev1.ResourceList) bool {
-	for r, q := range next {
-		p := prev[r]
-		if q.Cmp(p) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // Handle decides one status update.
 func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admission.Response {
 	next, prev := &corev1.ResourceQuota{}, &corev1.ResourceQuota{}
@@ -126,7 +114,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	// namespace is busy until then (see ctrlquota.Admissions).
 	defer h.Admissions.Begin(next.Namespace)()
 	switch {
-	case !Grows(prev.Status.Used, next.Status.Used):
+	case !quota.Grows(prev.Status.Used, next.Status.Used):
 		return admission.Allowed("usage does not grow")
 	case h.Loaded != nil && !h.Loaded():
 		return admission.Denied("Canopy is starting: the namespace hierarchy has not finished loading; retry in a few seconds")
