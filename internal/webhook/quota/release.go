@@ -143,6 +143,7 @@ func (r *releasedBatches) excess(prev, next *corev1.ResourceQuota) corev1.Resour
 // hard: some name next grows is left with less room than it grew by, or
 // with none.
 func mayHaveRefused(prev, next *corev1.ResourceQuota) bool {
+	grew := growth(prev.Status.Used, next.Status.Used)
 	for r, hard := range next.Status.Hard {
 		used, ok := next.Status.Used[r]
 		if !ok {
@@ -150,12 +151,7 @@ func mayHaveRefused(prev, next *corev1.ResourceQuota) bool {
 		}
 		room := hard.DeepCopy()
 		room.Sub(used)
-		if room.Sign() <= 0 {
-			return true
-		}
-		grew := used.DeepCopy()
-		grew.Sub(prev.Status.Used[r])
-		if grew.Sign() > 0 && room.Cmp(grew) < 0 {
+		if g, grown := grew[r]; room.Sign() <= 0 || grown && room.Cmp(g) < 0 {
 			return true
 		}
 	}
@@ -166,9 +162,7 @@ func mayHaveRefused(prev, next *corev1.ResourceQuota) bool {
 // grow are left out).
 func growth(prev, next corev1.ResourceList) corev1.ResourceList {
 	out := corev1.ResourceList{}
-	for name, q := range next {
-		g := q.DeepCopy()
-		g.Sub(prev[name])
+	for name, g := range quota.Subtract(next, prev) {
 		if g.Sign() > 0 {
 			out[name] = g
 		}

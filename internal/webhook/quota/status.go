@@ -135,9 +135,11 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 		h.releasedBatches.note(prev, next)
 		return admission.Denied(msgReleased)
 	}
-	if grew := h.releasedBatches.excess(prev, next); grew != nil && !dryRun {
-		h.clampToFirstAttempt(ctx, prev, grew)
-		return admission.Denied(msgReleasedRetry)
+	if !dryRun {
+		if grew := h.releasedBatches.excess(prev, next); grew != nil {
+			h.clampToFirstAttempt(ctx, prev, grew)
+			return admission.Denied(msgReleasedRetry)
+		}
 	}
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
