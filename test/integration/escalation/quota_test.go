@@ -105,6 +105,19 @@ func TestLeadCannotRaiseQuota(t *testing.T) {
 				return updateAs(ctx, alice, &corev1.ResourceQuota{}, nsAPI, rq, func(r *corev1.ResourceQuota) { r.Spec.Hard = pods(1000) })
 			},
 			want: rbacDenied("alice", "update", "resourcequotas")},
+		{name: "ResourceQuota singleton's usage lowered, written as the manager's release",
+			// The status webhook judges a write with the release's field
+			// manager without waiting for charged creations to be stored;
+			// a lead must not be able to make one.
+			try: func(ctx context.Context) error {
+				r := &corev1.ResourceQuota{}
+				if err := get(ctx, r, nsAPI, rq); err != nil {
+					return err
+				}
+				r.Status.Used = pods(0)
+				return alice.Status().Update(ctx, r, client.FieldOwner(ctrlquota.ReleaseManager))
+			},
+			want: rbacDenied("alice", "update", "resourcequotas/status")},
 		{name: "ResourceQuota singleton deleted",
 			try: func(ctx context.Context) error {
 				return alice.Delete(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: nsAPI, Name: rq}})
