@@ -55,8 +55,9 @@ const releaseNowPause = 10 * time.Millisecond
 
 // ReleaseNow lowers at once, instead of after Delay, every singleton of the
 // namespaces in (one tree's) that still charges pods which went, and
-// reports whether it lowered any.
-func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) bool {
+// reports whether it lowered any. The singleton mark names, if it is
+// lowered, is marked with it (AnnotationReleasedUnder).
+func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool, mark *ReleaseMark) bool {
 	r.mu.Lock()
 	var namespaces []string
 	for ns := range r.pending {
@@ -68,7 +69,7 @@ func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool) b
 	released := false
 	for _, ns := range namespaces {
 		for range releaseNowAttempts {
-			n, err := r.replenish(ctx, ns)
+			n, err := r.replenish(ctx, ns, mark)
 			released = released || n > 0
 			if err == nil || !(IsConflict(err) || errors.Is(err, errHistoryBehind)) {
 				if err != nil {

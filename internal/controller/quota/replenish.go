@@ -199,7 +199,7 @@ func (r *Replenisher) work(ctx context.Context) {
 		if shutdown {
 			return
 		}
-		_, err := r.replenish(ctx, ns)
+		_, err := r.replenish(ctx, ns, nil)
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)
@@ -221,7 +221,7 @@ func (r *Replenisher) work(ctx context.Context) {
 // departures, and returns how many it lowered. On success the departures
 // it looked at are dropped; on a conflict they are kept for the retry,
 // which reads the newer singleton.
-func (r *Replenisher) replenish(ctx context.Context, ns string) (int, error) {
+func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMark) (int, error) {
 	r.looking.Lock()
 	defer r.looking.Unlock()
 	r.mu.Lock()
@@ -251,6 +251,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string) (int, error) {
 		}
 		next := rq.DeepCopy()
 		next.Status.Used = used
+		MarkRelease(next, used, mark)
 		if err := r.Client.Status().Update(ctx, next, client.FieldOwner(ReleaseManager)); err != nil {
 			errs = append(errs, err)
 			continue

@@ -53,9 +53,10 @@ type leanReview struct {
 // leanQuota is the part of a ResourceQuota that the grant check reads.
 type leanQuota struct {
 	Metadata struct {
-		Namespace   string            `json:"namespace"`
-		Labels      map[string]string `json:"labels"`
-		Annotations map[string]string `json:"annotations"`
+		Namespace       string            `json:"namespace"`
+		ResourceVersion string            `json:"resourceVersion"`
+		Labels          map[string]string `json:"labels"`
+		Annotations     map[string]string `json:"annotations"`
 	} `json:"metadata"`
 	Spec struct {
 		ScopeSelector *corev1.ScopeSelector `json:"scopeSelector"`
@@ -93,6 +94,11 @@ func (f *FastStatus) within(ctx context.Context, rev *leanReview) bool {
 	}
 	defer h.Admissions.Begin(next.Metadata.Namespace)()
 	if !quota.Grows(prev.Status.Used, next.Status.Used) || (h.Loaded != nil && !h.Loaded()) {
+		return false
+	}
+	if _, marked := prev.Metadata.Annotations[ctrlquota.AnnotationReleasedUnder]; marked &&
+		ctrlquota.ReleasedRetryExcess(prev.Metadata.ResourceVersion, prev.Metadata.Annotations, prev.Status.Used,
+			growth(prev.Status.Used, next.Status.Used), h.now()) != nil {
 		return false
 	}
 	if !h.withinGrantOf(ctx, next.Metadata.Namespace, next.Spec.ScopeSelector,

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	authnv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
@@ -54,6 +56,8 @@ func TestFastStatus(t *testing.T) {
 		{name: "another epoch", body: reviewBody(t, "a", "eb", 1, 2, "system:apiserver", true)},
 		{name: "a recount by another user", body: reviewBody(t, "a", "ea", 1, 2, "someone", true)},
 		{name: "no singleton", body: reviewBody(t, "a", "ea", 1, 2, "system:apiserver", false)},
+		{name: "a release's retry charging more than its first attempt", body: withReleaseMark(t, within, 3)},
+		{name: "a release's retry charging what its first attempt did", body: withReleaseMark(t, within, 4), fast: true},
 		{name: "not JSON", body: []byte("{not json"), contentType: "application/json"},
 		{name: "another content type", body: within, contentType: "text/plain"},
 	}
@@ -103,6 +107,32 @@ func TestFastStatus(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withReleaseMark is body with its old object marked by a release that
+// denied an attempt charging grew pods, a second ago (release.go).
+func withReleaseMark(t *testing.T, body []byte, grew int) []byte {
+	t.Helper()
+	var rev admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &rev); err != nil {
+		t.Fatal(err)
+	}
+	old := &corev1.ResourceQuota{}
+	if err := json.Unmarshal(rev.Request.OldObject.Raw, old); err != nil {
+		t.Fatal(err)
+	}
+	ctrlquota.MarkRelease(old, old.Status.Used, &ctrlquota.ReleaseMark{Key: client.ObjectKeyFromObject(old),
+		Under: ctrlquota.ReleasedUnder{Base: quota.ParseRV(old.ResourceVersion) - 1, Grew: rl(t, fmt.Sprintf("pods=%d", grew)), At: time.Now().Add(-time.Second)}})
+	raw, err := json.Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev.Request.OldObject.Raw = raw
+	out, err := json.Marshal(rev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // reviewBody is an AdmissionReview of a singleton status update in ns from

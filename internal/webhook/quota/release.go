@@ -2,20 +2,21 @@ package quota
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/quota"
 )
 
 // Releaser releases at once what pods that went from the namespaces in
 // (one tree's) are still charged, and reports whether it lowered any
-// singleton (ctrlquota.Replenisher on the leader).
+// singleton (ctrlquota.Replenisher on the leader). It marks the singleton
+// mark names, if any, when it lowers it.
 type Releaser interface {
-	ReleaseNow(ctx context.Context, in func(ns string) bool) bool
+	ReleaseNow(ctx context.Context, in func(ns string) bool, mark *ctrlquota.ReleaseMark) bool
 }
 
 // releaseSettle is how long a denial waits after a release, so that the
@@ -28,8 +29,8 @@ const releaseSettle = clampSettle
 // in the namespaces in, one tree's, and reports whether it lowered a
 // singleton; if so, it first waits releaseSettle (see ctrlquota's
 // "Releasing early").
-func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool) bool {
-	if h.Releases == nil || !h.Releases.ReleaseNow(ctx, in) {
+func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool, mark *ctrlquota.ReleaseMark) bool {
+	if h.Releases == nil || !h.Releases.ReleaseNow(ctx, in, mark) {
 		return false
 	}
 	select {
@@ -39,17 +40,18 @@ func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool) b
 	return true
 }
 
-// releasedHere is released for ns alone.
-func (h *StatusHandler) releasedHere(ctx context.Context, ns string) bool {
-	return h.released(ctx, func(n string) bool { return n == ns })
+// releasedHere is released for the namespace of the attempt from prev to
+// next alone.
+func (h *StatusHandler) releasedHere(ctx context.Context, prev, next *corev1.ResourceQuota) bool {
+	return h.released(ctx, func(n string) bool { return n == next.Namespace }, h.releaseMark(prev, next))
 }
 
-// releasedInTree is released for ns's tree.
-func (h *StatusHandler) releasedInTree(ctx context.Context, ns string) bool {
+// releasedInTree is released for the tree of the attempt's namespace.
+func (h *StatusHandler) releasedInTree(ctx context.Context, prev, next *corev1.ResourceQuota) bool {
 	if h.Releases == nil {
 		return false
 	}
-	return h.released(ctx, h.Trees.TreeOf(h.Forest, ns).Contains)
+	return h.released(ctx, h.Trees.TreeOf(h.Forest, next.Namespace).Contains, h.releaseMark(prev, next))
 }
 
 // msgReleased denies an attempt made on a singleton that a release has just
@@ -70,72 +72,37 @@ const msgReleased = "Canopy released the quota usage of pods that were deleted; 
 // hard of 100; the retry charged 13 from 87 while 12 were created, and the
 // race ended with 99 pods refused at "used: pods=100".
 //
-// So when a release denies such an attempt, the replica remembers what the
-// attempt charged (releasedBatches). The batch's retry, at a later version
-// of the singleton, that charges more than that on a name is charging
-// creations the API server refused: it is denied, and the singleton
-// clamped to the room the first attempt had, so the next retry charges
-// exactly the creations that will be created. The room left is the clamp's
-// to give back (ctrlquota.Unclamp), for the next creation. A retry that
-// reaches another replica is not known there.
-
-// releasedRetryWindow bounds how long after a release a batch's retry is
-// looked for.
-const releasedRetryWindow = 2 * time.Second
+// So a release that denies such an attempt marks the singleton it lowers
+// with what the attempt charged (ctrlquota.AnnotationReleasedUnder). The
+// batch's retry, at that version or a later one with nothing charged since,
+// that charges more than that on a name is charging creations the API
+// server refused: it is denied, and the singleton clamped to the room the
+// first attempt had, so the next retry charges exactly the creations that
+// will be created. The room left is the clamp's to give back
+// (ctrlquota.Unclamp), for the next creation. The mark is on the singleton,
+// which the API server sends with the retry as its old object, because the
+// retry may reach the replica that did not release: a note in the leader's
+// memory (the first version of this) was not seen there.
 
 // msgReleasedRetry denies a batch's retry that would charge creations the
 // API server refused in an earlier attempt.
 const msgReleasedRetry = "Canopy released the quota usage of pods that were deleted while this batch was being admitted; the API server retries it with the room it first had, so that creations it refused are not charged"
 
-// releasedBatches remembers, per singleton, the last attempt a release
-// denied that may have refused creations.
-type releasedBatches struct {
-	mu   sync.Mutex
-	last map[types.NamespacedName]releasedBatch
-}
-
-type releasedBatch struct {
-	base uint64
-	grew corev1.ResourceList
-	at   time.Time
-}
-
-// note records that the attempt from prev to next was denied by a
-// release, if it may have refused creations.
-func (r *releasedBatches) note(prev, next *corev1.ResourceQuota) {
+// releaseMark is the mark a release under the attempt from prev to next
+// leaves on its singleton, if the attempt may have refused creations.
+func (h *StatusHandler) releaseMark(prev, next *corev1.ResourceQuota) *ctrlquota.ReleaseMark {
 	if !mayHaveRefused(prev, next) {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.last == nil || len(r.last) >= maxRememberedDenials {
-		r.last = map[types.NamespacedName]releasedBatch{}
-	}
-	r.last[types.NamespacedName{Namespace: prev.Namespace, Name: prev.Name}] = releasedBatch{
-		base: quota.ParseRV(prev.ResourceVersion), grew: growth(prev.Status.Used, next.Status.Used), at: time.Now()}
-}
-
-// excess returns, for an attempt from prev to next after a noted one (at a
-// later version, within releasedRetryWindow), what the noted attempt
-// charged, when this one charges more on some name; nil otherwise. The
-// note is used once.
-func (r *releasedBatches) excess(prev, next *corev1.ResourceQuota) corev1.ResourceList {
-	key := types.NamespacedName{Namespace: prev.Namespace, Name: prev.Name}
-	r.mu.Lock()
-	b, ok := r.last[key]
-	if ok && quota.ParseRV(prev.ResourceVersion) > b.base {
-		delete(r.last, key)
-	}
-	r.mu.Unlock()
-	if !ok || quota.ParseRV(prev.ResourceVersion) <= b.base || time.Since(b.at) > releasedRetryWindow {
 		return nil
 	}
-	for name, q := range growth(prev.Status.Used, next.Status.Used) {
-		if had := b.grew[name]; q.Cmp(had) > 0 {
-			return b.grew
-		}
-	}
-	return nil
+	return &ctrlquota.ReleaseMark{Key: types.NamespacedName{Namespace: prev.Namespace, Name: prev.Name},
+		Under: ctrlquota.ReleasedUnder{Base: quota.ParseRV(prev.ResourceVersion), Grew: growth(prev.Status.Used, next.Status.Used), At: h.now()}}
+}
+
+// releasedRetryExcess is ctrlquota.ReleasedRetryExcess for the attempt
+// from prev to next.
+func (h *StatusHandler) releasedRetryExcess(prev, next *corev1.ResourceQuota) corev1.ResourceList {
+	return ctrlquota.ReleasedRetryExcess(prev.ResourceVersion, prev.Annotations, prev.Status.Used,
+		growth(prev.Status.Used, next.Status.Used), h.now())
 }
 
 // mayHaveRefused reports whether the API server may have refused

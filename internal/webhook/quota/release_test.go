@@ -18,17 +18,29 @@ import (
 )
 
 // onceReleaser releases something the first time it is asked, and
-// nothing after.
+// nothing after. The fixture's singleton already holds what the release
+// left, so releasing only marks it, as the leader's release does.
 type onceReleaser struct {
+	c    client.Client
 	mu   sync.Mutex
 	done bool
 }
 
-func (r *onceReleaser) ReleaseNow(context.Context, func(string) bool) bool {
+func (r *onceReleaser) ReleaseNow(ctx context.Context, _ func(string) bool, mark *ctrlquota.ReleaseMark) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	first := !r.done
 	r.done = true
+	if first && mark != nil {
+		rq := &corev1.ResourceQuota{}
+		if err := r.c.Get(ctx, mark.Key, rq); err != nil {
+			panic(err)
+		}
+		ctrlquota.MarkRelease(rq, rq.Status.Used, mark)
+		if err := r.c.Update(ctx, rq); err != nil {
+			panic(err)
+		}
+	}
 	return first
 }
 
@@ -45,7 +57,7 @@ func releaseFixture(t *testing.T) (client.Client, *StatusHandler, func(rv uint64
 		Status: corev1.ResourceQuotaStatus{Hard: rl(t, "pods=100"), Used: rl(t, "pods=87")}}
 	c := fake.NewClientBuilder().WithScheme(testScheme()).WithObjects(hrq, rq).
 		WithStatusSubresource(&corev1.ResourceQuota{}).Build()
-	h := &StatusHandler{Forest: chain("root"), Cache: c, Decoder: admission.NewDecoder(testScheme()), Releases: &onceReleaser{},
+	h := &StatusHandler{Forest: chain("root"), Cache: c, Decoder: admission.NewDecoder(testScheme()), Releases: &onceReleaser{c: c},
 		Ledgers: ctrlquota.LedgerStore{Client: c, Reader: c, Namespace: "canopy-system"}}
 	attempt := func(rv uint64, prev, next int) admission.Request {
 		req := statusRequestAt(t, "root", rv, prev, next)
@@ -55,6 +67,11 @@ func releaseFixture(t *testing.T) (client.Client, *StatusHandler, func(rv uint64
 				t.Fatal(err)
 			}
 			obj.Status.Hard = rl(t, "pods=100")
+			stored := &corev1.ResourceQuota{}
+			if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), stored); err != nil {
+				t.Fatal(err)
+			}
+			obj.Annotations = stored.Annotations
 			b, err := json.Marshal(obj)
 			if err != nil {
 				t.Fatal(err)
@@ -90,6 +107,33 @@ func TestRetryAfterAReleaseChargesNoRefusedCreation(t *testing.T) {
 		t.Errorf("singleton's status.hard after the retry = %s, want the first attempt's room, pods=99", got)
 	}
 	if resp := h.Handle(ctx, attempt(10, 87, 99)); !resp.Allowed {
+		t.Errorf("the retry charging what the first attempt did was denied: %v", resp.Result)
+	}
+}
+
+// The release is the leader's, but the batch's retry may reach the other
+// replica, which judged nothing of the first attempt: it too must deny the
+// retry that charges the creation the API server refused, and clamp the
+// singleton to the first attempt's room. On the earlier code the other
+// replica allowed it.
+func TestRetryAfterAReleaseOnTheOtherReplicaChargesNoRefusedCreation(t *testing.T) {
+	ctx := context.Background()
+	c, leader, attempt := releaseFixture(t)
+	other := &StatusHandler{Forest: leader.Forest, Cache: c, Decoder: leader.Decoder, Ledgers: leader.Ledgers}
+	if resp := leader.Handle(ctx, attempt(7, 88, 100)); resp.Allowed || resp.Result.Message != msgReleased {
+		t.Fatalf("attempt filling the singleton with a departed pod charged: %v, want denied with %q", resp.Result, msgReleased)
+	}
+	if resp := other.Handle(ctx, attempt(8, 87, 100)); resp.Allowed || resp.Result.Message != msgReleasedRetry {
+		t.Fatalf("retry on the other replica charging one more than the first attempt: %v, want denied with %q", resp.Result, msgReleasedRetry)
+	}
+	cur := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "root", Name: quota.UnscopedSingletonName}, cur); err != nil {
+		t.Fatal(err)
+	}
+	if got := quota.String(cur.Status.Hard); got != "pods=99" {
+		t.Errorf("singleton's status.hard after the retry = %s, want the first attempt's room, pods=99", got)
+	}
+	if resp := other.Handle(ctx, attempt(10, 87, 99)); !resp.Allowed {
 		t.Errorf("the retry charging what the first attempt did was denied: %v", resp.Result)
 	}
 }

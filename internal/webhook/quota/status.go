@@ -82,8 +82,6 @@ type StatusHandler struct {
 	// denied tells a batch's retries from its first attempt (see
 	// deniedBatches): only the first is clamped.
 	denied deniedBatches
-	// releasedBatches keeps batches a release denied (release.go).
-	releasedBatches releasedBatches
 }
 
 // IsAdmission reports whether a status update is the API server's quota
@@ -119,11 +117,17 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	case h.Loaded != nil && !h.Loaded():
 		return admission.Denied("Canopy is starting: the namespace hierarchy has not finished loading; retry in a few seconds")
 	}
-	if h.withinGrant(ctx, prev, next) {
+	dryRun := req.DryRun != nil && *req.DryRun
+	// A batch's retry after a release that charges creations the API
+	// server refused (release.go) is denied even within a grant.
+	var excess corev1.ResourceList
+	if !dryRun {
+		excess = h.releasedRetryExcess(prev, next)
+	}
+	if excess == nil && h.withinGrant(ctx, prev, next) {
 		metrics.Escrow(metrics.EscrowWithin)
 		return admission.Allowed(msgWithinGrant)
 	}
-	dryRun := req.DryRun != nil && *req.DryRun
 	// Finish a reservation once started even if this replica is shutting
 	// down (the webhook server cancels its handlers' contexts then): the
 	// API server is waiting, and another replica cannot take over this
@@ -131,21 +135,17 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reserveTimeout)
 	defer cancel()
 	// See "Releasing under a batch that refused" (release.go).
-	if !dryRun && h.releasedHere(ctx, next.Namespace) {
-		h.releasedBatches.note(prev, next)
-		return admission.Denied(msgReleased)
+	if excess != nil {
+		h.clampToFirstAttempt(ctx, prev, excess)
+		return admission.Denied(msgReleasedRetry)
 	}
-	if !dryRun {
-		if grew := h.releasedBatches.excess(prev, next); grew != nil {
-			h.clampToFirstAttempt(ctx, prev, grew)
-			return admission.Denied(msgReleasedRetry)
-		}
+	if !dryRun && h.releasedHere(ctx, prev, next) {
+		return admission.Denied(msgReleased)
 	}
 	if err := h.reserve(ctx, prev, next, dryRun); err != nil {
 		var exceeded *quota.ExceededError
 		if errors.As(err, &exceeded) {
-			if !dryRun && h.releasedInTree(ctx, next.Namespace) {
-				h.releasedBatches.note(prev, next)
+			if !dryRun && h.releasedInTree(ctx, prev, next) {
 				// The attempt was judged before the release.
 				return admission.Denied(exceeded.Error())
 			}
