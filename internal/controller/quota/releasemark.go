@@ -41,12 +41,17 @@ type ReleaseMark struct {
 	Under ReleasedUnder
 }
 
-// MarkRelease sets, on rq which a release is about to write with used, the
-// annotation mark asks for if mark names rq; otherwise it drops the
-// annotation an earlier release left, which no retry can need any more.
-func MarkRelease(rq *corev1.ResourceQuota, used corev1.ResourceList, mark *ReleaseMark) {
+// MarkRelease sets, on rq which a release is about to write with used at
+// now, the annotation mark asks for if mark names rq. Otherwise it keeps a
+// mark an earlier release left within ReleasedRetryWindow: this release
+// too lands between that batch's attempts, and lowering usage further only
+// makes more room for the creations the API server refused. An older mark
+// is dropped.
+func MarkRelease(rq *corev1.ResourceQuota, used corev1.ResourceList, mark *ReleaseMark, now time.Time) {
 	if mark == nil || mark.Key != (types.NamespacedName{Namespace: rq.Namespace, Name: rq.Name}) {
-		delete(rq.Annotations, AnnotationReleasedUnder)
+		if u, ok := releasedUnder(rq.Annotations); !ok || now.Sub(u.At) > ReleasedRetryWindow {
+			delete(rq.Annotations, AnnotationReleasedUnder)
+		}
 		return
 	}
 	u := mark.Under
@@ -61,20 +66,24 @@ func MarkRelease(rq *corev1.ResourceQuota, used corev1.ResourceList, mark *Relea
 	rq.Annotations[AnnotationReleasedUnder] = string(raw)
 }
 
+// releasedUnder reads a singleton's mark.
+func releasedUnder(annotations map[string]string) (ReleasedUnder, bool) {
+	var u ReleasedUnder
+	raw, ok := annotations[AnnotationReleasedUnder]
+	return u, ok && json.Unmarshal([]byte(raw), &u) == nil
+}
+
 // ReleasedRetryExcess returns, for an attempt on a singleton from prev
 // (its version, annotations and usage) that charges grew, what the attempt
 // a release denied charged, when this attempt is that batch's retry and
 // charges more on some name: prev carries the release's mark, is a later
 // version than the denied attempt's, nothing has been charged since the
-// release (prev's usage is at most what the release left), and the
-// release is at most ReleasedRetryWindow old. Nil otherwise.
+// release (prev's usage is at most what the release left; a later
+// release or recount may have lowered it further), and the release is at
+// most ReleasedRetryWindow old. Nil otherwise.
 func ReleasedRetryExcess(prevRV string, annotations map[string]string, prevUsed, grew corev1.ResourceList, now time.Time) corev1.ResourceList {
-	raw, ok := annotations[AnnotationReleasedUnder]
-	if !ok {
-		return nil
-	}
-	var u ReleasedUnder
-	if json.Unmarshal([]byte(raw), &u) != nil || quota.ParseRV(prevRV) <= u.Base ||
+	u, ok := releasedUnder(annotations)
+	if !ok || quota.ParseRV(prevRV) <= u.Base ||
 		now.Sub(u.At) > ReleasedRetryWindow || quota.Grows(u.Used, prevUsed) {
 		return nil
 	}

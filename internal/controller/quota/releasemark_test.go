@@ -10,14 +10,16 @@ import (
 )
 
 // A release marks the singleton the denied attempt was made on with what
-// it charged and what the release left; a release of another singleton
-// (or one without a mark) drops a mark left before.
+// it charged and what the release left. A later release within the
+// window (of another singleton's attempt, or the leader's delayed look)
+// keeps the mark, and the retry it leaves more room is still told; once
+// the window has passed, the next release drops it.
 func TestMarkRelease(t *testing.T) {
 	at := time.Date(2026, 12, 5, 17, 0, 0, 0, time.UTC)
 	mark := &ReleaseMark{Key: types.NamespacedName{Namespace: "a", Name: "s"},
 		Under: ReleasedUnder{Base: 7, Grew: list("pods", "12"), At: at}}
 	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "s"}}
-	MarkRelease(rq, list("pods", "87"), mark)
+	MarkRelease(rq, list("pods", "87"), mark, at)
 	raw := rq.Annotations[AnnotationReleasedUnder]
 	if raw == "" {
 		t.Fatal("the released singleton carries no mark")
@@ -28,14 +30,17 @@ func TestMarkRelease(t *testing.T) {
 		t.Errorf("excess read from the mark %s = %q, want pods=12", raw, str(got))
 	}
 	other := &ReleaseMark{Key: types.NamespacedName{Namespace: "a", Name: "other"}, Under: mark.Under}
-	MarkRelease(rq, list("pods", "86"), other)
-	if _, ok := rq.Annotations[AnnotationReleasedUnder]; ok {
-		t.Error("a release under another singleton's attempt kept this singleton's mark")
+	MarkRelease(rq, list("pods", "86"), other, at.Add(time.Second))
+	MarkRelease(rq, list("pods", "85"), nil, at.Add(time.Second))
+	if rq.Annotations[AnnotationReleasedUnder] != raw {
+		t.Fatalf("a later release within the window changed the mark to %q, want it kept", rq.Annotations[AnnotationReleasedUnder])
 	}
-	MarkRelease(rq, list("pods", "86"), mark)
-	MarkRelease(rq, list("pods", "85"), nil)
+	if got := ReleasedRetryExcess("9", rq.Annotations, list("pods", "85"), list("pods", "15"), at.Add(time.Second)); str(got) != "pods=12" {
+		t.Errorf("retry from the further lowered 85 charging 15: excess = %q, want pods=12", str(got))
+	}
+	MarkRelease(rq, list("pods", "84"), nil, at.Add(ReleasedRetryWindow+time.Millisecond))
 	if _, ok := rq.Annotations[AnnotationReleasedUnder]; ok {
-		t.Error("a later release without a mark kept the earlier mark")
+		t.Error("a release after the window kept the expired mark")
 	}
 }
 
@@ -43,7 +48,7 @@ func TestReleasedRetryExcess(t *testing.T) {
 	at := time.Date(2026, 12, 5, 17, 0, 0, 0, time.UTC)
 	rq := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: "a", Name: "s"}}
 	MarkRelease(rq, list("pods", "87", "cpu", "2"), &ReleaseMark{Key: types.NamespacedName{Namespace: "a", Name: "s"},
-		Under: ReleasedUnder{Base: 7, Grew: list("pods", "12", "cpu", "1"), At: at}})
+		Under: ReleasedUnder{Base: 7, Grew: list("pods", "12", "cpu", "1"), At: at}}, at)
 	for _, c := range []struct {
 		name       string
 		rv         string

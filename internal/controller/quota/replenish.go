@@ -251,7 +251,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMar
 		}
 		next := rq.DeepCopy()
 		next.Status.Used = used
-		MarkRelease(next, used, mark)
+		MarkRelease(next, used, mark, time.Now())
 		if err := r.Client.Status().Update(ctx, next, client.FieldOwner(ReleaseManager)); err != nil {
 			errs = append(errs, err)
 			continue

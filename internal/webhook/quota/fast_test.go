@@ -122,7 +122,7 @@ func withReleaseMark(t *testing.T, body []byte, grew int) []byte {
 		t.Fatal(err)
 	}
 	ctrlquota.MarkRelease(old, old.Status.Used, &ctrlquota.ReleaseMark{Key: client.ObjectKeyFromObject(old),
-		Under: ctrlquota.ReleasedUnder{Base: quota.ParseRV(old.ResourceVersion) - 1, Grew: rl(t, fmt.Sprintf("pods=%d", grew)), At: time.Now().Add(-time.Second)}})
+		Under: ctrlquota.ReleasedUnder{Base: quota.ParseRV(old.ResourceVersion) - 1, Grew: rl(t, fmt.Sprintf("pods=%d", grew)), At: time.Now().Add(-time.Second)}}, time.Now())
 	raw, err := json.Marshal(old)
 	if err != nil {
 		t.Fatal(err)

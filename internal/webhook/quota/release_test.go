@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,7 +37,7 @@ func (r *onceReleaser) ReleaseNow(ctx context.Context, _ func(string) bool, mark
 		if err := r.c.Get(ctx, mark.Key, rq); err != nil {
 			panic(err)
 		}
-		ctrlquota.MarkRelease(rq, rq.Status.Used, mark)
+		ctrlquota.MarkRelease(rq, rq.Status.Used, mark, time.Now())
 		if err := r.c.Update(ctx, rq); err != nil {
 			panic(err)
 		}
@@ -135,6 +136,37 @@ func TestRetryAfterAReleaseOnTheOtherReplicaChargesNoRefusedCreation(t *testing.
 	}
 	if resp := other.Handle(ctx, attempt(10, 87, 99)); !resp.Allowed {
 		t.Errorf("the retry charging what the first attempt did was denied: %v", resp.Result)
+	}
+}
+
+// The leader's delayed look may release a second departed pod between
+// the batch's attempts, without a mark of its own: the first release's
+// mark stays, and the retry from the lower usage that charges two refused
+// creations is still denied and clamped to the first attempt's room.
+func TestRetryAfterTwoReleasesChargesNoRefusedCreation(t *testing.T) {
+	ctx := context.Background()
+	c, leader, attempt := releaseFixture(t)
+	if resp := leader.Handle(ctx, attempt(7, 88, 100)); resp.Allowed || resp.Result.Message != msgReleased {
+		t.Fatalf("attempt filling the singleton with a departed pod charged: %v, want denied with %q", resp.Result, msgReleased)
+	}
+	rq := &corev1.ResourceQuota{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "root", Name: quota.UnscopedSingletonName}, rq); err != nil {
+		t.Fatal(err)
+	}
+	rq.Status.Used = rl(t, "pods=86")
+	ctrlquota.MarkRelease(rq, rq.Status.Used, nil, time.Now())
+	if err := c.Update(ctx, rq); err != nil {
+		t.Fatal(err)
+	}
+	other := &StatusHandler{Forest: leader.Forest, Cache: c, Decoder: leader.Decoder, Ledgers: leader.Ledgers}
+	if resp := other.Handle(ctx, attempt(9, 86, 100)); resp.Allowed || resp.Result.Message != msgReleasedRetry {
+		t.Fatalf("retry from 86 charging two more than the first attempt: %v, want denied with %q", resp.Result, msgReleasedRetry)
+	}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: "root", Name: quota.UnscopedSingletonName}, rq); err != nil {
+		t.Fatal(err)
+	}
+	if got := quota.String(rq.Status.Hard); got != "pods=98" {
+		t.Errorf("singleton's status.hard after the retry = %s, want the first attempt's room from 86, pods=98", got)
 	}
 }
 
