@@ -20,7 +20,9 @@ const statusWebhook = "singleton-status.quota.canopy.dev"
 // admissionSums are cumulative sums and counts of the admission metrics.
 type admissionSums struct {
 	webhookSum, webhookCount float64
-	pluginSum, pluginCount   float64
+	// noopSum and noopCount are the no-op webhook's (hooked.go).
+	noopSum, noopCount     float64
+	pluginSum, pluginCount float64
 	// statusWrites and statusConflicts count updates of ResourceQuota
 	// statuses, any writer, and those refused with a conflict.
 	statusWrites, statusConflicts float64
@@ -36,6 +38,10 @@ func scrapeAdmission(ctx context.Context, cl *cluster) (admissionSums, error) {
 		if l := framework.Labels(m); l["name"] == statusWebhook {
 			s.webhookSum += m.GetHistogram().GetSampleSum()
 			s.webhookCount += float64(m.GetHistogram().GetSampleCount())
+		}
+		if l := framework.Labels(m); l["name"] == noopWebhook {
+			s.noopSum += m.GetHistogram().GetSampleSum()
+			s.noopCount += float64(m.GetHistogram().GetSampleCount())
 		}
 	}
 	for _, m := range fams["apiserver_admission_controller_admission_duration_seconds"].GetMetric() {
@@ -61,6 +67,9 @@ func admissionFigures(f figures, size, pods int, before, after admissionSums) {
 	if n := after.webhookCount - before.webhookCount; n > 0 {
 		f[fmt.Sprintf("q%d-webhook-ms", size)] = (after.webhookSum - before.webhookSum) / n * 1000
 		f[fmt.Sprintf("q%d-webhook-calls", size)] = n / float64(pods)
+	}
+	if n := after.noopCount - before.noopCount; n > 0 {
+		f[fmt.Sprintf("q%d-noop-ms", size)] = (after.noopSum - before.noopSum) / n * 1000
 	}
 	f[fmt.Sprintf("q%d-status-writes", size)] = (after.statusWrites - before.statusWrites) / float64(pods)
 	f[fmt.Sprintf("q%d-status-conflicts", size)] = (after.statusConflicts - before.statusConflicts) / float64(pods)

@@ -182,7 +182,7 @@ func quotaFigures(ctx context.Context, cl *cluster, sys system, t tree, samples 
 		fmt.Printf("%s n=%d: no quota figures: %v\n", sys.name, len(t.names), err)
 	}
 	for size, l := range q {
-		for i, kind := range []string{"hrq", "plain", "free"} {
+		for i, kind := range quotaKinds {
 			f[fmt.Sprintf("q%d-%s-p50", size, kind)] = float64(l[i].p50.Microseconds()) / 1000
 			f[fmt.Sprintf("q%d-%s-p99", size, kind)] = float64(l[i].p99.Microseconds()) / 1000
 		}

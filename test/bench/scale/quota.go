@@ -18,7 +18,8 @@ import (
 // The pod-admission latency measurement of test/bench/quota, run against
 // a manager process: pod creations in a leaf under a hierarchical quota
 // that never fills, interleaved with creations in a namespace with a
-// plain ResourceQuota and in one with no quota, so the three share the
+// plain ResourceQuota, in one with a plain ResourceQuota behind a no-op
+// webhook (hooked.go), and in one with no quota, so the four share the
 // machine's load. Subtrees: a separate tree of 10, and the whole tree.
 
 const (
@@ -28,10 +29,13 @@ const (
 
 type latency struct{ p50, p99 time.Duration }
 
+// quotaKinds name quotaResult's latencies, in order.
+var quotaKinds = [...]string{"hrq", "plain", "hooked", "free"}
+
 // quotaResult holds, per subtree size, pod-create latency under the
 // hierarchical quota (zero on the floor, which has none), beside a plain
-// ResourceQuota and beside no quota.
-type quotaResult map[int][3]latency
+// ResourceQuota, beside one behind a no-op webhook, and beside no quota.
+type quotaResult map[int][len(quotaKinds)]latency
 
 // kube-controller-manager fills the status of every new ResourceQuota,
 // and through Canopy's status webhook (a recount); the bench waits for
@@ -42,6 +46,11 @@ type quotaResult map[int][3]latency
 func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, samples int, f figures, ready func() func()) (quotaResult, error) {
 	small := newTree("q10", 10)
 	floor := sys.start == nil
+	stopHook, err := startNoopWebhook(ctx, cl)
+	if err != nil {
+		return nil, err
+	}
+	defer stopHook()
 	if _, err := buildByParent(ctx, cl, small, floor); err != nil {
 		return nil, fmt.Errorf("building the 10-namespace tree: %w", err)
 	}
@@ -49,7 +58,10 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 	objs := []client.Object{
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: plainNS}},
 		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: freeNS}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: hookedNS}},
 		&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: plainNS, Name: "plain"}, Spec: corev1.ResourceQuotaSpec{Hard: million}},
+		&corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: hookedNS, Name: "plain", Labels: map[string]string{hookedLabel: "true"}},
+			Spec: corev1.ResourceQuotaSpec{Hard: million}},
 	}
 	if !floor {
 		for _, t := range []tree{small, big} {
@@ -63,7 +75,7 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 		}
 	}
 	type target struct{ ns, quota string }
-	waits := []target{{ns: plainNS, quota: "plain"}, {ns: freeNS}}
+	waits := []target{{ns: plainNS, quota: "plain"}, {ns: hookedNS, quota: "plain"}, {ns: freeNS}}
 	for _, t := range []tree{small, big} {
 		if floor {
 			waits = append(waits, target{ns: t.leaf()})
@@ -89,14 +101,14 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 		defer ready()()
 	}
 	for _, t := range []tree{small, big} {
-		var hrq, plain, free []time.Duration
+		var hrq, plain, hooked, free []time.Duration
 		before, berr := scrapeAdmission(ctx, cl)
 		for i := range samples {
 			name := fmt.Sprintf("p%d-%d", len(t.names), i)
 			for _, m := range []struct {
 				ns  string
 				out *[]time.Duration
-			}{{t.leaf(), &hrq}, {plainNS, &plain}, {freeNS, &free}} {
+			}{{t.leaf(), &hrq}, {plainNS, &plain}, {hookedNS, &hooked}, {freeNS, &free}} {
 				if floor && m.ns == t.leaf() {
 					continue
 				}
@@ -107,7 +119,7 @@ func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, sample
 				*m.out = append(*m.out, d)
 			}
 		}
-		res[len(t.names)] = [3]latency{percentiles(hrq), percentiles(plain), percentiles(free)}
+		res[len(t.names)] = [len(quotaKinds)]latency{percentiles(hrq), percentiles(plain), percentiles(hooked), percentiles(free)}
 		after, aerr := scrapeAdmission(ctx, cl)
 		if berr != nil || aerr != nil {
 			fmt.Printf("%s: no admission figures for the subtree of %d: %v %v\n", sys.name, len(t.names), berr, aerr)

@@ -72,11 +72,16 @@ func rows(quotaSizes []int) []row {
 					unit: "ms", value: key(q("hrq")), floor: key(q("plain"))},
 				row{label: fmt.Sprintf("  ÷ plain ResourceQuota, same control plane, %s", p), unit: "×", value: ratioOf(q("hrq"), q("plain"))},
 				row{label: fmt.Sprintf("  ÷ no quota, same control plane, %s", p), unit: "×", value: ratioOf(q("hrq"), q("free"))},
+				row{label: fmt.Sprintf("  ÷ plain ResourceQuota behind a no-op webhook (the floor of any webhook), same control plane, %s", p),
+					unit: "×", value: ratioOf(q("hrq"), q("hooked"))},
+				row{label: fmt.Sprintf("  plain ResourceQuota behind a no-op webhook ÷ plain ResourceQuota, same control plane, %s", p),
+					unit: "×", value: ratioOf(q("hooked"), q("plain")), floor: ratioOf(q("hooked"), q("plain"))},
 			)
 		}
 		rs = append(rs,
 			row{label: fmt.Sprintf("  the API server's ResourceQuota admission, mean per pod, subtree of %d (both quotas' pods)", s), unit: "ms", value: key(fmt.Sprintf("q%d-plugin-ms", s))},
 			row{label: fmt.Sprintf("  Canopy's singleton-status webhook as the API server timed it, mean per call, subtree of %d", s), unit: "ms", value: key(fmt.Sprintf("q%d-webhook-ms", s))},
+			row{label: fmt.Sprintf("  the no-op webhook as the API server timed it, mean per call, subtree of %d", s), unit: "ms", value: key(fmt.Sprintf("q%d-noop-ms", s)), floor: key(fmt.Sprintf("q%d-noop-ms", s))},
 			row{label: fmt.Sprintf("  its calls per pod created under the hierarchical quota, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-webhook-calls", s))},
 			row{label: fmt.Sprintf("  ResourceQuota status updates (any writer, any namespace) per such pod, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-status-writes", s))},
 			row{label: fmt.Sprintf("  of them refused with a conflict, per such pod, subtree of %d", s), unit: "per", value: key(fmt.Sprintf("q%d-status-conflicts", s))},

@@ -23,7 +23,8 @@
 // the loaded forest) after a graceful stop and after SIGKILL, and the
 // manager's writes from its start until 10 s after ready, from the API
 // server's audit log; pod-create p50 and p99 under a hierarchical quota at
-// subtrees of 10 and N beside a plain ResourceQuota and no quota; peak RSS
+// subtrees of 10 and N beside a plain ResourceQuota, the same behind a
+// no-op webhook on its status (the floor of any webhook), and no quota; peak RSS
 // (VmHWM) and CPU from /proc.
 //
 // Knobs (environment): BENCH_RUNS (default 3; each ratio is the median of

@@ -1,0 +1,124 @@
+package scale
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The floor of any webhook: a plain ResourceQuota whose status updates
+// pass one validating webhook that decodes the AdmissionReview and allows
+// it, served over HTTPS from this process. Pods created under it pay what
+// any synchronous webhook on the API server's quota path pays (the API
+// server encoding the review, the round trip, its decoding the answer), so
+// Canopy's hierarchical quota beside it shows what Canopy's own handling
+// costs on top, in the same run.
+
+const (
+	hookedNS = "q-hooked"
+	// noopWebhook is the webhook's name, as the API server's admission
+	// metrics label it.
+	noopWebhook = "noop-status.bench.canopy.dev"
+	// hookedLabel marks the ResourceQuota the no-op webhook is asked about.
+	hookedLabel = "bench.canopy.dev/hooked"
+)
+
+// startNoopWebhook serves the no-op webhook on 127.0.0.1 and registers it
+// for the status updates of ResourceQuotas labelled hookedLabel. The
+// returned func stops the server.
+func startNoopWebhook(ctx context.Context, cl *cluster) (func(), error) {
+	cert, caPEM, err := selfSigned()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(allowReview), ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Printf("no-op webhook: %v\n", err)
+		}
+	}()
+	stop := func() { _ = srv.Close() }
+	url := fmt.Sprintf("https://%s/", ln.Addr().String())
+	fail, none, timeout := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone, int32(10)
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{
+		ObjectMeta: metav1.ObjectMeta{Name: "bench-noop-status"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:         noopWebhook,
+			ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: caPEM},
+			Rules: []admissionregistrationv1.RuleWithOperations{{
+				Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update},
+				Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"},
+					Resources: []string{"resourcequotas/status"}},
+			}},
+			ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{hookedLabel: "true"}},
+			FailurePolicy:           &fail,
+			SideEffects:             &none,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+		}},
+	}
+	if err := cl.c.Create(ctx, cfg); err != nil && !apierrors.IsAlreadyExists(err) {
+		stop()
+		return nil, fmt.Errorf("registering the no-op webhook: %w", err)
+	}
+	return stop, nil
+}
+
+// allowReview decodes the AdmissionReview, as any webhook must, and allows
+// the request.
+func allowReview(w http.ResponseWriter, r *http.Request) {
+	var rev admissionv1.AdmissionReview
+	if err := json.NewDecoder(r.Body).Decode(&rev); err != nil || rev.Request == nil {
+		http.Error(w, "not an AdmissionReview", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(admissionv1.AdmissionReview{TypeMeta: rev.TypeMeta,
+		Response: &admissionv1.AdmissionResponse{UID: rev.Request.UID, Allowed: true}})
+}
+
+// selfSigned returns a certificate for 127.0.0.1 and its PEM, which is its
+// own CA bundle.
+func selfSigned() (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench no-op webhook"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
+	return cert, certPEM, err
+}
