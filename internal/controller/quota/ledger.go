@@ -96,9 +96,25 @@ func (s LedgerStore) GetCached(ctx context.Context, root string) (StoredLedger, 
 	return st, nil
 }
 
-func (s LedgerStore) get(ctx context.Context, r client.Reader, root string) (StoredLedger, error) {
+// CachedLedger is GetCached for a caller that only reads the ledger, on
+// the hot path of an admission within a grant: the cache's object is not
+// copied. The ledger is shared with every other reader of that version
+// and must not be modified.
+func (s LedgerStore) CachedLedger(ctx context.Context, root string) (*quota.Ledger, error) {
+	if s.Cache == nil {
+		st, err := s.Get(ctx, root)
+		return st.Ledger, err
+	}
+	st, err := s.get(ctx, s.Cache, root, client.UnsafeDisableDeepCopy)
+	if err != nil || st.Missing() {
+		st, err = s.Get(ctx, root)
+	}
+	return st.Ledger, err
+}
+
+func (s LedgerStore) get(ctx context.Context, r client.Reader, root string, opts ...client.GetOption) (StoredLedger, error) {
 	cm := &corev1.ConfigMap{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: LedgerName(root)}, cm)
+	err := r.Get(ctx, client.ObjectKey{Namespace: s.Namespace, Name: LedgerName(root)}, cm, opts...)
 	if apierrors.IsNotFound(err) {
 		return StoredLedger{Ledger: &quota.Ledger{Root: root, Entries: map[quota.Key]quota.Entry{}}}, nil
 	}

@@ -65,6 +65,10 @@ func (c *TreeCache) TreeOf(f *forest.Forest, ns string) TreeView {
 	return v
 }
 
+// Version is the forest's StructureVersion the tree was copied at, when
+// it came from a TreeCache; 0 otherwise.
+func (v TreeView) Version() uint64 { return v.version }
+
 // Contains reports whether ns belongs to the tree.
 func (v TreeView) Contains(ns string) bool {
 	_, ok := v.Tree[ns]

@@ -42,20 +42,19 @@ func (h *StatusHandler) withinGrantOf(ctx context.Context, ns string, scope *cor
 		return false
 	}
 	v := h.Trees.TreeOf(h.Forest, ns)
-	stored, err := h.Ledgers.GetCached(ctx, v.Root)
+	l, err := h.Ledgers.CachedLedger(ctx, v.Root)
 	if err != nil {
 		return false
 	}
 	key := quota.Key{Namespace: ns, Scope: quota.ScopeKey(scope)}
-	if _, ok := stored.Ledger.Grants[key]; !ok {
+	if _, ok := l.Grants[key]; !ok {
 		return false
 	}
-	quotas, err := h.pathQuotas(ctx, v, ns)
+	cover, err := h.coverOf(ctx, v, key)
 	if err != nil {
 		return false
 	}
-	cover := quota.Cover(v.Tree, quotas, key.Namespace, key.Scope)
-	return quota.Within(stored.Ledger, key, epoch, cover, prevUsed, nextUsed)
+	return quota.Within(l, key, epoch, cover, prevUsed, nextUsed)
 }
 
 // pathQuotas reads, from the cache, the quotas on ns and its ancestors in

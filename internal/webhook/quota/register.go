@@ -7,9 +7,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
+	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 
+	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/metrics"
@@ -43,10 +46,20 @@ func Register(mgr ctrl.Manager, cfg Config) error {
 		return fmt.Errorf("watching quota singletons: %w", err)
 	}
 	feed.SetSynced(reg.HasSynced)
+	covers := &Covers{}
+	for _, obj := range []client.Object{&hncv1.HierarchicalResourceQuota{}, &tenancyv1.HierarchicalQuota{}} {
+		inf, err := mgr.GetCache().GetInformer(context.Background(), obj, cache.BlockUntilSynced(false))
+		if err != nil {
+			return fmt.Errorf("watching quotas for the grant check: %w", err)
+		}
+		if _, err := inf.AddEventHandler(covers.Handler()); err != nil {
+			return fmt.Errorf("watching quotas for the grant check: %w", err)
+		}
+	}
 	status := &StatusHandler{
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Live: mgr.GetAPIReader(), Mapper: mgr.GetRESTMapper(),
 		Snapshots: &ctrlquota.SnapshotCache{}, Feed: feed,
-		Trees:   &ctrlquota.TreeCache{},
+		Trees: &ctrlquota.TreeCache{}, Covers: covers,
 		Ledgers: cfg.Ledgers, Loaded: cfg.Loaded, Decoder: dec,
 		Admissions: &ctrlquota.Admissions{},
 		Denials:    denials,

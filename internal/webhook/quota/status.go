@@ -74,6 +74,8 @@ type StatusHandler struct {
 	// Denials, if set, shares the batches denied with the other replicas
 	// (see deniedBatches).
 	Denials *ctrlquota.DenialStore
+	// Covers, if set, keeps the covers the grant check builds (covers.go).
+	Covers *Covers
 	// Releases, if set, releases at once what pods that went are still
 	// charged, before an admission in their namespace and before a denial
 	// in their tree (see ctrlquota.Replenisher.ReleaseNow).
