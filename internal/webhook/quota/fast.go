@@ -74,7 +74,7 @@ func (f *FastStatus) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxReviewBytes+1))
 	if err == nil && len(body) <= maxReviewBytes {
 		var rev leanReview
-		if json.Unmarshal(body, &rev) == nil && rev.APIVersion == admissionv1.SchemeGroupVersion.String() &&
+		if decodeReview(body, &rev) == nil && rev.APIVersion == admissionv1.SchemeGroupVersion.String() &&
 			rev.Kind == "AdmissionReview" && rev.Request != nil && f.within(r.Context(), &rev) {
 			writeAllowed(w, rev.Request.UID)
 			return
@@ -107,6 +107,16 @@ func (f *FastStatus) within(ctx context.Context, rev *leanReview) bool {
 	}
 	metrics.Escrow(metrics.EscrowWithin)
 	return true
+}
+
+// decodeReview reads the fields of leanReview from an AdmissionReview.
+// It is about 76 µs for a singleton's review on this machine
+// (BenchmarkDecodeReview). json-iterator does it in 16 µs, but in make
+// bench (three runs at 1,000, 19:00 UTC) the webhook's time per call and
+// the pod-create p50 did not move beyond the runs' noise, so it was not
+// taken as a dependency.
+func decodeReview(body []byte, rev *leanReview) error {
+	return json.Unmarshal(body, rev)
 }
 
 func writeAllowed(w http.ResponseWriter, uid types.UID) {
