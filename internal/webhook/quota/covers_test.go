@@ -20,14 +20,8 @@ func TestCoversFollowQuotasAndTree(t *testing.T) {
 	c, h, _ := clampTree(t, "pods=40", map[string]string{"root": "pods=0", "a": "pods=1"})
 	h.Ledgers.Cache = h.Ledgers.Reader
 	h.Trees, h.Covers = &ctrlquota.TreeCache{}, &Covers{}
-	v := h.Trees.TreeOf(h.Forest, "a")
-	quotas, err := h.pathQuotas(ctx, v, "a")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cover := quota.Cover(v.Tree, quotas, "a", "")
 	l := &quota.Ledger{Root: "root", Entries: map[quota.Key]quota.Entry{},
-		Grants: map[quota.Key]quota.Grant{{Namespace: "a"}: {Up: rl(t, "pods=5"), Epoch: "ea", Cover: cover}}}
+		Grants: map[quota.Key]quota.Grant{{Namespace: "a"}: {Up: rl(t, "pods=5"), Epoch: "ea", Cover: mustCover(t, h, "a")}}}
 	if err := h.Ledgers.Put(ctx, ctrlquota.StoredLedger{}, l); err != nil {
 		t.Fatal(err)
 	}
