@@ -21,7 +21,7 @@ func singletonReview(b testing.TB) []byte {
 	b.Helper()
 	mf := func(manager, sub, fields string) metav1.ManagedFieldsEntry {
 		return metav1.ManagedFieldsEntry{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
-			Subresource: sub, FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(fields)}}
+			Subresource: sub, FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(fields)}
 	}
 	mk := func(used string) runtime.RawExtension {
 		rq := &corev1.ResourceQuota{
