@@ -85,15 +85,7 @@ func (s LedgerStore) Get(ctx context.Context, root string) (StoredLedger, error)
 // GetCached is Get from Cache; a ledger the cache does not hold yet is read
 // live.
 func (s LedgerStore) GetCached(ctx context.Context, root string) (StoredLedger, error) {
-	if s.Cache == nil {
-		return s.Get(ctx, root)
-	}
-	st, err := s.get(ctx, s.Cache, root)
-	if err != nil || st.Missing() {
-		// Not started or synced yet, or not seen yet: read live.
-		return s.Get(ctx, root)
-	}
-	return st, nil
+	return s.cached(ctx, root)
 }
 
 // CachedLedger is GetCached for a caller that only reads the ledger, on
@@ -101,15 +93,22 @@ func (s LedgerStore) GetCached(ctx context.Context, root string) (StoredLedger, 
 // copied. The ledger is shared with every other reader of that version
 // and must not be modified.
 func (s LedgerStore) CachedLedger(ctx context.Context, root string) (*quota.Ledger, error) {
-	if s.Cache == nil {
-		st, err := s.Get(ctx, root)
-		return st.Ledger, err
-	}
-	st, err := s.get(ctx, s.Cache, root, client.UnsafeDisableDeepCopy)
-	if err != nil || st.Missing() {
-		st, err = s.Get(ctx, root)
-	}
+	st, err := s.cached(ctx, root, client.UnsafeDisableDeepCopy)
 	return st.Ledger, err
+}
+
+// cached reads from Cache with opts, or live when there is no cache, it
+// fails, or it does not hold the ledger (not started or synced yet, or not
+// seen yet).
+func (s LedgerStore) cached(ctx context.Context, root string, opts ...client.GetOption) (StoredLedger, error) {
+	if s.Cache == nil {
+		return s.Get(ctx, root)
+	}
+	st, err := s.get(ctx, s.Cache, root, opts...)
+	if err != nil || st.Missing() {
+		return s.Get(ctx, root)
+	}
+	return st, nil
 }
 
 func (s LedgerStore) get(ctx context.Context, r client.Reader, root string, opts ...client.GetOption) (StoredLedger, error) {
