@@ -19,9 +19,15 @@ import (
 	"github.com/canopyhq/canopy/internal/quota"
 )
 
-// StatusRefresh is the shortest time between two status refreshes of one
-// tree (statusRefresher).
+// StatusRefresh is the longest a tree's quota statuses wait while its
+// singletons keep changing (statusRefresher).
 const StatusRefresh = StatusBatch
+
+// StatusSettle is how long a tree's singletons must stay unchanged for its
+// quota statuses to be refreshed again before StatusRefresh has passed: the
+// usage a burst of admissions or deletions leaves shows this long after
+// the burst, not up to StatusRefresh later.
+const StatusSettle = 50 * time.Millisecond
 
 // statusRefresher writes a tree's quota statuses (status.used) as soon as
 // a singleton's usage changes, so that `kubectl hns hrq` shows a new pod or
@@ -29,15 +35,24 @@ const StatusRefresh = StatusBatch
 // It only reads the caches and writes the quotas' status: no singleton and
 // no ledger, the reconciler's writes that must stay out of a burst of
 // admissions. A tree is refreshed on the first change after a quiet
-// StatusRefresh, then at most once per StatusRefresh while changes go on.
+// StatusRefresh; while changes go on, again once they pause for
+// StatusSettle, and at least once per StatusRefresh. A status that stayed
+// at a burst's middle until StatusRefresh had passed was read as the
+// burst's outcome: after a race had filled a quota of 100 pods, its HRQ
+// still showed the 80 written midway when 20 pods were deleted, and the
+// refill, fired on that 80, found the singleton full.
 // A status written from an older view than the object's fails with a
 // conflict (the writes are optimistic), and is retried from the cache.
 type statusRefresher struct {
 	r *Reconciler
 
 	mu   sync.Mutex
-	last map[string]time.Time
+	last map[string]refreshTimes
 }
+
+// refreshTimes are a tree's last refresh and the last change of its
+// singletons seen.
+type refreshTimes struct{ wrote, changed time.Time }
 
 func (s *statusRefresher) setup(mgr ctrl.Manager) error {
 	singletons := builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
@@ -50,6 +65,7 @@ func (s *statusRefresher) setup(mgr ctrl.Manager) error {
 					return // the reconciler itself runs at once
 				}
 				for _, req := range s.r.roots(e.ObjectNew.GetNamespace()) {
+					s.changed(req.Name, s.r.now())
 					q.Add(req)
 				}
 			},
@@ -59,7 +75,7 @@ func (s *statusRefresher) setup(mgr ctrl.Manager) error {
 }
 
 // Reconcile refreshes the statuses of req's tree, or requeues it for when
-// its last refresh is StatusRefresh old.
+// it is due (see due).
 func (s *statusRefresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	if s.r.Loaded != nil && !s.r.Loaded() {
 		return ctrl.Result{}, nil // the reconciler writes every status once loaded
@@ -91,26 +107,44 @@ func (s *statusRefresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	return ctrl.Result{}, s.r.writeStatuses(ctx, snap, tq)
 }
 
+// changed records a change of root's singletons at now.
+func (s *statusRefresher) changed(root string, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.last == nil {
+		s.last = map[string]refreshTimes{}
+	}
+	t := s.last[root]
+	t.changed = now
+	s.last[root] = t
+}
+
 // due returns how long root must wait for its next refresh, or zero
-// after recording now as its refresh.
+// after recording now as its refresh: zero when its last refresh is
+// StatusRefresh old, or its singletons have not changed for StatusSettle.
 func (s *statusRefresher) due(root string, now time.Time) time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if last, ok := s.last[root]; ok && now.Sub(last) < StatusRefresh {
-		return StatusRefresh - now.Sub(last)
+	t, ok := s.last[root]
+	if ok && !t.wrote.IsZero() {
+		sinceWrite, quiet := now.Sub(t.wrote), now.Sub(t.changed)
+		if sinceWrite < StatusRefresh && quiet < StatusSettle {
+			return min(StatusRefresh-sinceWrite, StatusSettle-quiet)
+		}
 	}
 	if s.last == nil || len(s.last) > 1024 {
 		// Forget quiet trees: a tree missing here is refreshed at once,
 		// which only a tree quiet for StatusRefresh may be.
 		for r, t := range s.last {
-			if now.Sub(t) >= StatusRefresh {
+			if now.Sub(t.wrote) >= StatusRefresh && now.Sub(t.changed) >= StatusRefresh {
 				delete(s.last, r)
 			}
 		}
 		if s.last == nil {
-			s.last = map[string]time.Time{}
+			s.last = map[string]refreshTimes{}
 		}
 	}
-	s.last[root] = now
+	t.wrote = now
+	s.last[root] = t
 	return 0
 }

@@ -16,25 +16,47 @@ import (
 	tenancyv1 "github.com/canopyhq/canopy/api/tenancy/v1alpha1"
 )
 
-// A tree is refreshed at once after a quiet StatusRefresh, then at most
-// once per StatusRefresh; trees do not hold each other back.
+// A tree is refreshed at once after a quiet StatusRefresh; while its
+// singletons keep changing, again once they pause for StatusSettle, and at
+// least once per StatusRefresh; trees do not hold each other back.
 func TestStatusRefreshDue(t *testing.T) {
 	s := &statusRefresher{}
 	t0 := time.Unix(1000, 0)
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	s.changed("a", t0)
 	if d := s.due("a", t0); d != 0 {
 		t.Fatalf("first change of a quiet tree waits %v, want 0", d)
 	}
 	if d := s.due("b", t0); d != 0 {
 		t.Fatalf("another tree waits %v behind the first, want 0", d)
 	}
-	if d := s.due("a", t0.Add(300*time.Millisecond)); d != StatusRefresh-300*time.Millisecond {
-		t.Fatalf("a change 300ms after a refresh waits %v, want %v", d, StatusRefresh-300*time.Millisecond)
+	// A burst: a change every 10ms for 300ms.
+	for ms := 10; ms <= 300; ms += 10 {
+		s.changed("a", at(time.Duration(ms)*time.Millisecond))
+		if d := s.due("a", at(time.Duration(ms)*time.Millisecond)); d != StatusSettle {
+			t.Fatalf("a change %dms into a burst waits %v, want StatusSettle (%v)", ms, d, StatusSettle)
+		}
 	}
-	if d := s.due("a", t0.Add(StatusRefresh)); d != 0 {
-		t.Fatalf("the requeued refresh waits %v, want 0", d)
+	// The burst's outcome shows StatusSettle after it, not StatusRefresh
+	// after the last refresh: this was the refill's stale 80.
+	if d := s.due("a", at(300*time.Millisecond+StatusSettle/2)); d != StatusSettle/2 {
+		t.Fatalf("halfway through the pause after a burst the refresh waits %v, want %v", d, StatusSettle/2)
 	}
-	if d := s.due("a", t0.Add(StatusRefresh+time.Millisecond)); d <= 0 {
-		t.Fatalf("a change right after the requeued refresh waits %v, want the next period", d)
+	if d := s.due("a", at(300*time.Millisecond+StatusSettle)); d != 0 {
+		t.Fatalf("the refresh after a burst paused for StatusSettle waits %v, want 0", d)
+	}
+	// A burst that never pauses is refreshed once per StatusRefresh.
+	w := 300*time.Millisecond + StatusSettle
+	for ms := time.Duration(0); ms < StatusRefresh; ms += 10 * time.Millisecond {
+		s.changed("a", at(w+ms))
+		d := s.due("a", at(w+ms))
+		if want := min(StatusSettle, StatusRefresh-ms); d != want {
+			t.Fatalf("a change %v into an unpaused burst waits %v, want %v", ms, d, want)
+		}
+	}
+	s.changed("a", at(w+StatusRefresh))
+	if d := s.due("a", at(w+StatusRefresh)); d != 0 {
+		t.Fatalf("an unpaused burst StatusRefresh after the last refresh waits %v, want 0", d)
 	}
 }
 

@@ -220,9 +220,14 @@ func probe(t *testing.T, namespaces []string) {
 
 // refill deletes refillFreed of the admitted pods, waits until the HRQ's
 // status.used shows the deletions, and fires refillPods creations at once:
-// exactly the freed room must be admitted again.
+// exactly the freed room must be admitted again. The status is first seen
+// full, as the race left it, so that a status written in the race's middle
+// is not taken for the deletions (TestHRQStatusSettlesAfterABurst).
 func refill(t *testing.T, root string, namespaces []string, res raceResult) {
 	t.Helper()
+	if res.admitted == raceLimit {
+		waitHRQUsed(t, root, "race", corev1.ResourcePods, raceLimit)
+	}
 	for _, k := range res.names[:refillFreed] {
 		if err := adminClient.Delete(context.Background(), pod(k.Namespace, k.Name)); err != nil {
 			t.Fatalf("deleting pod %s: %v", k, err)

@@ -58,3 +58,44 @@ func TestHRQStatusFollowsUsageAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestHRQStatusSettlesAfterABurst: the HRQ's status.used shows what a burst
+// of creations left soon after the burst, not up to StatusRefresh later.
+// A status left at a burst's middle is read as its outcome: after the
+// two-replica race over one namespace had filled its 100 pods, the HRQ
+// still showed the 80 written midway when 20 pods were deleted; the refill,
+// fired on that 80, met a singleton still charging the 20 and was refused
+// whole.
+func TestHRQStatusSettlesAfterABurst(t *testing.T) {
+	tree(t, "hsb-org", "hsb-a=hsb-org", "hsb-b=hsb-org")
+	hrq(t, "hsb-org", "org", "pods=50", "hsb-org", "hsb-a", "hsb-b")
+	const n = 20
+	var lags []time.Duration
+	for round := range 2 {
+		<-time.After(2*ctrlquota.StatusRefresh + 500*time.Millisecond)
+		errs := make(chan error, n)
+		start := make(chan struct{})
+		for i := range n {
+			go func() {
+				<-start
+				ns := []string{"hsb-a", "hsb-b"}[i%2]
+				errs <- createPod(ns, fmt.Sprintf("p%d-%d", round, i))
+			}()
+		}
+		close(start)
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatalf("creating a pod: %v", err)
+			}
+		}
+		done := time.Now()
+		waitHRQUsed(t, "hsb-org", "org", corev1.ResourcePods, int64((round+1)*n))
+		lags = append(lags, time.Since(done))
+	}
+	t.Logf("HRQ status.used showed each burst's outcome %v after its last creation", lags)
+	for i, lag := range lags {
+		if lag >= ctrlquota.StatusRefresh/2 {
+			t.Errorf("burst %d showed in the HRQ's status %v after its last creation, want under %v: the status stayed at the burst's middle until its next periodic refresh", i, lag, ctrlquota.StatusRefresh/2)
+		}
+	}
+}
