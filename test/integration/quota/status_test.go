@@ -73,6 +73,9 @@ func TestHRQStatusSettlesAfterABurst(t *testing.T) {
 	var lags []time.Duration
 	for round := range 2 {
 		<-time.After(2*ctrlquota.StatusRefresh + 500*time.Millisecond)
+		// Not burst (race_test.go): it returns only after its usage
+		// sampler and a last List, tens of milliseconds after the last
+		// creation, which is when the lag here must start.
 		errs := make(chan error, n)
 		start := make(chan struct{})
 		for i := range n {
