@@ -113,6 +113,7 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 		Client:     mgr.GetClient(),
 		Pods:       ctrlquota.ListWatchPods{Lister: pods.CoreV1().Pods(metav1.NamespaceAll)},
 		Singletons: ctrlquota.ListWatchSingletons{Lister: pods.CoreV1().ResourceQuotas(metav1.NamespaceAll)},
+		Elected:    mgr.Elected(),
 	}
 	if err := mgr.Add(replenisher); err != nil {
 		return fmt.Errorf("adding the quota replenisher: %w", err)

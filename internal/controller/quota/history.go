@@ -60,6 +60,15 @@ func (h *history) base(key types.NamespacedName, rv uint64) (uint64, error) {
 	return w.lowered, nil
 }
 
+// passed reports whether the history holds the singleton at a version
+// later than rv.
+func (h *history) passed(key types.NamespacedName, rv uint64) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	w, ok := h.entries[key]
+	return ok && w.rv > rv
+}
+
 // observe records one watch event.
 func (h *history) observe(t watch.EventType, rq *corev1.ResourceQuota) {
 	key := types.NamespacedName{Namespace: rq.Namespace, Name: rq.Name}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/canopyhq/canopy/internal/metrics"
@@ -21,7 +22,7 @@ import (
 // test with a probe pod deleted right before 200 creations admitted 99 of
 // 100, the burst over before the leader looked.
 //
-// So the status webhook asks the leader to release at once what departed
+// So the status webhook asks its replica to release at once what departed
 // pods are still charged (ReleaseNow; the decision and write the leader
 // would make after the delay, only sooner) at two moments:
 //
@@ -42,22 +43,43 @@ import (
 //     and the next attempt decides on the freed room.
 //
 // kube-controller-manager's recount usually lands first, and then there is
-// nothing to write and nothing is denied. On a replica that does not lead
-// nothing is pending, and nothing changes.
+// nothing to write and nothing is denied.
+//
+// At an admission the release is written at the version the API server is
+// admitting against (the review's old object), not at the cached one: the
+// API server judges a namespace's batches one after another, so while the
+// webhook is asked, that version is the stored one, and a release written
+// there lands. From the cache it lost: in the stopped-replica race, the
+// leader's cached singleton was one admission behind at every look, each
+// release conflicted with the admission that had replaced it, and the race
+// filled the tree with the probe still charged (99 of 100). The history
+// (history.go) must have reached that version to say what it still
+// charges, so the release waits for it, briefly.
+//
+// Every replica releases at admissions, not only the leader: behind two
+// replicas half the admissions reach the other one, and when the leader
+// stops, a replica that started watching pods only once elected would
+// never see a pod that went before. Two replicas releasing the same
+// departure cannot both land: each writes at the version it read, and the
+// history shows the first release as a write that may have left the pod
+// out. The delayed look (work) stays the leader's.
 
-// releaseNowAttempts bounds ReleaseNow's looks at one namespace whose
-// singleton's cached copy, or the history, is behind the stored one.
-const releaseNowAttempts = 5
+// releaseNowWait bounds ReleaseNow's looks at one namespace whose
+// singleton's cached copy, or the history, is behind the stored one or the
+// admitted one.
+const releaseNowWait = 200 * time.Millisecond
 
-// releaseNowPause is how long ReleaseNow waits for the cache to catch up
-// before looking again.
-const releaseNowPause = 10 * time.Millisecond
+// releaseNowPause is how long ReleaseNow waits for the cache or the
+// history to catch up before looking again.
+const releaseNowPause = 5 * time.Millisecond
 
 // ReleaseNow lowers at once, instead of after Delay, every singleton of the
 // namespaces in (one tree's) that still charges pods which went, and
-// reports whether it lowered any. The singleton mark names, if it is
-// lowered, is marked with it (AnnotationReleasedUnder).
-func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool, mark *ReleaseMark) bool {
+// reports whether it lowered any. at, if set, is the singleton version an
+// admission is judged against, written in place of the cached one (see
+// above). The singleton mark names, if it is lowered, is marked with it
+// (AnnotationReleasedUnder).
+func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool, mark *ReleaseMark, at *corev1.ResourceQuota) bool {
 	r.mu.Lock()
 	var namespaces []string
 	for ns := range r.pending {
@@ -68,10 +90,11 @@ func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool, m
 	r.mu.Unlock()
 	released := false
 	for _, ns := range namespaces {
-		for range releaseNowAttempts {
-			n, err := r.replenish(ctx, ns, mark)
+		deadline := time.Now().Add(releaseNowWait)
+		for {
+			n, err := r.replenish(ctx, ns, look{mark: mark, at: at, write: true})
 			released = released || n > 0
-			if err == nil || !(IsConflict(err) || errors.Is(err, errHistoryBehind)) {
+			if err == nil || !(IsConflict(err) || errors.Is(err, errHistoryBehind)) || time.Now().After(deadline) {
 				if err != nil {
 					ctrl.LoggerFrom(ctx).V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())
 				}

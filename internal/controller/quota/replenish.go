@@ -50,10 +50,11 @@ type PodWatcher interface {
 
 // Replenisher lowers the singletons that still charge pods which have gone,
 // when kube-controller-manager's recount missed them (quota.Replenished has
-// the why and the rule). It runs on the leader: it watches pods, and a short
-// while after a pod goes from a namespace with singletons, writes each
-// singleton of that namespace that still charges it, with the singleton's
-// resourceVersion as precondition. The write is a recount, judged by the
+// the why and the rule). It watches pods on every replica, and on the
+// leader, a short while after a pod goes from a namespace with singletons,
+// writes each singleton of that namespace that still charges it, with the
+// singleton's resourceVersion as precondition. Every replica releases at
+// once at an admission (ReleaseNow). The write is a recount, judged by the
 // status webhook like kube-controller-manager's: refused below what a live
 // read shows exists.
 type Replenisher struct {
@@ -67,6 +68,10 @@ type Replenisher struct {
 	Singletons SingletonWatcher
 	// Delay defaults to DefaultReplenishDelay.
 	Delay time.Duration
+	// Elected is closed when this replica leads (the manager's Elected);
+	// until then the delayed look writes nothing, and only forgets the
+	// departures no singleton charges any more. Nil means leading.
+	Elected <-chan struct{}
 
 	mu sync.Mutex
 	// stopped holds, for pods in namespaces with singletons, the
@@ -82,8 +87,23 @@ type Replenisher struct {
 	looking sync.Mutex
 }
 
-// NeedLeaderElection makes the replenisher leader-only: one writer.
-func (r *Replenisher) NeedLeaderElection() bool { return true }
+// NeedLeaderElection is false: every replica watches pods, so that each
+// can release at an admission, and a new leader knows the pods that went
+// before it was elected. The delayed look waits for Elected.
+func (r *Replenisher) NeedLeaderElection() bool { return false }
+
+// leading reports whether this replica leads.
+func (r *Replenisher) leading() bool {
+	if r.Elected == nil {
+		return true
+	}
+	select {
+	case <-r.Elected:
+		return true
+	default:
+		return false
+	}
+}
 
 // Start watches pods until ctx ends, starting again from where it left off
 // when the watch closes, and from the current list when that is too old.
@@ -199,11 +219,11 @@ func (r *Replenisher) work(ctx context.Context) {
 		if shutdown {
 			return
 		}
-		_, err := r.replenish(ctx, ns, nil)
+		_, err := r.replenish(ctx, ns, look{write: r.leading()})
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)
-		case (IsConflict(err) || errors.Is(err, errHistoryBehind)) && r.queue.NumRequeues(ns) < replenishAttempts:
+		case (IsConflict(err) || errors.Is(err, errHistoryBehind) || errors.Is(err, errStillCharged)) && r.queue.NumRequeues(ns) < replenishAttempts:
 			if IsConflict(err) {
 				metrics.Conflict("quota-replenisher", "resourcequotas")
 			}
@@ -217,11 +237,26 @@ func (r *Replenisher) work(ctx context.Context) {
 	}
 }
 
+// errStillCharged is a look that writes nothing finding a singleton that
+// still charges a departure: it is kept for another look.
+var errStillCharged = errors.New("a quota singleton still charges pods that went; the leader lowers it")
+
+// look is how replenish looks at a namespace.
+type look struct {
+	// mark is the singleton mark to leave (ReleaseNow).
+	mark *ReleaseMark
+	// at, if set, is the singleton version an admission is judged
+	// against, written in place of the cached copy (ReleaseNow).
+	at *corev1.ResourceQuota
+	// write is false on a replica that does not lead, outside admissions.
+	write bool
+}
+
 // replenish lowers each singleton of ns that still charges its pending
 // departures, and returns how many it lowered. On success the departures
 // it looked at are dropped; on a conflict they are kept for the retry,
 // which reads the newer singleton.
-func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMark) (int, error) {
+func (r *Replenisher) replenish(ctx context.Context, ns string, l look) (int, error) {
 	r.looking.Lock()
 	defer r.looking.Unlock()
 	r.mu.Lock()
@@ -237,7 +272,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMar
 	lowered := 0
 	var errs []error
 	for i := range list.Items {
-		rq := &list.Items[i]
+		rq := r.admitted(&list.Items[i], l.at)
 		// Behind, the history leaves the singleton's own version, which may
 		// be enough; if not, another look follows.
 		base, behind := r.history.base(client.ObjectKeyFromObject(rq), quota.ParseRV(rq.ResourceVersion))
@@ -249,9 +284,13 @@ func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMar
 		if !changed {
 			continue
 		}
+		if !l.write {
+			errs = append(errs, errStillCharged)
+			continue
+		}
 		next := rq.DeepCopy()
 		next.Status.Used = used
-		MarkRelease(next, used, mark, time.Now())
+		MarkRelease(next, used, l.mark, time.Now())
 		if err := r.Client.Status().Update(ctx, next, client.FieldOwner(ReleaseManager)); err != nil {
 			errs = append(errs, err)
 			continue
@@ -261,7 +300,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMar
 		ctrl.LoggerFrom(ctx).V(1).Info("Lowered a quota singleton for pods that went", "namespace", ns, "resourcequota", rq.Name, "used", quota.String(used))
 	}
 	for _, err := range errs {
-		if IsConflict(err) || errors.Is(err, errHistoryBehind) {
+		if IsConflict(err) || errors.Is(err, errHistoryBehind) || errors.Is(err, errStillCharged) {
 			// Retried with the departures kept: the newer singleton decides.
 			return lowered, err
 		}
@@ -271,6 +310,20 @@ func (r *Replenisher) replenish(ctx context.Context, ns string, mark *ReleaseMar
 	}
 	r.drop(ns, len(gone))
 	return lowered, nil
+}
+
+// admitted returns the singleton to lower: cached, or at when at is that
+// singleton at a later version that the history has not passed (a later
+// write makes the admission at at conflict, and the cached copy decides).
+func (r *Replenisher) admitted(cached, at *corev1.ResourceQuota) *corev1.ResourceQuota {
+	if at == nil || at.Namespace != cached.Namespace || at.Name != cached.Name {
+		return cached
+	}
+	rv := quota.ParseRV(at.ResourceVersion)
+	if rv <= quota.ParseRV(cached.ResourceVersion) || r.history.passed(client.ObjectKeyFromObject(at), rv) {
+		return cached
+	}
+	return at.DeepCopy()
 }
 
 // drop forgets the first n of ns's pending departures (all with n < 0).

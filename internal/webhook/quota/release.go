@@ -13,10 +13,11 @@ import (
 
 // Releaser releases at once what pods that went from the namespaces in
 // (one tree's) are still charged, and reports whether it lowered any
-// singleton (ctrlquota.Replenisher on the leader). It marks the singleton
-// mark names, if any, when it lowers it.
+// singleton (ctrlquota.Replenisher). It writes at, the singleton version
+// the API server is admitting against, in place of its cached copy, and
+// marks the singleton mark names, if any, when it lowers it.
 type Releaser interface {
-	ReleaseNow(ctx context.Context, in func(ns string) bool, mark *ctrlquota.ReleaseMark) bool
+	ReleaseNow(ctx context.Context, in func(ns string) bool, mark *ctrlquota.ReleaseMark, at *corev1.ResourceQuota) bool
 }
 
 // releaseSettle is how long a denial waits after a release, so that the
@@ -25,12 +26,12 @@ type Releaser interface {
 // clamp.
 const releaseSettle = clampSettle
 
-// released asks the leader to release what departed pods are still charged
-// in the namespaces in, one tree's, and reports whether it lowered a
-// singleton; if so, it first waits releaseSettle (see ctrlquota's
-// "Releasing early").
-func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool, mark *ctrlquota.ReleaseMark) bool {
-	if h.Releases == nil || !h.Releases.ReleaseNow(ctx, in, mark) {
+// released asks the replenisher to release what departed pods are still
+// charged in the namespaces in, one tree's, at the admitted version prev,
+// and reports whether it lowered a singleton; if so, it first waits
+// releaseSettle (see ctrlquota's "Releasing early").
+func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool, prev, next *corev1.ResourceQuota) bool {
+	if h.Releases == nil || !h.Releases.ReleaseNow(ctx, in, h.releaseMark(prev, next), prev) {
 		return false
 	}
 	select {
@@ -43,7 +44,7 @@ func (h *StatusHandler) released(ctx context.Context, in func(ns string) bool, m
 // releasedHere is released for the namespace of the attempt from prev to
 // next alone.
 func (h *StatusHandler) releasedHere(ctx context.Context, prev, next *corev1.ResourceQuota) bool {
-	return h.released(ctx, func(n string) bool { return n == next.Namespace }, h.releaseMark(prev, next))
+	return h.released(ctx, func(n string) bool { return n == next.Namespace }, prev, next)
 }
 
 // releasedInTree is released for the tree of the attempt's namespace.
@@ -51,7 +52,7 @@ func (h *StatusHandler) releasedInTree(ctx context.Context, prev, next *corev1.R
 	if h.Releases == nil {
 		return false
 	}
-	return h.released(ctx, h.Trees.TreeOf(h.Forest, next.Namespace).Contains, h.releaseMark(prev, next))
+	return h.released(ctx, h.Trees.TreeOf(h.Forest, next.Namespace).Contains, prev, next)
 }
 
 // msgReleased denies an attempt made on a singleton that a release has just

@@ -27,7 +27,7 @@ type onceReleaser struct {
 	done bool
 }
 
-func (r *onceReleaser) ReleaseNow(ctx context.Context, _ func(string) bool, mark *ctrlquota.ReleaseMark) bool {
+func (r *onceReleaser) ReleaseNow(ctx context.Context, _ func(string) bool, mark *ctrlquota.ReleaseMark, _ *corev1.ResourceQuota) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	first := !r.done
