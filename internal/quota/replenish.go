@@ -20,7 +20,7 @@ import (
 // fits. The race tests' probes and the churn test met this on loaded
 // machines.
 //
-// The leader therefore watches pods go, and lowers a singleton that still
+// The manager therefore watches pods go, and lowers a singleton that still
 // charges them (internal/controller/quota.Replenisher). What it subtracts is
 // decided here, from resourceVersions alone: every write to a singleton has
 // a resourceVersion, and a singleton at base charges a departed pod exactly

@@ -32,7 +32,7 @@ import (
 // (every charge up to it is then among the growths it saw), and the last
 // growth it saw in the namespace must be StoreSettle old. Charges after it
 // make the recount conflict, since it is written at that version. The live
-// list is taken after the wait. Only the leader's release of departed pods
+// list is taken after the wait. Only the manager's release of departed pods
 // (ctrlquota.ReleaseManager) is judged at once: it subtracts them from the
 // usage it read, keeping every charge in it. A recount of a version the
 // informer has seen replaced is refused at once: written at that version,
@@ -53,7 +53,7 @@ const storeWaitMax = 3 * time.Second
 // storePoll is how often the wait looks again.
 const storePoll = 5 * time.Millisecond
 
-// isRelease reports whether a status update is the leader's release of
+// isRelease reports whether a status update is the manager's release of
 // departed pods, written with ctrlquota.ReleaseManager as field manager.
 func isRelease(req admission.Request) bool {
 	if len(req.Options.Raw) == 0 {
