@@ -7,7 +7,7 @@ import (
 
 var replenished = prometheus.NewCounter(prometheus.CounterOpts{
 	Name: "canopy_quota_replenished_total",
-	Help: "Quota singletons the leader lowered for pods that went when kube-controller-manager's recount missed them.",
+	Help: "Quota singletons the manager lowered for pods that went when kube-controller-manager's recount missed them.",
 })
 
 func init() { crmetrics.Registry.MustRegister(replenished) }

@@ -21,11 +21,13 @@ import (
 // wait, and waits until the namespace has been quiet: no admission of it
 // judged by this replica for DefaultQuiet. (Admissions that only the API
 // server judges, refusing creations above a singleton's own hard, write
-// nothing and cannot conflict.) The leader's replenishment and a clamp's
-// restore cannot wait like that: an admission that writes first keeps the
-// departed pod charged, or the clamp refusing what fits, and a burst of
-// creations can end before the namespace is quiet, leaving room unused.
-// Tried in the race tests, waiting for them left 99 of 100 admitted.
+// nothing and cannot conflict.) A clamp's restore cannot wait like that:
+// the clamp would go on refusing what fits. The leader's delayed release of
+// departed pods could not either while only it released, at its own pace
+// (tried in the race tests, waiting left 99 of 100 admitted); since every
+// admission the webhook judges outside a grant releases first, at the
+// version admitted (Replenisher.ReleaseNow), it waits for the namespace's
+// singletons to pause, for at most a second (Replenisher.deferral).
 
 // DefaultQuiet is how long a namespace must have had no admission before
 // the manager repairs one of its singletons.

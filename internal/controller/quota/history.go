@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -30,6 +31,9 @@ type SingletonWatcher = PodWatcher
 type history struct {
 	mu      sync.Mutex
 	entries map[types.NamespacedName]*written
+	// wrote holds when a write of some singleton of each namespace was
+	// last seen (busy).
+	wrote map[string]time.Time
 }
 
 // written is what the history knows of one singleton.
@@ -79,6 +83,7 @@ func (h *history) observe(t watch.EventType, rq *corev1.ResourceQuota) {
 	switch {
 	case t == watch.Deleted:
 		delete(h.entries, key)
+		delete(h.wrote, key.Namespace)
 		return
 	case !ok:
 		// The write before this one is not known: it may have lowered.
@@ -88,6 +93,18 @@ func (h *history) observe(t watch.EventType, rq *corev1.ResourceQuota) {
 		w.lowered = rv
 	}
 	w.rv, w.used = rv, rq.Status.Used.DeepCopy()
+	if h.wrote == nil {
+		h.wrote = map[string]time.Time{}
+	}
+	h.wrote[rq.Namespace] = time.Now()
+}
+
+// lastWrite returns when a write of a singleton of ns was last seen.
+func (h *history) lastWrite(ns string) (time.Time, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	at, ok := h.wrote[ns]
+	return at, ok
 }
 
 // forget drops everything: writes were missed.
@@ -95,6 +112,7 @@ func (h *history) forget() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.entries = map[types.NamespacedName]*written{}
+	h.wrote = map[string]time.Time{}
 }
 
 // follow watches singletons until ctx ends, as Replenisher.Start watches

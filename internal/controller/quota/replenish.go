@@ -68,6 +68,8 @@ type Replenisher struct {
 	Singletons SingletonWatcher
 	// Delay defaults to DefaultReplenishDelay.
 	Delay time.Duration
+	// Quiet defaults to deferQuiet (see deferral).
+	Quiet time.Duration
 	// Elected is closed when this replica leads (the manager's Elected);
 	// until then the delayed look writes nothing, and only forgets the
 	// departures no singleton charges any more. Nil means leading.
@@ -80,8 +82,11 @@ type Replenisher struct {
 	stopped map[types.UID]uint64
 	// pending holds each namespace's departures not yet looked at.
 	pending map[string][]quota.Departure
-	queue   workqueue.TypedRateLimitingInterface[string]
-	history history
+	// deferred holds when the delayed look at each namespace was first
+	// put off (deferral).
+	deferred map[string]time.Time
+	queue    workqueue.TypedRateLimitingInterface[string]
+	history  history
 	// looking serialises looks at namespaces: the worker's, after Delay,
 	// and ReleaseNow's, for the status webhook.
 	looking sync.Mutex
@@ -219,7 +224,15 @@ func (r *Replenisher) work(ctx context.Context) {
 		if shutdown {
 			return
 		}
-		_, err := r.replenish(ctx, ns, look{write: r.leading()})
+		leading := r.leading()
+		if leading {
+			if wait := r.deferral(ns, time.Now()); wait > 0 {
+				r.queue.AddAfter(ns, wait)
+				r.queue.Done(ns)
+				continue
+			}
+		}
+		_, err := r.replenish(ctx, ns, look{write: leading})
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)

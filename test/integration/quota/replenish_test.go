@@ -2,12 +2,19 @@ package quota
 
 import (
 	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/canopyhq/canopy/internal/quota"
+	"github.com/canopyhq/canopy/internal/setup"
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
@@ -202,4 +209,112 @@ func TestAdmissionReleasesADepartedPodFirst(t *testing.T) {
 		t.Errorf("%d pods in the tree, want 2", n)
 	}
 	waitHRQUsed(t, "relfill-root", "relfill", corev1.ResourcePods, 2)
+}
+
+// TestDelayedReleaseWaitsForAdmissionsToPause freezes
+// kube-controller-manager, deletes a pod, and at once keeps creating pods
+// in the same namespace, four at a time, for a few hundred milliseconds,
+// all within the namespace's grant. The leader's look 100 ms after the
+// deletion used to write the singleton then, from its cache, in the middle
+// of the admissions: its write conflicted, or made the admission in flight
+// conflict (in the race tests' audit logs, about ten admissions a run; the
+// API server retries a conflict only three times). It must wait for the
+// admissions to pause, and then release the departed pod: in the
+// singleton's versions, no admission follows the release.
+func TestDelayedReleaseWaitsForAdmissionsToPause(t *testing.T) {
+	admin(t)
+	ctx := context.Background()
+	tree(t, "relwait-root", "relwait-idle=relwait-root")
+	hrq(t, "relwait-root", "relwait", "pods=1000", "relwait-root", "relwait-idle")
+	mustCreatePods(t, "relwait-root", "probe")
+	waitHRQUsed(t, "relwait-root", "relwait", corev1.ResourcePods, 1)
+
+	resume, err := env.CP.PauseControllerManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(resume)
+	versions := singletonVersions(t, "relwait-root")
+	if err := adminClient.Delete(ctx, pod("relwait-root", "probe")); err != nil {
+		t.Fatal(err)
+	}
+	// Four creators, each pausing 25 ms between creations, for up to
+	// burstFor and at most burstPods pods: the singleton is written every
+	// few milliseconds past the look's 100 ms, and every creation stays
+	// within the grant the probe's admission earned (64 pods), so that no
+	// admission releases the probe itself.
+	const burstFor, burstPods, creators = 500 * time.Millisecond, 45, 4
+	var created, next atomic.Int64
+	var wg sync.WaitGroup
+	end := time.Now().Add(burstFor)
+	for range creators {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(end) {
+				i := next.Add(1)
+				if i > burstPods {
+					return
+				}
+				if err := createPod("relwait-root", fmt.Sprintf("p-%d", i)); err != nil {
+					t.Errorf("creating a pod with room for hundreds: %v", err)
+					return
+				}
+				created.Add(1)
+				time.Sleep(25 * time.Millisecond)
+			}
+		}()
+	}
+	wg.Wait()
+	// Then the departed pod is released, with kube-controller-manager
+	// still frozen.
+	waitHRQUsed(t, "relwait-root", "relwait", corev1.ResourcePods, created.Load())
+	used := versions()
+	released := -1
+	for i := 1; i < len(used); i++ {
+		switch {
+		case used[i] < used[i-1] && released < 0:
+			released = i
+		case used[i] > used[i-1] && released >= 0:
+			t.Fatalf("an admission (pods %d to %d) followed the release (%d to %d) in the singleton's versions %v: the release was written while admissions went on",
+				used[i-1], used[i], used[released-1], used[released], used)
+		}
+	}
+	if released < 0 {
+		t.Fatalf("no version of the singleton lowered its usage: %v", used)
+	}
+}
+
+// singletonVersions records the pods status.used of every version of ns's
+// unscoped singleton written until the returned func is called, which
+// returns them in order.
+func singletonVersions(t *testing.T, ns string) func() []int64 {
+	t.Helper()
+	wc, err := client.NewWithWatch(env.CP.Config, client.Options{Scheme: setup.NewScheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := wc.Watch(ctx, &corev1.ResourceQuotaList{}, client.InNamespace(ns),
+		&client.ListOptions{FieldSelector: fields.OneTermEqualSelector("metadata.name", quota.UnscopedSingletonName)})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan []int64)
+	go func() {
+		var used []int64
+		for ev := range w.ResultChan() {
+			if rq, ok := ev.Object.(*corev1.ResourceQuota); ok && (ev.Type == watch.Added || ev.Type == watch.Modified) {
+				u := rq.Status.Used[corev1.ResourcePods]
+				used = append(used, u.Value())
+			}
+		}
+		done <- used
+	}()
+	return func() []int64 {
+		w.Stop()
+		cancel()
+		return <-done
+	}
 }
