@@ -107,7 +107,8 @@ type unsettledSince struct {
 }
 
 // Reconcile brings one tree to its desired state.
-func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
+	defer func() { err = quietWhenStopping(ctx, err) }()
 	if r.Loaded != nil && !r.Loaded() {
 		// A timed requeue, not an error: nothing failed, the forest is
 		// still loading (it notifies every namespace once loaded).

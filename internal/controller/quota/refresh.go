@@ -76,7 +76,8 @@ func (s *statusRefresher) setup(mgr ctrl.Manager) error {
 
 // Reconcile refreshes the statuses of req's tree, or requeues it for when
 // it is due (see due).
-func (s *statusRefresher) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (s *statusRefresher) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, err error) {
+	defer func() { err = quietWhenStopping(ctx, err) }()
 	if s.r.Loaded != nil && !s.r.Loaded() {
 		return ctrl.Result{}, nil // the reconciler writes every status once loaded
 	}
