@@ -20,7 +20,7 @@ const replenishDeferMax = time.Second
 // conflict only three times, from a cache that may not show the write yet.
 // The delayed look writes at the version its cache holds, with no
 // admission to tell it which one is in flight, so while the namespace's
-// singletons were written less than Quiet ago (admissions going on, seen
+// singletons were written less than deferQuiet ago (admissions going on, seen
 // by the history on any replica) it waits, for at most replenishDeferMax
 // in all. Waiting refuses nothing that fits: every admission the webhook
 // judges outside a grant releases first, at the version admitted
@@ -29,14 +29,10 @@ const replenishDeferMax = time.Second
 // race tests, such looks 100 ms after a probe went made admissions
 // conflict about ten times a run.
 func (r *Replenisher) deferral(ns string, now time.Time) time.Duration {
-	quiet := r.Quiet
-	if quiet <= 0 {
-		quiet = deferQuiet
-	}
 	last, seen := r.history.lastWrite(ns)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !seen || now.Sub(last) >= quiet {
+	if !seen || now.Sub(last) >= deferQuiet {
 		delete(r.deferred, ns)
 		return 0
 	}
@@ -52,5 +48,5 @@ func (r *Replenisher) deferral(ns string, now time.Time) time.Duration {
 		delete(r.deferred, ns)
 		return 0
 	}
-	return max(quiet-now.Sub(last), 10*time.Millisecond)
+	return max(deferQuiet-now.Sub(last), 10*time.Millisecond)
 }

@@ -2,7 +2,6 @@ package quota
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -94,7 +93,7 @@ func (r *Replenisher) ReleaseNow(ctx context.Context, in func(ns string) bool, m
 		for {
 			n, err := r.replenish(ctx, ns, look{mark: mark, at: at, write: true})
 			released = released || n > 0
-			if err == nil || !(IsConflict(err) || errors.Is(err, errHistoryBehind)) || time.Now().After(deadline) {
+			if err == nil || !lookAgain(err) || time.Now().After(deadline) {
 				if err != nil {
 					ctrl.LoggerFrom(ctx).V(1).Info("Not lowering quota singletons for pods that went", "namespace", ns, "reason", err.Error())
 				}

@@ -68,8 +68,6 @@ type Replenisher struct {
 	Singletons SingletonWatcher
 	// Delay defaults to DefaultReplenishDelay.
 	Delay time.Duration
-	// Quiet defaults to deferQuiet (see deferral).
-	Quiet time.Duration
 	// Elected is closed when this replica leads (the manager's Elected);
 	// until then the delayed look writes nothing, and only forgets the
 	// departures no singleton charges any more. Nil means leading.
@@ -236,7 +234,7 @@ func (r *Replenisher) work(ctx context.Context) {
 		switch {
 		case err == nil:
 			r.queue.Forget(ns)
-		case (IsConflict(err) || errors.Is(err, errHistoryBehind) || errors.Is(err, errStillCharged)) && r.queue.NumRequeues(ns) < replenishAttempts:
+		case lookAgain(err) && r.queue.NumRequeues(ns) < replenishAttempts:
 			if IsConflict(err) {
 				metrics.Conflict("quota-replenisher", "resourcequotas")
 			}
@@ -253,6 +251,14 @@ func (r *Replenisher) work(ctx context.Context) {
 // errStillCharged is a look that writes nothing finding a singleton that
 // still charges a departure: it is kept for another look.
 var errStillCharged = errors.New("a quota singleton still charges pods that went; the leader lowers it")
+
+// lookAgain reports whether a look that failed with err keeps its
+// departures for another: the singleton moved on (a conflict), the history
+// is not at the version looked at, or a look that writes nothing found one
+// still charged.
+func lookAgain(err error) bool {
+	return IsConflict(err) || errors.Is(err, errHistoryBehind) || errors.Is(err, errStillCharged)
+}
 
 // look is how replenish looks at a namespace.
 type look struct {
@@ -313,7 +319,7 @@ func (r *Replenisher) replenish(ctx context.Context, ns string, l look) (int, er
 		ctrl.LoggerFrom(ctx).V(1).Info("Lowered a quota singleton for pods that went", "namespace", ns, "resourcequota", rq.Name, "used", quota.String(used))
 	}
 	for _, err := range errs {
-		if IsConflict(err) || errors.Is(err, errHistoryBehind) || errors.Is(err, errStillCharged) {
+		if lookAgain(err) {
 			// Retried with the departures kept: the newer singleton decides.
 			return lowered, err
 		}

@@ -39,11 +39,7 @@ func TestDeletionFreesUsageWhenTheControllerMissesIt(t *testing.T) {
 	waitHRQUsed(t, "repl-root", "repl", corev1.ResourcePods, 2)
 	mustDeny(t, "repl-a", "a-full", "exceeded quota")
 
-	resume, err := env.CP.PauseControllerManager()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resume)
+	resume := freezeControllerManager(t)
 
 	// A pod deleted at once.
 	if err := c.Delete(ctx, pod("repl-b", "b-1")); err != nil {
@@ -81,6 +77,19 @@ func TestDeletionFreesUsageWhenTheControllerMissesIt(t *testing.T) {
 	waitHRQUsed(t, "repl-root", "repl", corev1.ResourcePods, 2)
 }
 
+// freezeControllerManager pauses kube-controller-manager until the test
+// ends or the returned func is called, whichever comes first: no recount
+// follows a deletion meanwhile.
+func freezeControllerManager(t *testing.T) (resume func()) {
+	t.Helper()
+	resume, err := env.CP.PauseControllerManager()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(resume)
+	return resume
+}
+
 // admitAgain creates a pod, retrying quota refusals for freeWithin: the
 // room a deleted pod held must come back that soon.
 func admitAgain(t *testing.T, ns, name string) {
@@ -107,11 +116,7 @@ func TestDeletionFreesUsageWhenAnAdmissionFollowsIt(t *testing.T) {
 	mustCreatePods(t, "replf-b", "b-1")
 	waitHRQUsed(t, "replf-root", "replf", corev1.ResourcePods, 2)
 
-	resume, err := env.CP.PauseControllerManager()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resume)
+	resume := freezeControllerManager(t)
 
 	if err := c.Delete(ctx, pod("replf-b", "b-1")); err != nil {
 		t.Fatal(err)
@@ -147,11 +152,7 @@ func TestDenialReleasesADepartedPodAtOnce(t *testing.T) {
 	mustCreatePods(t, "relnow-b", "b-1")
 	waitHRQUsed(t, "relnow-root", "relnow", corev1.ResourcePods, 2)
 
-	resume, err := env.CP.PauseControllerManager()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resume)
+	resume := freezeControllerManager(t)
 
 	if err := c.Delete(ctx, pod("relnow-b", "b-1")); err != nil {
 		t.Fatal(err)
@@ -187,11 +188,7 @@ func TestAdmissionReleasesADepartedPodFirst(t *testing.T) {
 	mustCreatePods(t, "relfill-root", "p-1")
 	waitHRQUsed(t, "relfill-root", "relfill", corev1.ResourcePods, 1)
 
-	resume, err := env.CP.PauseControllerManager()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resume)
+	resume := freezeControllerManager(t)
 
 	if err := c.Delete(ctx, pod("relfill-root", "p-1")); err != nil {
 		t.Fatal(err)
@@ -229,11 +226,7 @@ func TestDelayedReleaseWaitsForAdmissionsToPause(t *testing.T) {
 	mustCreatePods(t, "relwait-root", "probe")
 	waitHRQUsed(t, "relwait-root", "relwait", corev1.ResourcePods, 1)
 
-	resume, err := env.CP.PauseControllerManager()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(resume)
+	freezeControllerManager(t)
 	versions := singletonVersions(t, "relwait-root")
 	if err := adminClient.Delete(ctx, pod("relwait-root", "probe")); err != nil {
 		t.Fatal(err)
