@@ -35,7 +35,7 @@ func registerHierarchy(mgr ctrl.Manager, d Deps) error {
 	if err != nil {
 		return err
 	}
-	hcwebhook.Register(mgr, d.Forest, d.Sync, id.Is, hcwebhook.WithPropagationConfig(pcfg))
+	hcwebhook.Register(mgr, d.Forest, d.Sync, id.Is, hcwebhook.WithPropagationConfig(pcfg), hcwebhook.WithQuotaMoves(d.QuotaMoves))
 	anchors.Register(mgr, d.Forest, d.Sync, id.Is)
 	return nil
 }

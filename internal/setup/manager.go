@@ -24,6 +24,7 @@ import (
 	"github.com/canopyhq/canopy/internal/certs"
 	"github.com/canopyhq/canopy/internal/forest"
 	"github.com/canopyhq/canopy/internal/forestsync"
+	hcwebhook "github.com/canopyhq/canopy/internal/webhook/hierarchy"
 	"github.com/canopyhq/canopy/internal/webhook/namespaces"
 )
 
@@ -124,6 +125,9 @@ type Deps struct {
 	Certs *certs.Rotation
 	// Self is the manager's own identity, which webhooks allow anything.
 	Self *selfIdentity
+	// QuotaMoves is the quota check of moves: the quota webhooks fill it,
+	// the hierarchy validator asks it.
+	QuotaMoves *hcwebhook.QuotaMoves
 }
 
 func newDeps(opts Options) (Deps, error) {
@@ -132,7 +136,7 @@ func newDeps(opts Options) (Deps, error) {
 		return Deps{}, err
 	}
 	f := forest.NewWithConfig(cfg)
-	return Deps{Options: opts, Forest: f, Sync: forestsync.New(f)}, nil
+	return Deps{Options: opts, Forest: f, Sync: forestsync.New(f), QuotaMoves: &hcwebhook.QuotaMoves{}}, nil
 }
 
 // registrations are the per-domain wiring functions, each in its own file

@@ -118,9 +118,11 @@ func registerQuota(mgr ctrl.Manager, d Deps) error {
 	if err := mgr.Add(replenisher); err != nil {
 		return fmt.Errorf("adding the quota replenisher: %w", err)
 	}
-	if err := whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded, Releases: replenisher}); err != nil {
+	status, err := whquota.Register(mgr, whquota.Config{Forest: d.Forest, Ledgers: ledgers, Loaded: loaded, Releases: replenisher})
+	if err != nil {
 		return err
 	}
+	d.QuotaMoves.Judge = status.JudgeMove
 	if err := metrics.RegisterQuota(mgr.GetClient()); err != nil {
 		return fmt.Errorf("registering quota metrics: %w", err)
 	}

@@ -40,7 +40,7 @@ const WebhookName = "hierarchyconfigurations.validate.canopy.dev"
 // outage that deletion would otherwise fail and hold the namespace in
 // Terminating outside every tree.
 //
-// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=None,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"not-a-parentless-delete","expression":"request.operation != 'DELETE' || (has(oldObject.spec) && has(oldObject.spec.parent) && oldObject.spec.parent != '')"}]}`
+// +kubebuilder:webhook:path=/validate-hnc-x-k8s-io-v1alpha2-hierarchyconfigurations,mutating=false,failurePolicy=fail,sideEffects=NoneOnDryRun,groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=create;update;delete,versions=v1alpha2,name=hierarchyconfigurations.validate.canopy.dev,admissionReviewVersions=v1,timeoutSeconds=5,patch=`{"matchConditions":[{"name":"not-a-parentless-delete","expression":"request.operation != 'DELETE' || (has(oldObject.spec) && has(oldObject.spec.parent) && oldObject.spec.parent != '')"}]}`
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
 
@@ -59,6 +59,22 @@ type validator struct {
 	// propagation is the policy deciding which sources propagate.
 	kinds       func(ctx context.Context) ([]PropagatedKind, error)
 	propagation policy.Config
+	// quota, if set, judges a move against the quotas of the new parent's
+	// tree (QuotaMoves).
+	quota *QuotaMoves
+}
+
+// QuotaMoves holds the quota check of moves, which the quota webhooks
+// provide once they are registered: Judge returns a denial, or "" to allow.
+// A nil Judge allows every move, as when quotas are off.
+type QuotaMoves struct {
+	Judge func(ctx context.Context, ns, parent string, dryRun bool) (string, error)
+}
+
+// WithQuotaMoves refuses moves that would take a quota of the new parent's
+// tree over its limit.
+func WithQuotaMoves(q *QuotaMoves) Option {
+	return func(v *validator) { v.quota = q }
 }
 
 // Option configures the validator.
@@ -101,7 +117,8 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 		oldParent = r.Old.Spec.Parent
 	}
 	var kinds []PropagatedKind
-	if moving := r.New.Spec.Parent != oldParent && r.New.Spec.Parent != ""; moving && v.kinds != nil {
+	moving := r.New.Spec.Parent != oldParent && r.New.Spec.Parent != ""
+	if moving && v.kinds != nil {
 		var err error
 		if kinds, err = v.kinds(ctx); err != nil {
 			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading the propagated types: %w", err))
@@ -129,6 +146,17 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	if len(denied) > 0 {
 		ctrl.LoggerFrom(ctx).V(1).Info("Denied move", "namespace", r.New.Namespace, "user", req.UserInfo.Username, "missing", denied)
 		return admission.Denied(fmt.Sprintf("user %q may not move namespace %q from %q to %q: it needs permission to update the HierarchyConfiguration in %s", req.UserInfo.Username, r.New.Namespace, oldParent, r.New.Spec.Parent, quoteAll(denied)))
+	}
+	// Last, once the user may move it: the check reads live and may
+	// revoke grants.
+	if moving && v.quota != nil && v.quota.Judge != nil {
+		why, err := v.quota.Judge(ctx, r.New.Namespace, r.New.Spec.Parent, req.DryRun != nil && *req.DryRun)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if why != "" {
+			return admission.Denied(why)
+		}
 	}
 	return admission.Allowed("")
 }

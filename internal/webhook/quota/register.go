@@ -28,32 +28,33 @@ type Config struct {
 	Releases Releaser
 }
 
-// Register serves the quota webhooks on the manager's webhook server.
-func Register(mgr ctrl.Manager, cfg Config) error {
+// Register serves the quota webhooks on the manager's webhook server. The
+// status handler it returns also judges moves (JudgeMove).
+func Register(mgr ctrl.Manager, cfg Config) (*StatusHandler, error) {
 	dec := admission.NewDecoder(mgr.GetScheme())
 	srv := mgr.GetWebhookServer()
 	denials := &ctrlquota.DenialStore{Client: cfg.Ledgers.Client, Reader: cfg.Ledgers.Reader, Namespace: cfg.Ledgers.Namespace}
 	if err := mgr.Add(denials); err != nil {
-		return fmt.Errorf("adding the shared quota denials: %w", err)
+		return nil, fmt.Errorf("adding the shared quota denials: %w", err)
 	}
 	feed := &ctrlquota.SingletonFeed{}
 	inf, err := mgr.GetCache().GetInformer(context.Background(), &corev1.ResourceQuota{}, cache.BlockUntilSynced(false))
 	if err != nil {
-		return fmt.Errorf("watching quota singletons: %w", err)
+		return nil, fmt.Errorf("watching quota singletons: %w", err)
 	}
 	reg, err := inf.AddEventHandler(feed.Handler())
 	if err != nil {
-		return fmt.Errorf("watching quota singletons: %w", err)
+		return nil, fmt.Errorf("watching quota singletons: %w", err)
 	}
 	feed.SetSynced(reg.HasSynced)
 	covers := &Covers{}
 	for _, obj := range []client.Object{&hncv1.HierarchicalResourceQuota{}, &tenancyv1.HierarchicalQuota{}} {
 		inf, err := mgr.GetCache().GetInformer(context.Background(), obj, cache.BlockUntilSynced(false))
 		if err != nil {
-			return fmt.Errorf("watching quotas for the grant check: %w", err)
+			return nil, fmt.Errorf("watching quotas for the grant check: %w", err)
 		}
 		if _, err := inf.AddEventHandler(covers.Handler()); err != nil {
-			return fmt.Errorf("watching quotas for the grant check: %w", err)
+			return nil, fmt.Errorf("watching quotas for the grant check: %w", err)
 		}
 	}
 	status := &StatusHandler{
@@ -74,5 +75,5 @@ func Register(mgr ctrl.Manager, cfg Config) error {
 		Forest: cfg.Forest, Cache: mgr.GetClient(), Loaded: cfg.Loaded, Decoder: dec,
 	}})
 	srv.Register(HRQPath, &webhook.Admission{Handler: &HRQHandler{Decoder: dec}})
-	return nil
+	return status, nil
 }

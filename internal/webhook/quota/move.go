@@ -1,0 +1,128 @@
+package quota
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
+	"github.com/canopyhq/canopy/internal/quota"
+)
+
+// JudgeMove decides whether namespace ns, with its subtree, may move under
+// parent (a HierarchyConfiguration's new spec.parent): every quota of
+// parent's tree must still hold with the subtree's usage added
+// (quota.DecideMove). It returns a denial, or "" to allow.
+//
+// It reads nothing live when no quota is on parent's path (from the
+// cache). Usage is read as a refusal is (reserve): the destination's singletons
+// and ledger live, with every other namespace's unused grant counted.
+// When only grants stand in the way, they are revoked, as for an
+// admission, and the move judged again; a dry run revokes nothing and is
+// judged as if they were. The subtree counts its singletons' usage with
+// its tree's unsettled reservations; for a name the destination limits and
+// a singleton of the subtree does not track (a namespace that enters its
+// first quota, or a quota that limits more), what exists is counted live,
+// as a recount is checked (liveUsage).
+func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun bool) (string, error) {
+	// No quota on the new parent's path, none that the move touches: a
+	// move only adds usage to the quotas of its new ancestry.
+	if qs, err := h.pathQuotas(ctx, h.Trees.TreeOf(h.Forest, parent), parent); err != nil || len(qs) == 0 {
+		return "", err
+	}
+	src := h.Trees.TreeOf(h.Forest, ns)
+	rounds := 0
+	err := h.casLedger(ctx, parent, func(v ctrlquota.TreeView, l *quota.Ledger, at reads) (*quota.Ledger, error) {
+		if at != liveReads {
+			return nil, errRetryLive
+		}
+		snap, vs, quotas, err := h.snapshot(ctx, v, true)
+		if err != nil || len(quotas) == 0 {
+			return nil, err
+		}
+		moved, err := h.moved(ctx, src, v, snap, l, vs, ns)
+		if err != nil {
+			return nil, err
+		}
+		if err := h.countUntracked(ctx, snap.Names(parent), &moved); err != nil {
+			return nil, err
+		}
+		err = quota.DecideMove(snap.Patched(quota.Counted(l, snap, vs, quota.Key{})), moved, parent)
+		if err == nil {
+			return nil, nil
+		}
+		if quota.DecideMove(snap.Patched(quota.Pending(l, snap, vs, quota.Key{})), moved, parent) == nil {
+			// Only grants deny: revoke them and judge again.
+			if dryRun {
+				return nil, nil
+			}
+			if rerr := revocable(l, snap, vs, quota.Key{}, rounds); rerr != nil {
+				rounds++
+				return nil, rerr
+			}
+		}
+		return nil, err
+	})
+	var refused *quota.MoveError
+	if errors.As(err, &refused) {
+		return refused.Error(), nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("judging the move of %q under %q against its quotas: %w", ns, parent, err)
+	}
+	return "", nil
+}
+
+// moved is the subtree of ns with the usage its own tree decides with
+// (Pending; its grants are not counted, since moving changes their cover,
+// which ends them). dst is the destination tree, snap, l and vs its
+// snapshot, ledger and versions.
+func (h *StatusHandler) moved(ctx context.Context, src, dst ctrlquota.TreeView, snap *quota.Snapshot, l *quota.Ledger, vs quota.Versions, ns string) (quota.Moved, error) {
+	if src.Root == dst.Root {
+		return snap.Patched(quota.Pending(l, snap, vs, quota.Key{})).Subtree(ns), nil
+	}
+	srcSnap, srcVs, _, err := h.snapshot(ctx, src, true)
+	if err != nil {
+		return quota.Moved{}, err
+	}
+	stored, err := h.Ledgers.Get(ctx, src.Root)
+	if err != nil {
+		return quota.Moved{}, err
+	}
+	return srcSnap.Patched(quota.Pending(stored.Ledger, srcSnap, srcVs, quota.Key{})).Subtree(ns), nil
+}
+
+// countUntracked adds to m, for every namespace of it, the live usage of
+// the names (by scope key) that its singletons do not track.
+func (h *StatusHandler) countUntracked(ctx context.Context, names map[string][]string, m *quota.Moved) error {
+	for nm := range m.Tree {
+		for scope, want := range names {
+			k := quota.Key{Namespace: nm, Scope: scope}
+			tracked := m.Usage[k]
+			var missing []corev1.ResourceName
+			for _, r := range want {
+				if _, ok := tracked[corev1.ResourceName(r)]; !ok {
+					missing = append(missing, corev1.ResourceName(r))
+				}
+			}
+			if len(missing) == 0 {
+				continue
+			}
+			sel, err := quota.ParseScopeKey(scope)
+			if err != nil {
+				return err
+			}
+			live, err := h.liveUsage(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: nm},
+				Spec: corev1.ResourceQuotaSpec{ScopeSelector: sel}}, slices.Clip(missing))
+			if err != nil {
+				return err
+			}
+			m.Usage[k] = quota.Add(tracked, live)
+		}
+	}
+	return nil
+}
