@@ -1,0 +1,94 @@
+package quota
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+)
+
+// A move that fits is judged when its HierarchyConfiguration is validated
+// and counts in its new tree only once stored. A pod created in the
+// destination in between must count the move: here a second validating
+// webhook, which the API server calls beside Canopy's, holds the move for
+// three seconds after Canopy has judged it, and a pod created meanwhile in
+// the full-to-be tree is refused. The quota never goes over.
+func TestMoveInFlightCountsForAdmissions(t *testing.T) {
+	c := admin(t)
+	ctx := context.Background()
+	tree(t, "hold-x", "hold-b", "hold-b1=hold-b")
+	hrq(t, "hold-b", "qb", "pods=3", "hold-b", "hold-b1")
+	mustCreatePods(t, "hold-x", "p1", "p2")
+	mustCreatePods(t, "hold-b1", "p1")
+	waitHRQUsed(t, "hold-b", "qb", corev1.ResourcePods, 1)
+
+	seen := make(chan struct{}, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		review := &admissionv1.AdmissionReview{}
+		if err := json.Unmarshal(body, review); err != nil || review.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		select {
+		case seen <- struct{}{}:
+		default:
+		}
+		time.Sleep(3 * time.Second)
+		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
+		review.Request = nil
+		_ = json.NewEncoder(w).Encode(review)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/slow"
+	none, ignore, ten := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore, int32(10)
+	slow := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "test-slow-moves"},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    "slow-moves.test.canopy.dev",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})},
+			Rules:                   []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Create}, Rule: admissionregistrationv1.Rule{APIGroups: []string{api.GroupVersion.Group}, APIVersions: []string{"v1alpha2"}, Resources: []string{"hierarchyconfigurations"}}}},
+			MatchConditions:         []admissionregistrationv1.MatchCondition{{Name: "hold-x-only", Expression: "object.metadata.namespace == 'hold-x'"}},
+			SideEffects:             &none,
+			FailurePolicy:           &ignore,
+			TimeoutSeconds:          &ten,
+			AdmissionReviewVersions: []string{"v1"},
+		}}}
+	if err := c.Create(ctx, slow); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = c.Delete(ctx, slow) }()
+
+	moved := make(chan error, 1)
+	go func() { moved <- setParent(c, "hold-x", "hold-b1") }()
+	select {
+	case <-seen:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow webhook never saw the move")
+	}
+	// Canopy's validator, called beside the slow one, has judged the move.
+	time.Sleep(time.Second)
+	err := createPod("hold-b1", "meanwhile")
+	if err := <-moved; err != nil {
+		t.Fatalf("the move, which fits: %v", err)
+	}
+	if err == nil {
+		t.Error("a pod created while a move that fills the quota was in flight was admitted")
+	} else if !strings.Contains(err.Error(), `HierarchicalResourceQuota "qb"`) {
+		t.Errorf("the pod created while the move was in flight: %v, want the quota's refusal", err)
+	}
+	waitHRQUsed(t, "hold-b", "qb", corev1.ResourcePods, 3)
+	if n := countPods(t, "hold-x", "hold-b1", "hold-b"); n != 3 {
+		t.Errorf("%d pods under a quota of 3", n)
+	}
+}
