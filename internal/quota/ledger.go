@@ -42,6 +42,9 @@ type Ledger struct {
 	Lowered map[Key]uint64
 	// Grants is the headroom escrowed per key (see Grant).
 	Grants map[Key]Grant
+	// Holds is the usage of moves judged into the tree, by moved
+	// namespace (see Hold).
+	Holds map[string]Hold
 }
 
 // Entry is the latest reservation of one namespace under one scope key.
@@ -102,6 +105,8 @@ func (l *Ledger) clone() *Ledger {
 	}
 	out.Grants = make(map[Key]Grant, len(l.Grants)+1)
 	maps.Copy(out.Grants, l.Grants)
+	out.Holds = make(map[string]Hold, len(l.Holds)+1)
+	maps.Copy(out.Holds, l.Holds)
 	return out
 }
 
@@ -113,6 +118,7 @@ func (l *Ledger) clone() *Ledger {
 //	_scope.<scope id>: PriorityClass In (high)      the scope key of an id
 //	_lowered.<namespace>[.<scope id>]: 820          a lowering recount's base
 //	_grant.<namespace>[.<scope id>]: pods=20;epoch=<e>;cover=<c>   a grant
+//	_hold.<namespace>: {"parent":...}                 a move's hold (JSON)
 //
 // where a scope id is ScopeID of the key.
 func EncodeLedger(l *Ledger) map[string]string {
@@ -126,6 +132,7 @@ func EncodeLedger(l *Ledger) map[string]string {
 	for k, g := range l.Grants {
 		out[ledgerGrantPrefix+encodeKey(out, k)] = String(g.Up) + grantEpochSep + g.Epoch + grantCoverSep + g.Cover
 	}
+	encodeHolds(out, l.Holds)
 	return out
 }
 
@@ -196,6 +203,17 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 				l.Grants = map[Key]Grant{}
 			}
 			l.Grants[key] = g
+			continue
+		}
+		if root, ok := strings.CutPrefix(k, ledgerHoldPrefix); ok {
+			h, err := decodeHold(k, v)
+			if err != nil {
+				return nil, err
+			}
+			if l.Holds == nil {
+				l.Holds = map[string]Hold{}
+			}
+			l.Holds[root] = h
 			continue
 		}
 		if strings.HasPrefix(k, "_") {
@@ -384,6 +402,8 @@ func Prune(l *Ledger, keep func(Key) bool) (*Ledger, bool) {
 			out.Grants[k] = g
 		}
 	}
+	// Holds are the moves' own, pruned by PruneHolds.
+	out.Holds = l.Holds
 	return out, len(out.Entries) != len(l.Entries) || len(out.Lowered) != len(l.Lowered) || len(out.Grants) != len(l.Grants)
 }
 

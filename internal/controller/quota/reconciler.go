@@ -265,7 +265,8 @@ func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas 
 		return nil, r.Ledgers.Delete(ctx, stored)
 	}
 	next, changed := quota.Prune(stored.Ledger, KeepEntry(v, desired))
-	if changed || stored.Missing() {
+	next, held := quota.PruneHolds(next, ParentOf(r.Forest), r.now())
+	if changed || held || stored.Missing() {
 		if err := r.Ledgers.Put(ctx, stored, next); err != nil {
 			// A conflict means an admission reserved meanwhile: the
 			// returned error requeues, and the next pass reads it.

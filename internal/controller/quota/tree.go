@@ -142,3 +142,17 @@ func stableRoot(f *forest.Forest, ns string) (string, bool) {
 	}
 	return root, true
 }
+
+// ParentOf gives each namespace's parent in f, "" for a root or a
+// namespace f does not hold (quota.WithHolds, quota.PruneHolds). Each call
+// takes f's lock.
+func ParentOf(f *forest.Forest) func(string) string {
+	return func(ns string) string {
+		f.Lock()
+		defer f.Unlock()
+		if p := f.Lookup(ns).Parent(); p != nil {
+			return p.Name()
+		}
+		return ""
+	}
+}

@@ -23,7 +23,9 @@ import (
 // and ledger live, with every other namespace's unused grant counted.
 // When only grants stand in the way, they are revoked, as for an
 // admission, and the move judged again; a dry run revokes nothing and is
-// judged as if they were. The subtree counts its singletons' usage with
+// judged as if they were. An allowed move is held in the destination's
+// ledger until every replica's forest shows it (quota.Hold), so that no
+// admission decided meanwhile leaves it out. The subtree counts its singletons' usage with
 // its tree's unsettled reservations; for a name the destination limits and
 // a singleton of the subtree does not track (a namespace that enters its
 // first quota, or a quota that limits more), what exists is counted live,
@@ -35,8 +37,10 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 		return "", err
 	}
 	src := h.Trees.TreeOf(h.Forest, ns)
+	parentOf := ctrlquota.ParentOf(h.Forest)
+	oldParent := parentOf(ns)
 	rounds := 0
-	err := h.casLedger(ctx, parent, func(v ctrlquota.TreeView, l *quota.Ledger, at reads) (*quota.Ledger, error) {
+	err := h.casLedger(ctx, parent, func(v ctrlquota.TreeView, stored *quota.Ledger, at reads) (*quota.Ledger, error) {
 		if at != liveReads {
 			return nil, errRetryLive
 		}
@@ -44,16 +48,27 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 		if err != nil || len(quotas) == 0 {
 			return nil, err
 		}
-		moved, err := h.moved(ctx, src, v, snap, l, vs, ns)
+		moved, err := h.moved(ctx, src, v, snap, stored, vs, ns)
 		if err != nil {
 			return nil, err
 		}
 		if err := h.countUntracked(ctx, snap.Names(parent), &moved); err != nil {
 			return nil, err
 		}
+		// Other moves judged into the tree count; an earlier judgement of
+		// this one does not.
+		l := quota.WithoutHold(stored, ns)
+		snap = quota.WithHolds(l, snap, parentOf, h.now())
 		err = quota.DecideMove(snap.Patched(quota.Counted(l, snap, vs, quota.Key{})), moved, parent)
 		if err == nil {
-			return nil, nil
+			if dryRun {
+				return nil, nil
+			}
+			lca := ""
+			if src.Root == v.Root {
+				lca = commonAncestor(v.Tree, oldParent, parent)
+			}
+			return quota.WithHold(l, ns, quota.HoldFor(moved, oldParent, parent, lca, h.now()), h.now()), nil
 		}
 		if quota.DecideMove(snap.Patched(quota.Pending(l, snap, vs, quota.Key{})), moved, parent) == nil {
 			// Only grants deny: revoke them and judge again.
@@ -125,4 +140,19 @@ func (h *StatusHandler) countUntracked(ctx context.Context, names map[string][]s
 		}
 	}
 	return nil
+}
+
+// commonAncestor is the deepest namespace on both a's and b's ancestry in
+// tree, "" if none.
+func commonAncestor(tree quota.Tree, a, b string) string {
+	above := map[string]bool{}
+	for _, n := range tree.Ancestry(a) {
+		above[n] = true
+	}
+	for _, n := range tree.Ancestry(b) {
+		if above[n] {
+			return n
+		}
+	}
+	return ""
 }
