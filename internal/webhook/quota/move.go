@@ -19,15 +19,16 @@ import (
 // (quota.DecideMove). It returns a denial, or "" to allow.
 //
 // It reads nothing live when no quota is on parent's path (from the
-// cache). Usage is read as a refusal is (reserve): the destination's singletons
-// and ledger live, with every other namespace's unused grant counted.
-// When only grants stand in the way, they are revoked, as for an
-// admission, and the move judged again; a dry run revokes nothing and is
-// judged as if they were. An allowed move is held in the destination's
-// ledger until every replica's forest shows it (quota.Hold), so that no
-// admission decided meanwhile leaves it out. The subtree counts its singletons' usage with
-// its tree's unsettled reservations; for a name the destination limits and
-// a singleton of the subtree does not track (a namespace that enters its
+// cache). Otherwise usage is read as a refusal is (reserve): the
+// destination's singletons and ledger live, with every other namespace's
+// unused grant and every other move's hold counted. When only grants stand
+// in the way, they are revoked, as for an admission, and the move judged
+// again; a dry run revokes nothing and is judged as if they were. An
+// allowed move is held in the destination's ledger until each replica's
+// forest shows it (quota.Hold), so that no admission decided meanwhile
+// leaves it out. The subtree counts its singletons' usage with its tree's
+// unsettled reservations; for a name the destination limits and a
+// singleton of the subtree does not track (a namespace that enters its
 // first quota, or a quota that limits more), what exists is counted live,
 // as a recount is checked (liveUsage).
 func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun bool) (string, error) {

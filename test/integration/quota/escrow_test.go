@@ -8,9 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -216,19 +214,7 @@ func TestEscrowAsATeamLead(t *testing.T) {
 	ctx := context.Background()
 	tree(t, "lead-root", "lead-a=lead-root")
 	hrq(t, "lead-root", "roomy", "pods=1000", "lead-root", "lead-a")
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "lead-a", Name: "leads"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "escrow-leads"}}}
-	if err := adminClient.Create(ctx, rb); err != nil {
-		t.Fatal(err)
-	}
-	lia, _, err := env.UserClient("lia", "escrow-leads")
-	if err != nil {
-		t.Fatal(err)
-	}
-	framework.Eventually(t, wait, func(ctx context.Context) error {
-		return lia.List(ctx, &corev1.PodList{}, client.InNamespace("lead-a"))
-	})
+	lia := teamLead(t, "lead-a", "lia", "escrow-leads", "lead-a")
 
 	within := metrics.EscrowCount(metrics.EscrowWithin)
 	const n = 20

@@ -21,6 +21,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	hncv1 "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
@@ -229,4 +230,27 @@ func countPods(t testing.TB, namespaces ...string) int {
 		n += len(pods.Items)
 	}
 	return n
+}
+
+// teamLead binds group to the admin ClusterRole in ns (Canopy propagates
+// the binding to ns's descendants) and returns a client acting as user in
+// group, once it may list pods in each of the namespaces.
+func teamLead(t testing.TB, ns, user, group string, namespaces ...string) client.Client {
+	t.Helper()
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: group},
+		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: group}}}
+	if err := admin(t).Create(context.Background(), rb); err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := env.UserClient(user, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nm := range namespaces {
+		framework.Eventually(t, wait, func(ctx context.Context) error {
+			return c.List(ctx, &corev1.PodList{}, client.InNamespace(nm))
+		})
+	}
+	return c
 }

@@ -6,9 +6,6 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/canopyhq/canopy/test/integration/framework"
 )
@@ -68,31 +65,16 @@ func TestJoinOverAQuotaIsRefused(t *testing.T) {
 // refused with the quota's name, one that fits goes through.
 func TestTeamLeadMoveIntoAFullBranch(t *testing.T) {
 	admin(t)
-	ctx := context.Background()
 	tree(t, "tl-root", "tl-a=tl-root", "tl-b=tl-root", "tl-c=tl-root")
 	hrq(t, "tl-root", "all", "pods=10", "tl-root", "tl-a", "tl-b", "tl-c")
 	hrq(t, "tl-b", "small", "pods=2", "tl-b")
 	mustCreatePods(t, "tl-a", "p1", "p2")
 	mustCreatePods(t, "tl-b", "p1")
 	waitHRQUsed(t, "tl-root", "all", corev1.ResourcePods, 3)
-	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: "tl-root", Name: "leads"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.GroupKind, APIGroup: rbacv1.GroupName, Name: "move-leads"}}}
-	if err := adminClient.Create(ctx, rb); err != nil {
-		t.Fatal(err)
-	}
-	lena, _, err := env.UserClient("lena", "move-leads")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The binding reaches every namespace of the tree by propagation.
-	for _, ns := range []string{"tl-a", "tl-b", "tl-c"} {
-		framework.Eventually(t, wait, func(ctx context.Context) error {
-			return lena.List(ctx, &corev1.PodList{}, client.InNamespace(ns))
-		})
-	}
+	lena := teamLead(t, "tl-root", "lena", "move-leads", "tl-a", "tl-b", "tl-c")
 
-	err = setParent(lena, "tl-a", "tl-b")
+	err := setParent(lena, "tl-a", "tl-b")
 	if err == nil || !strings.Contains(err.Error(), `HierarchicalResourceQuota "small" in namespace "tl-b"`) {
 		t.Fatalf("the lead's move of 2 pods into a branch with room for 1: %v, want a denial naming small", err)
 	}
