@@ -92,6 +92,35 @@ func WithoutHold(l *Ledger, root string) *Ledger {
 	return out
 }
 
+// Carry returns l with the entries that from, the ledger of the tree m
+// leaves, holds for m's namespaces, where they are later than l's own: a
+// reservation of a moved namespace that a reader's informer does not show
+// yet still counts in the new tree once the reader's forest shows the move
+// (and the hold stops counting). A nil from (a move within one tree, whose
+// ledger already holds them) carries nothing. l is not modified.
+func Carry(l, from *Ledger, m Moved) *Ledger {
+	if from == nil {
+		return l
+	}
+	var out *Ledger
+	for k, e := range from.Entries {
+		if _, in := m.Tree[k.Namespace]; !in {
+			continue
+		}
+		if cur, ok := l.Entries[k]; ok && cur.Base >= e.Base {
+			continue
+		}
+		if out == nil {
+			out = l.clone()
+		}
+		out.Entries[k] = e
+	}
+	if out == nil {
+		return l
+	}
+	return out
+}
+
 func expired(h Hold, now time.Time) bool {
 	return now.Sub(time.Unix(h.At, 0)) > HoldMax
 }

@@ -114,3 +114,33 @@ func TestHoldsRoundTripAndPrune(t *testing.T) {
 		t.Errorf("PruneHolds kept an expired hold: %v", p.Holds)
 	}
 }
+
+// A move from another tree carries the subtree's reservations into the new
+// tree's ledger, where they are later than the ledger's own.
+func TestCarry(t *testing.T) {
+	m := Moved{Root: "x", Tree: Tree{"x": "", "x1": "x"}}
+	from := &Ledger{Root: "old", Entries: map[Key]Entry{
+		{Namespace: "x"}:                       {Used: rl(t, "pods=3"), Base: 40},
+		{Namespace: "x1", Scope: highPriority}: {Used: rl(t, "pods=1"), Base: 41},
+		{Namespace: "stays"}:                   {Used: rl(t, "pods=9"), Base: 42},
+	}}
+	l := &Ledger{Root: "new", Entries: map[Key]Entry{
+		{Namespace: "web"}: {Used: rl(t, "pods=8"), Base: 7},
+		{Namespace: "x"}:   {Used: rl(t, "pods=2"), Base: 39},
+	}}
+	got := Carry(l, from, m)
+	if len(l.Entries) != 2 || l.Entries[Key{Namespace: "x"}].Base != 39 {
+		t.Fatalf("Carry modified its input: %v", l.Entries)
+	}
+	want := map[Key]Entry{
+		{Namespace: "web"}:                     {Used: rl(t, "pods=8"), Base: 7},
+		{Namespace: "x"}:                       {Used: rl(t, "pods=3"), Base: 40},
+		{Namespace: "x1", Scope: highPriority}: {Used: rl(t, "pods=1"), Base: 41},
+	}
+	if diff := cmp.Diff(want, got.Entries, quantityEqual); diff != "" {
+		t.Errorf("Carry (-want +got):\n%s", diff)
+	}
+	if Carry(l, nil, m) != l {
+		t.Error("Carry from no ledger changed the ledger")
+	}
+}

@@ -49,7 +49,7 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 		if err != nil || len(quotas) == 0 {
 			return nil, err
 		}
-		moved, err := h.moved(ctx, src, v, snap, stored, vs, ns)
+		moved, from, err := h.moved(ctx, src, v, snap, stored, vs, ns)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +69,8 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 			if src.Root == v.Root {
 				lca = commonAncestor(v.Tree, oldParent, parent)
 			}
-			return quota.WithHold(l, ns, quota.HoldFor(moved, oldParent, parent, lca, h.now()), h.now()), nil
+			next := quota.WithHold(l, ns, quota.HoldFor(moved, oldParent, parent, lca, h.now()), h.now())
+			return quota.Carry(next, from, moved), nil
 		}
 		if quota.DecideMove(snap.Patched(quota.Pending(l, snap, vs, quota.Key{})), moved, parent) == nil {
 			// Only grants deny: revoke them and judge again.
@@ -97,19 +98,21 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 // (Pending; its grants are not counted, since moving changes their cover,
 // which ends them). dst is the destination tree, snap, l and vs its
 // snapshot, ledger and versions.
-func (h *StatusHandler) moved(ctx context.Context, src, dst ctrlquota.TreeView, snap *quota.Snapshot, l *quota.Ledger, vs quota.Versions, ns string) (quota.Moved, error) {
+// For a move from another tree it also returns that tree's ledger, whose
+// reservations of the subtree the hold carries (quota.Carry).
+func (h *StatusHandler) moved(ctx context.Context, src, dst ctrlquota.TreeView, snap *quota.Snapshot, l *quota.Ledger, vs quota.Versions, ns string) (quota.Moved, *quota.Ledger, error) {
 	if src.Root == dst.Root {
-		return snap.Patched(quota.Pending(l, snap, vs, quota.Key{})).Subtree(ns), nil
+		return snap.Patched(quota.Pending(l, snap, vs, quota.Key{})).Subtree(ns), nil, nil
 	}
 	srcSnap, srcVs, _, err := h.snapshot(ctx, src, true)
 	if err != nil {
-		return quota.Moved{}, err
+		return quota.Moved{}, nil, err
 	}
 	stored, err := h.Ledgers.Get(ctx, src.Root)
 	if err != nil {
-		return quota.Moved{}, err
+		return quota.Moved{}, nil, err
 	}
-	return srcSnap.Patched(quota.Pending(stored.Ledger, srcSnap, srcVs, quota.Key{})).Subtree(ns), nil
+	return srcSnap.Patched(quota.Pending(stored.Ledger, srcSnap, srcVs, quota.Key{})).Subtree(ns), stored.Ledger, nil
 }
 
 // countUntracked adds to m, for every namespace of it, the live usage of
