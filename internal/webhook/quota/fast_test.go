@@ -24,10 +24,11 @@ import (
 )
 
 // TestFastStatus: FastStatus answers an admission within its namespace's
-// grant itself, as StatusHandler.Handle would, and hands every other
-// review to the full webhook with the body unchanged: beyond the grant, at
-// another epoch, from a user other than the API server's quota admission,
-// for an object that is no singleton, and anything it cannot read.
+// grant, and any review of an object that is no singleton, itself, as
+// StatusHandler.Handle would, and hands every other review to the full
+// webhook with the body unchanged: beyond the grant, at another epoch, from
+// a user other than the API server's quota admission, and anything it
+// cannot read.
 func TestFastStatus(t *testing.T) {
 	ctx := context.Background()
 	_, h, _ := clampTree(t, "pods=40", map[string]string{"root": "pods=0", "a": "pods=1"})
@@ -55,7 +56,7 @@ func TestFastStatus(t *testing.T) {
 		{name: "beyond the grant", body: reviewBody(t, "a", "ea", 1, 6, "system:apiserver", true)},
 		{name: "another epoch", body: reviewBody(t, "a", "eb", 1, 2, "system:apiserver", true)},
 		{name: "a recount by another user", body: reviewBody(t, "a", "ea", 1, 2, "someone", true)},
-		{name: "no singleton", body: reviewBody(t, "a", "ea", 1, 2, "system:apiserver", false)},
+		{name: "no singleton", body: reviewBody(t, "a", "ea", 1, 2, "system:apiserver", false), fast: true},
 		{name: "a release's retry charging more than its first attempt", body: withReleaseMark(t, within, 3)},
 		{name: "a release's retry charging what its first attempt did", body: withReleaseMark(t, within, 4), fast: true},
 		{name: "not JSON", body: []byte("{not json"), contentType: "application/json"},

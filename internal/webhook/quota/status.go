@@ -26,6 +26,9 @@ const StatusPath = "/validate-quota-singleton-status"
 // reserveTimeout bounds one admission's reservation.
 const reserveTimeout = 8 * time.Second
 
+// msgNotSingleton allows a ResourceQuota that is not Canopy's.
+const msgNotSingleton = "not a quota singleton"
+
 // DefaultMaxAttempts bounds the compare-and-swap retries of one admission.
 const DefaultMaxAttempts = 20
 
@@ -106,7 +109,7 @@ func (h *StatusHandler) Handle(ctx context.Context, req admission.Request) admis
 	}
 	switch {
 	case !ctrlquota.IsSingleton(next.Labels):
-		return admission.Allowed("not a quota singleton")
+		return admission.Allowed(msgNotSingleton)
 	case !IsAdmission(req.UserInfo.Username):
 		return h.recount(ctx, req, prev, next)
 	}

@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -42,8 +43,10 @@ const (
 
 // startNoopWebhook serves the no-op webhook on 127.0.0.1 and registers it
 // for the status updates of ResourceQuotas labelled hookedLabel. The
-// returned func stops the server.
-func startNoopWebhook(ctx context.Context, cl *cluster) (func(), error) {
+// returned func stops the server. With BENCH_NOOP_SERVER=canopy, a
+// system with a manager has the no-op served by the manager's webhook
+// server instead (an experiment; the table's no-op rows then mean that).
+func startNoopWebhook(ctx context.Context, cl *cluster, floor bool) (func(), error) {
 	cert, caPEM, err := selfSigned()
 	if err != nil {
 		return nil, err
@@ -61,6 +64,15 @@ func startNoopWebhook(ctx context.Context, cl *cluster) (func(), error) {
 	}()
 	stop := func() { _ = srv.Close() }
 	url := fmt.Sprintf("https://%s/", ln.Addr().String())
+	if os.Getenv("BENCH_NOOP_SERVER") == "canopy" && !floor {
+		// Served by Canopy's own webhook server instead: its status
+		// handler allows a ResourceQuota that is not a singleton at once,
+		// so the no-op's time against Canopy's says how much of Canopy's
+		// is its process and server rather than its decision.
+		o := cl.cp.Env.WebhookInstallOptions
+		url = fmt.Sprintf("https://%s:%d/validate-quota-singleton-status", o.LocalServingHost, o.LocalServingPort)
+		caPEM = o.LocalServingCAData
+	}
 	fail, none, timeout := admissionregistrationv1.Fail, admissionregistrationv1.SideEffectClassNone, int32(10)
 	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{
 		ObjectMeta: metav1.ObjectMeta{Name: "bench-noop-status"},

@@ -46,7 +46,7 @@ type quotaResult map[int][len(quotaKinds)]latency
 func measureQuota(ctx context.Context, cl *cluster, sys system, big tree, samples int, f figures, ready func() func()) (quotaResult, error) {
 	small := newTree("q10", 10)
 	floor := sys.start == nil
-	stopHook, err := startNoopWebhook(ctx, cl)
+	stopHook, err := startNoopWebhook(ctx, cl, floor)
 	if err != nil {
 		return nil, err
 	}

@@ -34,7 +34,9 @@
 // Canopy's tree building and propagation, BENCH_PPROF_SECONDS each,
 // default 30), BENCH_DIR (logs and the table; default .bench/scale),
 // BENCH_QUOTA_ONLY=1 (only the tree through spec.parent and quota
-// admission, with the manager's CPU over the quota phase).
+// admission, with the manager's CPU over the quota phase),
+// BENCH_NOOP_SERVER=canopy (the no-op webhook served by Canopy's own
+// webhook server, an experiment: where Canopy's extra time per call goes).
 //
 // Without -bench the package starts nothing.
 package scale
