@@ -1,6 +1,7 @@
 package scale
 
 import (
+	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -16,6 +17,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"strings"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
@@ -45,25 +48,22 @@ const (
 // for the status updates of ResourceQuotas labelled hookedLabel. The
 // returned func stops the server. With BENCH_NOOP_SERVER=canopy, a
 // system with a manager has the no-op served by the manager's webhook
-// server instead (an experiment; the table's no-op rows then mean that).
+// server instead, and with BENCH_NOOP_SERVER=process by a process of its
+// own (experiments; the table's no-op rows then mean that).
 func startNoopWebhook(ctx context.Context, cl *cluster, floor bool) (func(), error) {
-	cert, caPEM, err := selfSigned()
+	cert, caPEM, keyPEM, err := selfSigned()
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(allowReview), ReadHeaderTimeout: 10 * time.Second,
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
-	go func() {
-		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Printf("no-op webhook: %v\n", err)
+	var url string
+	var stop func()
+	if os.Getenv("BENCH_NOOP_SERVER") == "process" {
+		if url, stop, err = serveNoopProcess(caPEM, keyPEM); err != nil {
+			return nil, err
 		}
-	}()
-	stop := func() { _ = srv.Close() }
-	url := fmt.Sprintf("https://%s/", ln.Addr().String())
+	} else if url, stop, err = serveNoop(cert); err != nil {
+		return nil, err
+	}
 	if os.Getenv("BENCH_NOOP_SERVER") == "canopy" && !floor {
 		// Served by Canopy's own webhook server instead: its status
 		// handler allows a ResourceQuota that is not a singleton at once,
@@ -98,6 +98,64 @@ func startNoopWebhook(ctx context.Context, cl *cluster, floor bool) (func(), err
 	return stop, nil
 }
 
+// serveNoop serves the no-op webhook from this process on 127.0.0.1 and
+// returns its URL and a func that stops it.
+func serveNoop(cert tls.Certificate) (string, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(allowReview), ReadHeaderTimeout: 10 * time.Second,
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	go func() {
+		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			fmt.Printf("no-op webhook: %v\n", err)
+		}
+	}()
+	return fmt.Sprintf("https://%s/", ln.Addr().String()), func() { _ = srv.Close() }, nil
+}
+
+// serveNoopProcess serves the no-op webhook from a process of its own
+// (this benchmark's binary run again with BENCH_NOOP_SERVE=1, see
+// TestMain), idle between requests as a real webhook's process is, where
+// serveNoop's shares the benchmark's busy process.
+func serveNoopProcess(certPEM, keyPEM []byte) (string, func(), error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "BENCH_NOOP_SERVE=1", "BENCH_NOOP_CERT="+string(certPEM), "BENCH_NOOP_KEY="+string(keyPEM))
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	addr, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("starting the no-op webhook's process: %w", err)
+	}
+	return fmt.Sprintf("https://%s/", strings.TrimSpace(addr)), stop, nil
+}
+
+// serveNoopChild is the no-op webhook's own process: it prints its address
+// and serves until it is killed.
+func serveNoopChild() {
+	cert, err := tls.X509KeyPair([]byte(os.Getenv("BENCH_NOOP_CERT")), []byte(os.Getenv("BENCH_NOOP_KEY")))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	url, _, err := serveNoop(cert)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Println(strings.TrimSuffix(strings.TrimPrefix(url, "https://"), "/"))
+	select {}
+}
+
 // allowReview decodes the AdmissionReview, as any webhook must, and allows
 // the request.
 func allowReview(w http.ResponseWriter, r *http.Request) {
@@ -111,12 +169,12 @@ func allowReview(w http.ResponseWriter, r *http.Request) {
 		Response: &admissionv1.AdmissionResponse{UID: rev.Request.UID, Allowed: true}})
 }
 
-// selfSigned returns a certificate for 127.0.0.1 and its PEM, which is its
-// own CA bundle.
-func selfSigned() (tls.Certificate, []byte, error) {
+// selfSigned returns a certificate for 127.0.0.1, its PEM, which is its
+// own CA bundle, and its key's PEM.
+func selfSigned() (tls.Certificate, []byte, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return tls.Certificate{}, nil, nil, err
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench no-op webhook"},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
@@ -124,13 +182,14 @@ func selfSigned() (tls.Certificate, []byte, error) {
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, BasicConstraintsValid: true, IsCA: true}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return tls.Certificate{}, nil, nil, err
 	}
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	keyDER, err := x509.MarshalECPrivateKey(key)
 	if err != nil {
-		return tls.Certificate{}, nil, err
+		return tls.Certificate{}, nil, nil, err
 	}
-	cert, err := tls.X509KeyPair(certPEM, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}))
-	return cert, certPEM, err
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	return cert, certPEM, keyPEM, err
 }

@@ -35,8 +35,9 @@
 // default 30), BENCH_DIR (logs and the table; default .bench/scale),
 // BENCH_QUOTA_ONLY=1 (only the tree through spec.parent and quota
 // admission, with the manager's CPU over the quota phase),
-// BENCH_NOOP_SERVER=canopy (the no-op webhook served by Canopy's own
-// webhook server, an experiment: where Canopy's extra time per call goes).
+// BENCH_NOOP_SERVER=canopy or process (the no-op webhook served by
+// Canopy's own webhook server, or by a process of its own rather than the
+// benchmark's: experiments on where Canopy's extra time per call goes).
 //
 // Without -bench the package starts nothing.
 package scale
@@ -56,6 +57,15 @@ import (
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
+
+// TestMain serves the no-op webhook instead when run as its process
+// (BENCH_NOOP_SERVER=process).
+func TestMain(m *testing.M) {
+	if os.Getenv("BENCH_NOOP_SERVE") == "1" {
+		serveNoopChild()
+	}
+	os.Exit(m.Run())
+}
 
 func BenchmarkScale(b *testing.B) {
 	ctrllog.SetLogger(logr.Discard())
