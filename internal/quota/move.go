@@ -42,23 +42,21 @@ func (s *Snapshot) Subtree(root string) Moved {
 	return m
 }
 
-// Names lists, per scope key, the resource names that some quota of s on
-// ns or an ancestor limits (its hard and its allocations): what a subtree
-// moved under ns must have counted.
-func (s *Snapshot) Names(ns string) map[string][]string {
+// Names lists, per scope key, the resource names that quotas limit (their
+// hard and their allocations): given the quotas on a namespace and its
+// ancestors, what a subtree moved under it must have counted.
+func Names(quotas []Quota) map[string][]string {
 	seen := map[string]map[string]bool{}
-	for _, a := range s.ancestry(ns) {
-		for _, q := range s.quotas[a] {
-			if seen[q.ScopeKey] == nil {
-				seen[q.ScopeKey] = map[string]bool{}
-			}
-			for r := range Normalize(q.Hard) {
+	for _, q := range quotas {
+		if seen[q.ScopeKey] == nil {
+			seen[q.ScopeKey] = map[string]bool{}
+		}
+		for r := range Normalize(q.Hard) {
+			seen[q.ScopeKey][string(r)] = true
+		}
+		for _, l := range q.Allocations {
+			for r := range Normalize(l) {
 				seen[q.ScopeKey][string(r)] = true
-			}
-			for _, l := range q.Allocations {
-				for r := range Normalize(l) {
-					seen[q.ScopeKey][string(r)] = true
-				}
 			}
 		}
 	}

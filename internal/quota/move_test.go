@@ -111,14 +111,14 @@ func TestSubtreeAndNames(t *testing.T) {
 	if len(m.Usage) != 3 || String(m.Usage[Key{Namespace: "api-v1", Scope: highPriority}]) != "pods=3" {
 		t.Errorf("Subtree(api).Usage = %v, want api, api-v1 and api-v1's high-priority pods", m.Usage)
 	}
-	names := s.Names("api")
+	names := Names([]Quota{top, hi}) // the quotas on api and its ancestors
 	if got := strings.Join(names[""], ","); got != "requests.cpu,requests.memory" {
-		t.Errorf(`Names(api)[""] = %q, want requests.cpu,requests.memory`, got)
+		t.Errorf(`Names(top, hi)[""] = %q, want requests.cpu,requests.memory`, got)
 	}
 	if got := strings.Join(names[highPriority], ","); got != "pods" {
-		t.Errorf("Names(api)[high] = %q, want pods", got)
+		t.Errorf("Names(top, hi)[high] = %q, want pods", got)
 	}
-	if len(s.Names("other")) != 0 {
-		t.Errorf("Names(other) = %v, want none", s.Names("other"))
+	if got := Names(nil); len(got) != 0 {
+		t.Errorf("Names(nil) = %v, want none", got)
 	}
 }

@@ -34,14 +34,21 @@ import (
 func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun bool) (string, error) {
 	// No quota on the new parent's path, none that the move touches: a
 	// move only adds usage to the quotas of its new ancestry.
-	if qs, err := h.pathQuotas(ctx, h.Trees.TreeOf(h.Forest, parent), parent); err != nil || len(qs) == 0 {
+	dst := h.Trees.TreeOf(h.Forest, parent)
+	onPath, err := h.pathQuotas(ctx, dst, parent)
+	if err != nil || len(onPath) == 0 {
 		return "", err
 	}
+	names := quota.Names(onPath)
 	src := h.Trees.TreeOf(h.Forest, ns)
 	parentOf := ctrlquota.ParentOf(h.Forest)
 	oldParent := parentOf(ns)
+	// A subtree from another tree is read once, not on every attempt of
+	// the destination's compare-and-swap, which it does not depend on.
+	var elsewhere quota.Moved
+	var from *quota.Ledger
 	rounds := 0
-	err := h.casLedger(ctx, parent, func(v ctrlquota.TreeView, stored *quota.Ledger, at reads) (*quota.Ledger, error) {
+	err = h.casLedger(ctx, parent, func(v ctrlquota.TreeView, stored *quota.Ledger, at reads) (*quota.Ledger, error) {
 		if at != liveReads {
 			return nil, errRetryLive
 		}
@@ -49,12 +56,25 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 		if err != nil || len(quotas) == 0 {
 			return nil, err
 		}
-		moved, from, err := h.moved(ctx, src, v, snap, stored, vs, ns)
-		if err != nil {
-			return nil, err
-		}
-		if err := h.countUntracked(ctx, snap.Names(parent), &moved); err != nil {
-			return nil, err
+		var moved quota.Moved
+		carried := from
+		switch {
+		case src.Root == v.Root:
+			// Within the tree: its subtree as this attempt reads it.
+			moved, carried = snap.Patched(quota.Pending(stored, snap, vs, quota.Key{})).Subtree(ns), nil
+			if err := h.countUntracked(ctx, names, &moved); err != nil {
+				return nil, err
+			}
+		case from == nil:
+			if elsewhere, from, err = h.movedFrom(ctx, src, ns); err != nil {
+				return nil, err
+			}
+			if err := h.countUntracked(ctx, names, &elsewhere); err != nil {
+				return nil, err
+			}
+			moved, carried = elsewhere, from
+		default:
+			moved = elsewhere
 		}
 		// Other moves judged into the tree count; an earlier judgement of
 		// this one does not.
@@ -70,7 +90,7 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 				lca = commonAncestor(v.Tree, oldParent, parent)
 			}
 			next := quota.WithHold(l, ns, quota.HoldFor(moved, oldParent, parent, lca, h.now()), h.now())
-			return quota.Carry(next, from, moved), nil
+			return quota.Carry(next, carried, moved), nil
 		}
 		if quota.DecideMove(snap.Patched(quota.Pending(l, snap, vs, quota.Key{})), moved, parent) == nil {
 			// Only grants deny: revoke them and judge again.
@@ -94,17 +114,12 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 	return "", nil
 }
 
-// moved is the subtree of ns with the usage its own tree decides with
-// (Pending; its grants are not counted, since moving changes their cover,
-// which ends them). dst is the destination tree, snap, l and vs its
-// snapshot, ledger and versions.
-// For a move from another tree it also returns that tree's ledger, whose
+// movedFrom is the subtree of ns, in its own tree src, with the usage that
+// tree decides with (Pending; its grants are not counted, since moving
+// changes their cover, which ends them), and that tree's ledger, whose
 // reservations of the subtree the hold carries (quota.Carry).
-func (h *StatusHandler) moved(ctx context.Context, src, dst ctrlquota.TreeView, snap *quota.Snapshot, l *quota.Ledger, vs quota.Versions, ns string) (quota.Moved, *quota.Ledger, error) {
-	if src.Root == dst.Root {
-		return snap.Patched(quota.Pending(l, snap, vs, quota.Key{})).Subtree(ns), nil, nil
-	}
-	srcSnap, srcVs, _, err := h.snapshot(ctx, src, true)
+func (h *StatusHandler) movedFrom(ctx context.Context, src ctrlquota.TreeView, ns string) (quota.Moved, *quota.Ledger, error) {
+	snap, vs, _, err := h.snapshot(ctx, src, true)
 	if err != nil {
 		return quota.Moved{}, nil, err
 	}
@@ -112,7 +127,7 @@ func (h *StatusHandler) moved(ctx context.Context, src, dst ctrlquota.TreeView, 
 	if err != nil {
 		return quota.Moved{}, nil, err
 	}
-	return srcSnap.Patched(quota.Pending(stored.Ledger, srcSnap, srcVs, quota.Key{})).Subtree(ns), stored.Ledger, nil
+	return snap.Patched(quota.Pending(stored.Ledger, snap, vs, quota.Key{})).Subtree(ns), stored.Ledger, nil
 }
 
 // countUntracked adds to m, for every namespace of it, the live usage of
