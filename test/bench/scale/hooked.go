@@ -61,8 +61,12 @@ func startNoopWebhook(ctx context.Context, cl *cluster, floor bool) (func(), err
 		if url, stop, err = serveNoopProcess(caPEM, keyPEM); err != nil {
 			return nil, err
 		}
-	} else if url, stop, err = serveNoop(cert); err != nil {
-		return nil, err
+	} else {
+		addr, stopServer, err := serveNoop(cert)
+		if err != nil {
+			return nil, err
+		}
+		url, stop = "https://"+addr+"/", stopServer
 	}
 	if os.Getenv("BENCH_NOOP_SERVER") == "canopy" && !floor {
 		// Served by Canopy's own webhook server instead: its status
@@ -99,7 +103,7 @@ func startNoopWebhook(ctx context.Context, cl *cluster, floor bool) (func(), err
 }
 
 // serveNoop serves the no-op webhook from this process on 127.0.0.1 and
-// returns its URL and a func that stops it.
+// returns its address and a func that stops it.
 func serveNoop(cert tls.Certificate) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -112,7 +116,7 @@ func serveNoop(cert tls.Certificate) (string, func(), error) {
 			fmt.Printf("no-op webhook: %v\n", err)
 		}
 	}()
-	return fmt.Sprintf("https://%s/", ln.Addr().String()), func() { _ = srv.Close() }, nil
+	return ln.Addr().String(), func() { _ = srv.Close() }, nil
 }
 
 // serveNoopProcess serves the no-op webhook from a process of its own
@@ -147,12 +151,12 @@ func serveNoopChild() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	url, _, err := serveNoop(cert)
+	addr, _, err := serveNoop(cert)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Println(strings.TrimSuffix(strings.TrimPrefix(url, "https://"), "/"))
+	fmt.Println(addr)
 	select {}
 }
 
