@@ -29,6 +29,9 @@ type Namespace struct {
 	anchors map[string]bool
 	// allowCascadingDeletion mirrors spec.allowCascadingDeletion.
 	allowCascadingDeletion bool
+	// hierarchyVersion is the resourceVersion, as an etcd revision, of the
+	// HierarchyConfiguration this record reflects: 0 without one.
+	hierarchyVersion uint64
 	// labels are the labels of the Namespace object itself, used by
 	// propagation selectors.
 	labels map[string]string
@@ -51,6 +54,21 @@ func (ns *Namespace) Name() string {
 	}
 	return ns.name
 }
+
+// HierarchyVersion is the resourceVersion (an etcd revision) of the
+// HierarchyConfiguration the namespace's record reflects, 0 without one. A
+// quota hold on a move counts until the forest reflects a later version
+// (quota.Hold).
+func (ns *Namespace) HierarchyVersion() uint64 {
+	if ns == nil {
+		return 0
+	}
+	return ns.hierarchyVersion
+}
+
+// SetHierarchyVersion records the version of the HierarchyConfiguration
+// the record reflects. It changes nothing derived, so it reports nothing.
+func (ns *Namespace) SetHierarchyVersion(v uint64) { ns.hierarchyVersion = v }
 
 // Exists reports whether the Namespace object has been seen in the API.
 func (ns *Namespace) Exists() bool { return ns != nil && ns.exists }

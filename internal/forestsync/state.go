@@ -25,6 +25,9 @@ type State struct {
 	AllowCascadingDeletion bool
 	HCLabels               []api.MetaKVP
 	HCAnnotations          []api.MetaKVP
+	// HCVersion is the HierarchyConfiguration's resourceVersion as an etcd
+	// revision, 0 without one (forest.Namespace.HierarchyVersion).
+	HCVersion uint64
 
 	// Anchors are the names of the SubnamespaceAnchors in this namespace.
 	Anchors []string
@@ -75,6 +78,11 @@ func Apply(f *forest.Forest, name string, st State) []string {
 		parent = st.Parent
 	}
 	changed = ns.SetParent(f.Get(parent)) || changed
+	if st.Exists {
+		ns.SetHierarchyVersion(st.HCVersion)
+	} else {
+		ns.SetHierarchyVersion(0)
+	}
 
 	affected := map[string]bool{}
 	for _, sub := range anchorDiff {

@@ -25,6 +25,26 @@ func TestApply(t *testing.T) {
 		// check runs on the forest afterwards, under the lock.
 		check func(t *testing.T, f *forest.Forest)
 	}{{
+		name: "the HierarchyConfiguration's version is recorded, alone changing nothing derived",
+		steps: []step{
+			{"a", exists, []string{"a"}},
+			{"b", State{Exists: true, Parent: "a", HCVersion: 40}, []string{"a", "b"}},
+			{"b", State{Exists: true, Parent: "a", HCVersion: 41}, nil},
+			{"c", State{Exists: true, HCVersion: 9}, []string{"c"}},
+			{"c", State{}, []string{"c"}},
+		},
+		check: func(t *testing.T, f *forest.Forest) {
+			if v := f.Lookup("b").HierarchyVersion(); v != 41 {
+				t.Errorf("b's version = %d, want 41", v)
+			}
+			if v := f.Lookup("a").HierarchyVersion(); v != 0 {
+				t.Errorf("a, without a HierarchyConfiguration: version %d, want 0", v)
+			}
+			if v := f.Lookup("c").HierarchyVersion(); v != 0 {
+				t.Errorf("c, gone: version %d, want 0", v)
+			}
+		},
+	}, {
 		name: "new root reports only itself, unchanged state reports nothing",
 		steps: []step{
 			{"a", exists, []string{"a"}},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -346,6 +347,8 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 		st.Parent = hc.Spec.Parent
 		st.AllowCascadingDeletion = hc.Spec.AllowCascadingDeletion
 		st.HCLabels, st.HCAnnotations = hc.Spec.Labels, hc.Spec.Annotations
+		// A resourceVersion is an etcd revision; anything else reads as 0.
+		st.HCVersion, _ = strconv.ParseUint(hc.ResourceVersion, 10, 64)
 	case !apierrors.IsNotFound(err):
 		return st, fmt.Errorf("getting hierarchy configuration: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -21,74 +22,110 @@ import (
 // compare-and-swap as a reservation: any reservation written after it
 // counts it, and any written before it made the judgement read again.
 //
-// A reader counts a hold (WithHolds) while its forest still shows the moved
-// namespace under its old parent: the subtree's usage, per scope key, as a
-// child of the new parent. For a move within one tree, whose readers already
-// count the subtree under its old parent, the hold also takes that usage
-// back at the deepest common ancestor: the quotas above both parents count
-// the subtree once, those of the old branch still count it (the move may
-// never be stored), and those it enters count it too. Once the
-// reader's forest shows any other parent (the move, or a later one), the
-// hold counts nothing: the subtree's own singletons count it. A move the
-// API server never stored leaves the old parent in place; its hold stops
-// counting after HoldMax, and the leader prunes it (PruneHolds).
+// A hold is settled by what the API server commits, never by a clock. The
+// API server stores a change of a HierarchyConfiguration only at the
+// version its webhooks judged (the review's old object; a write that finds
+// another version is judged again or refused), so once a reader's forest
+// reflects a later version of it, that forest shows the move or whatever
+// replaced it, and the hold counts nothing there. Until then a reader
+// counts it (WithHolds): the subtree's usage, per scope key, as a child of
+// the new parent. For a move within one tree, whose readers already count
+// the subtree under its old parent, the hold also takes that usage back at
+// the deepest common ancestor: the quotas above both parents count the
+// subtree once, those of the old branch still count it (the move may never
+// be stored), and those it enters count it too.
+//
+// A move the API server never stores (another webhook refused it, or its
+// write conflicted) leaves the version as it was. The leader fences such a
+// hold HoldFence after its judgement (StepHold): it writes the
+// HierarchyConfiguration, after which the move cannot be stored at the
+// judged version, and drops the hold HoldSettle after its forest shows a
+// later one. The clock only decides when to write, never what counts.
 
-// HoldMax is how long a hold counts at most, for a move that was judged but
-// never stored; a stored move shows in every forest long before.
-const HoldMax = 30 * time.Second
+// HoldFence is how long after its judgement the leader fences a hold whose
+// move its forest does not show: the default timeout of an admission
+// webhook, so that only a move whose other webhooks take longer than that
+// after Canopy's judgement meets the fence (and is judged again, or
+// conflicts).
+const HoldFence = 10 * time.Second
 
-// holdSettle is how long the leader keeps a hold its forest shows settled,
-// for the other replica's forest to show the move too.
-const holdSettle = 10 * time.Second
+// HoldSettle is how long the leader keeps a hold once it finds it settled,
+// for the other replicas' forests to show the later version too.
+const HoldSettle = 10 * time.Second
 
-// ledgerHoldPrefix keys a hold by its moved namespace: _hold.<namespace>.
+// ledgerHoldPrefix keys a hold: _hold.<namespace>.<parent> (namespace
+// names hold no dots).
 const ledgerHoldPrefix = "_hold."
 
-// Hold is a judged move's usage in its destination tree's ledger, keyed by
-// the moved namespace.
+// Hold is a judged move's usage in its destination tree's ledger.
 type Hold struct {
+	// Namespace is the moved namespace.
+	Namespace string `json:"namespace"`
 	// OldParent is the parent the move replaces ("" for a root joining),
 	// Parent the new one, and LCA their deepest common ancestor for a move
 	// within one tree ("" across trees).
 	OldParent string `json:"oldParent"`
 	Parent    string `json:"parent"`
 	LCA       string `json:"lca,omitempty"`
+	// Version is the resourceVersion, as an etcd revision, of the
+	// HierarchyConfiguration the move was judged on: 0 when it was being
+	// created.
+	Version uint64 `json:"version"`
 	// Usage is the moved subtree's usage summed per scope key, normalised.
 	Usage map[string]corev1.ResourceList `json:"usage"`
 	// At is when the move was judged, in Unix seconds.
 	At int64 `json:"at"`
 }
 
-// HoldFor is the hold of moving m from oldParent under parent at at.
-func HoldFor(m Moved, oldParent, parent, lca string, at time.Time) Hold {
-	h := Hold{OldParent: oldParent, Parent: parent, LCA: lca, Usage: map[string]corev1.ResourceList{}, At: at.Unix()}
+// Key is the hold's key in Ledger.Holds: a judgement of the same move
+// replaces it, one of the same namespace under another parent does not.
+func (h Hold) Key() string { return h.Namespace + "." + h.Parent }
+
+// Holding reports whether a reader whose forest reflects version seen of
+// the moved namespace's HierarchyConfiguration (0 without one) counts h.
+func (h Hold) Holding(seen uint64) bool { return seen <= h.Version }
+
+// HoldFor is the hold of moving m from oldParent under parent, judged at
+// version of m's root's HierarchyConfiguration at at.
+func HoldFor(m Moved, oldParent, parent, lca string, version uint64, at time.Time) Hold {
+	h := Hold{Namespace: m.Root, OldParent: oldParent, Parent: parent, LCA: lca, Version: version,
+		Usage: map[string]corev1.ResourceList{}, At: at.Unix()}
 	for k, l := range m.Usage {
 		h.Usage[k.Scope] = Add(h.Usage[k.Scope], Normalize(l))
 	}
 	return h
 }
 
-// WithHold returns l with the hold of moving root, replacing an older one,
-// and without the holds expired at now. l is not modified.
-func WithHold(l *Ledger, root string, h Hold, now time.Time) *Ledger {
+// WithHold returns l with h, replacing an earlier judgement of the same
+// move. l is not modified.
+func WithHold(l *Ledger, h Hold) *Ledger {
 	out := l.clone()
-	for r, old := range out.Holds {
-		if expired(old, now) {
-			delete(out.Holds, r)
-		}
-	}
-	out.Holds[root] = h
+	out.Holds[h.Key()] = h
 	return out
 }
 
-// WithoutHold returns l without root's hold, to judge a move of root
-// again without counting its earlier judgement. l is not modified.
-func WithoutHold(l *Ledger, root string) *Ledger {
-	if _, ok := l.Holds[root]; !ok {
+// WithoutHold returns l without the hold of moving ns under parent, to
+// judge that move again without counting its earlier judgement. l is not
+// modified.
+func WithoutHold(l *Ledger, ns, parent string) *Ledger {
+	k := Hold{Namespace: ns, Parent: parent}.Key()
+	if _, ok := l.Holds[k]; !ok {
 		return l
 	}
 	out := l.clone()
-	delete(out.Holds, root)
+	delete(out.Holds, k)
+	return out
+}
+
+// DropHolds returns l without the holds keyed keys; l is not modified.
+func DropHolds(l *Ledger, keys []string) *Ledger {
+	if len(keys) == 0 {
+		return l
+	}
+	out := l.clone()
+	for _, k := range keys {
+		delete(out.Holds, k)
+	}
 	return out
 }
 
@@ -121,43 +158,33 @@ func Carry(l, from *Ledger, m Moved) *Ledger {
 	return out
 }
 
-func expired(h Hold, now time.Time) bool {
-	return now.Sub(time.Unix(h.At, 0)) > HoldMax
-}
-
-// holding reports whether a reader whose forest gives parentOf counts h of
-// moved namespace root at now.
-func holding(root string, h Hold, parentOf func(string) string, now time.Time) bool {
-	return parentOf(root) == h.OldParent && !expired(h, now)
-}
-
 // WithHolds returns s with every hold of l its reader counts (see the
 // section above): the held usage as a child of the hold's parent, taken
-// back at the common ancestor of a move within the tree. parentOf gives a
-// namespace's parent in the reader's forest ("" for a root or an unknown
-// namespace). s itself is returned when no hold counts.
-func WithHolds(l *Ledger, s *Snapshot, parentOf func(string) string, now time.Time) *Snapshot {
+// back at the common ancestor of a move within the tree. seen gives the
+// version of a namespace's HierarchyConfiguration the reader's forest
+// reflects (0 without one). s itself is returned when no hold counts.
+func WithHolds(l *Ledger, s *Snapshot, seen func(string) uint64) *Snapshot {
 	if len(l.Holds) == 0 {
 		// Every admission outside a grant asks; almost none finds a hold.
 		return s
 	}
 	var tree Tree
 	var usage Usage
-	for _, root := range slices.Sorted(maps.Keys(l.Holds)) {
-		h := l.Holds[root]
-		if _, ok := s.parent[h.Parent]; !ok || !holding(root, h, parentOf, now) {
+	for _, k := range slices.Sorted(maps.Keys(l.Holds)) {
+		h := l.Holds[k]
+		if _, ok := s.parent[h.Parent]; !ok || !h.Holding(seen(h.Namespace)) {
 			continue
 		}
 		if tree == nil {
 			tree, usage = maps.Clone(s.parent), maps.Clone(s.usage)
 		}
-		in := "\x00hold/" + root
+		in := "\x00hold/" + k
 		tree[in] = h.Parent
 		for scope, u := range h.Usage {
 			usage[Key{Namespace: in, Scope: scope}] = u
 		}
 		if _, ok := s.parent[h.LCA]; h.LCA != "" && ok {
-			back := "\x00unhold/" + root
+			back := "\x00unhold/" + k
 			tree[back] = h.LCA
 			for scope, u := range h.Usage {
 				usage[Key{Namespace: back, Scope: scope}] = Subtract(nil, u)
@@ -176,34 +203,45 @@ func WithHolds(l *Ledger, s *Snapshot, parentOf func(string) string, now time.Ti
 	return NewSnapshot(tree, quotas, usage)
 }
 
-// PruneHolds drops the holds the leader no longer needs: expired ones, and
-// those its forest has shown settled (another parent) for holdSettle. It
-// says whether any was dropped; l is not modified.
-func PruneHolds(l *Ledger, parentOf func(string) string, now time.Time) (*Ledger, bool) {
-	var drop []string
-	for root, h := range l.Holds {
-		settled := parentOf(root) != h.OldParent && now.Sub(time.Unix(h.At, 0)) > holdSettle
-		if expired(h, now) || settled {
-			drop = append(drop, root)
+// HoldStep is what the leader does with a hold next (StepHold).
+type HoldStep int
+
+const (
+	// HoldWait keeps the hold as it is.
+	HoldWait HoldStep = iota
+	// HoldFenceIt writes the moved namespace's HierarchyConfiguration, so
+	// that a move never stored can no longer be stored at the judged
+	// version.
+	HoldFenceIt
+	// HoldDrop removes the hold from the ledger.
+	HoldDrop
+)
+
+// StepHold decides the leader's next step for h at now, and when to look
+// again: settledAt is when the leader first found it settled (its forest
+// reflecting a later version, or the HierarchyConfiguration gone), zero
+// while it has not.
+func StepHold(h Hold, settledAt, now time.Time) (HoldStep, time.Duration) {
+	if !settledAt.IsZero() {
+		if d := settledAt.Add(HoldSettle).Sub(now); d > 0 {
+			return HoldWait, d
 		}
+		return HoldDrop, 0
 	}
-	if len(drop) == 0 {
-		return l, false
+	if d := time.Unix(h.At, 0).Add(HoldFence).Sub(now); d > 0 {
+		return HoldWait, d
 	}
-	out := l.clone()
-	for _, r := range drop {
-		delete(out.Holds, r)
-	}
-	return out, true
+	// Look again soon: the forest shows the fence within moments.
+	return HoldFenceIt, time.Second
 }
 
 func encodeHolds(out map[string]string, holds map[string]Hold) {
-	for root, h := range holds {
+	for k, h := range holds {
 		raw, err := json.Marshal(h)
 		if err != nil {
 			continue // a ResourceList always marshals
 		}
-		out[ledgerHoldPrefix+root] = string(raw)
+		out[ledgerHoldPrefix+k] = string(raw)
 	}
 }
 
@@ -211,6 +249,10 @@ func decodeHold(k, v string) (Hold, error) {
 	var h Hold
 	if err := json.Unmarshal([]byte(v), &h); err != nil {
 		return h, fmt.Errorf("decoding hold %q: %w", k, err)
+	}
+	if h.Namespace == "" {
+		// Written before holds named their namespace: keyed by it alone.
+		h.Namespace = strings.TrimPrefix(k, ledgerHoldPrefix)
 	}
 	for scope, u := range h.Usage {
 		h.Usage[scope] = Normalize(u)

@@ -42,8 +42,7 @@ type Ledger struct {
 	Lowered map[Key]uint64
 	// Grants is the headroom escrowed per key (see Grant).
 	Grants map[Key]Grant
-	// Holds is the usage of moves judged into the tree, by moved
-	// namespace (see Hold).
+	// Holds is the usage of moves judged into the tree, by Hold.Key.
 	Holds map[string]Hold
 }
 
@@ -205,7 +204,7 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 			l.Grants[key] = g
 			continue
 		}
-		if root, ok := strings.CutPrefix(k, ledgerHoldPrefix); ok {
+		if strings.HasPrefix(k, ledgerHoldPrefix) {
 			h, err := decodeHold(k, v)
 			if err != nil {
 				return nil, err
@@ -213,7 +212,7 @@ func DecodeLedger(data map[string]string) (*Ledger, error) {
 			if l.Holds == nil {
 				l.Holds = map[string]Hold{}
 			}
-			l.Holds[root] = h
+			l.Holds[h.Key()] = h
 			continue
 		}
 		if strings.HasPrefix(k, "_") {
@@ -402,7 +401,7 @@ func Prune(l *Ledger, keep func(Key) bool) (*Ledger, bool) {
 			out.Grants[k] = g
 		}
 	}
-	// Holds are the moves' own, pruned by PruneHolds.
+	// Holds are the moves' own, dropped by the leader (StepHold).
 	out.Holds = l.Holds
 	return out, len(out.Entries) != len(l.Entries) || len(out.Lowered) != len(l.Lowered) || len(out.Grants) != len(l.Grants)
 }

@@ -3,7 +3,6 @@ package quota
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -42,7 +41,7 @@ const (
 // +kubebuilder:rbac:groups="",resources=resourcequotas,verbs=get;list;watch;create;update;patch;delete
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;update;delete
 // +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=hierarchicalresourcequotas,verbs=get;list;watch;update
-// +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=hnc.x-k8s.io,resources=hierarchyconfigurations,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=hierarchicalquotas,verbs=get;list;watch
 // +kubebuilder:rbac:groups=tenancy.canopy.dev,resources=hierarchicalquotas/status,verbs=get;update;patch
 
@@ -75,6 +74,9 @@ type Reconciler struct {
 	unsettled map[string]map[quota.Key]unsettledSince
 	// clamped holds the clamped singletons the events showed (noteClamp).
 	clamped map[client.ObjectKey]bool
+	// holdsSettled remembers, per tree and hold judgement, when the
+	// leader first found a move's hold settled (holds.go).
+	holdsSettled map[string]map[string]time.Time
 	// queue is the controller's work queue, once it has started.
 	queue workqueue.TypedRateLimitingInterface[reconcile.Request]
 }
@@ -97,13 +99,6 @@ func (r *Reconciler) setQueue(q workqueue.TypedRateLimitingInterface[reconcile.R
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.queue = q
-}
-
-// unsettledSince is a reservation's base and when a reconcile first found
-// it unsettled.
-type unsettledSince struct {
-	base  uint64
-	since time.Time
 }
 
 // Reconcile brings one tree to its desired state.
@@ -147,7 +142,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 	// or the webhook would have to create it while the API server's quota
 	// admission waits for it, and a ConfigMap create itself waits for the
 	// quota admission's workers (a deadlock until its 10 s timeout).
-	ledger, err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing)
+	ledger, look, err := r.reconcileLedger(ctx, v, len(quotas) > 0, desired, existing)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -179,6 +174,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Re
 		// A clamp kept for a retry in flight is judged again once the
 		// retry has had its time (see busy).
 		return ctrl.Result{RequeueAfter: clampBusy}, nil
+	case look > 0 && look < r.resync():
+		// A move's hold is due to be fenced or dropped.
+		return ctrl.Result{RequeueAfter: look}, nil
 	}
 	return ctrl.Result{RequeueAfter: r.resync()}, nil
 }
@@ -252,29 +250,35 @@ func isTerminating(err error) bool {
 	return apierrors.HasStatusCause(err, corev1.NamespaceTerminatingCause)
 }
 
-// reconcileLedger prunes the tree's ledger and settles reservations left
-// unsettled, or deletes the ledger once the tree has no quota. It returns
-// the ledger as written (nil once deleted).
-func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas bool, desired, existing map[string][]corev1.ResourceQuota) (*quota.Ledger, error) {
+// reconcileLedger prunes the tree's ledger, takes its moves' holds a step
+// and settles reservations left unsettled, or deletes the ledger once the
+// tree has no quota. It returns the ledger as written (nil once deleted),
+// and when a hold needs the next look (0 for none).
+func (r *Reconciler) reconcileLedger(ctx context.Context, v TreeView, hasQuotas bool, desired, existing map[string][]corev1.ResourceQuota) (*quota.Ledger, time.Duration, error) {
 	stored, err := r.Ledgers.Get(ctx, v.Root)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if !hasQuotas {
 		r.remember(v.Root, nil, r.now())
-		return nil, r.Ledgers.Delete(ctx, stored)
+		r.forgetHolds(v.Root, nil)
+		return nil, 0, r.Ledgers.Delete(ctx, stored)
 	}
 	next, changed := quota.Prune(stored.Ledger, KeepEntry(v, desired))
-	next, held := quota.PruneHolds(next, ParentOf(r.Forest), r.now())
-	if changed || held || stored.Missing() {
+	holds := len(next.Holds)
+	next, look, err := r.reconcileHolds(ctx, v.Root, next)
+	if err != nil {
+		return nil, 0, err
+	}
+	if changed || len(next.Holds) != holds || stored.Missing() {
 		if err := r.Ledgers.Put(ctx, stored, next); err != nil {
 			// A conflict means an admission reserved meanwhile: the
 			// returned error requeues, and the next pass reads it.
-			return nil, err
+			return nil, 0, err
 		}
 		ctrl.LoggerFrom(ctx).V(1).Info("Pruned quota ledger")
 	}
-	return next, r.settle(ctx, v.Root, next, existing)
+	return next, look, r.settle(ctx, v.Root, next, existing)
 }
 
 // KeepEntry says which ledger entries a tree still needs: those of its
@@ -290,70 +294,6 @@ func KeepEntry(v TreeView, desired map[string][]corev1.ResourceQuota) func(quota
 		}
 		return false
 	}
-}
-
-// settle writes the singleton of every reservation found unsettled at the
-// same base for at least a resync period. A reservation stays unsettled
-// only while no later version of its singleton exists: usually its status
-// update is in flight and commits in milliseconds, but if it never commits
-// (the API server gave up after the webhook admitted it) and the namespace
-// sees no further admission, it would count forever. Any write creates a
-// later version, after which the API server can no longer commit an update
-// made at the old base (one still in flight is retried by the API server at
-// the new version), so the write settles it whatever the timing; the clock
-// only decides when to write, never what counts.
-func (r *Reconciler) settle(ctx context.Context, root string, l *quota.Ledger, existing map[string][]corev1.ResourceQuota) error {
-	vs := ObservedVersions(existing)
-	found := map[quota.Key]uint64{}
-	for _, k := range quota.Unsettled(l, vs) {
-		found[k] = l.Entries[k].Base
-	}
-	now := r.now()
-	for k, seen := range r.remember(root, found, now) {
-		if now.Sub(seen.since) < r.resync() {
-			continue
-		}
-		for _, rq := range existing[k.Namespace] {
-			if rq.Name != quota.SingletonName(k.Scope) || quota.ParseRV(rq.ResourceVersion) != seen.base {
-				continue
-			}
-			upd := rq.DeepCopy()
-			if upd.Annotations == nil {
-				upd.Annotations = map[string]string{}
-			}
-			upd.Annotations[AnnotationSettled] = strconv.FormatUint(seen.base, 10)
-			if err := r.Client.Update(ctx, upd); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-				return fmt.Errorf("settling the quota reservation of %s: %w", klog.KObj(upd), err)
-			}
-			ctrl.LoggerFrom(ctx).V(1).Info("Settled a quota reservation that never committed", "resourcequota", klog.KObj(upd), "base", seen.base)
-		}
-	}
-	return nil
-}
-
-// remember records the unsettled reservations of a tree found now, keeping
-// the time each was first found at the same base, and returns them.
-func (r *Reconciler) remember(root string, found map[quota.Key]uint64, now time.Time) map[quota.Key]unsettledSince {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.unsettled == nil {
-		r.unsettled = map[string]map[quota.Key]unsettledSince{}
-	}
-	prev := r.unsettled[root]
-	out := make(map[quota.Key]unsettledSince, len(found))
-	for k, base := range found {
-		if p, ok := prev[k]; ok && p.base == base {
-			out[k] = p
-		} else {
-			out[k] = unsettledSince{base: base, since: now}
-		}
-	}
-	if len(out) == 0 {
-		delete(r.unsettled, root)
-	} else {
-		r.unsettled[root] = out
-	}
-	return out
 }
 
 // writeStatuses writes each quota's status when it changed.

@@ -144,8 +144,7 @@ func stableRoot(f *forest.Forest, ns string) (string, bool) {
 }
 
 // ParentOf gives each namespace's parent in f, "" for a root or a
-// namespace f does not hold (quota.WithHolds, quota.PruneHolds). Each call
-// takes f's lock.
+// namespace f does not hold. Each call takes f's lock.
 func ParentOf(f *forest.Forest) func(string) string {
 	return func(ns string) string {
 		f.Lock()
@@ -154,5 +153,16 @@ func ParentOf(f *forest.Forest) func(string) string {
 			return p.Name()
 		}
 		return ""
+	}
+}
+
+// HierarchyVersionOf gives the version of each namespace's
+// HierarchyConfiguration that f reflects, 0 without one: what settles a
+// quota hold (quota.WithHolds). Each call takes f's lock.
+func HierarchyVersionOf(f *forest.Forest) func(string) uint64 {
+	return func(ns string) uint64 {
+		f.Lock()
+		defer f.Unlock()
+		return f.Lookup(ns).HierarchyVersion()
 	}
 }

@@ -66,9 +66,11 @@ type validator struct {
 
 // QuotaMoves holds the quota check of moves, which the quota webhooks
 // provide once they are registered: Judge returns a denial, or "" to allow.
+// version is the resourceVersion of the HierarchyConfiguration the move
+// changes ("" for a create).
 // A nil Judge allows every move, as when quotas are off.
 type QuotaMoves struct {
-	Judge func(ctx context.Context, ns, parent string, dryRun bool) (string, error)
+	Judge func(ctx context.Context, ns, parent, version string, dryRun bool) (string, error)
 }
 
 // WithQuotaMoves refuses moves that would take a quota of the new parent's
@@ -112,9 +114,9 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	if !v.sync.Loaded() {
 		return admission.Denied(forestsync.ErrNotLoaded.Error())
 	}
-	oldParent := ""
+	oldParent, version := "", ""
 	if r.Old != nil {
-		oldParent = r.Old.Spec.Parent
+		oldParent, version = r.Old.Spec.Parent, r.Old.ResourceVersion
 	}
 	var kinds []PropagatedKind
 	moving := r.New.Spec.Parent != oldParent && r.New.Spec.Parent != ""
@@ -150,7 +152,7 @@ func (v *validator) Handle(ctx context.Context, req admission.Request) admission
 	// Last, once the user may move it: the check reads live and may
 	// revoke grants.
 	if moving && v.quota != nil && v.quota.Judge != nil {
-		why, err := v.quota.Judge(ctx, r.New.Namespace, r.New.Spec.Parent, req.DryRun != nil && *req.DryRun)
+		why, err := v.quota.Judge(ctx, r.New.Namespace, r.New.Spec.Parent, version, req.DryRun != nil && *req.DryRun)
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}

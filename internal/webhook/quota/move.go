@@ -16,7 +16,9 @@ import (
 // JudgeMove decides whether namespace ns, with its subtree, may move under
 // parent (a HierarchyConfiguration's new spec.parent): every quota of
 // parent's tree must still hold with the subtree's usage added
-// (quota.DecideMove). It returns a denial, or "" to allow.
+// (quota.DecideMove). version is the resourceVersion of the
+// HierarchyConfiguration the move changes, as the review's old object
+// gives it ("" for a create). It returns a denial, or "" to allow.
 //
 // It reads nothing live when no quota is on parent's path (from the
 // cache). Otherwise usage is read as a refusal is (reserve): the
@@ -25,13 +27,13 @@ import (
 // in the way, they are revoked, as for an admission, and the move judged
 // again; a dry run revokes nothing and is judged as if they were. An
 // allowed move is held in the destination's ledger until each replica's
-// forest shows it (quota.Hold), so that no admission decided meanwhile
-// leaves it out. The subtree counts its singletons' usage with its tree's
+// forest reflects a later version than the one judged (quota.Hold), so
+// that no admission decided meanwhile leaves it out. The subtree counts its singletons' usage with its tree's
 // unsettled reservations; for a name the destination limits and a
 // singleton of the subtree does not track (a namespace that enters its
 // first quota, or a quota that limits more), what exists is counted live,
 // as a recount is checked (liveUsage).
-func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun bool) (string, error) {
+func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent, version string, dryRun bool) (string, error) {
 	// No quota on the new parent's path, none that the move touches: a
 	// move only adds usage to the quotas of its new ancestry.
 	dst := h.Trees.TreeOf(h.Forest, parent)
@@ -41,8 +43,8 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 	}
 	names := quota.Names(onPath)
 	src := h.Trees.TreeOf(h.Forest, ns)
-	parentOf := ctrlquota.ParentOf(h.Forest)
-	oldParent := parentOf(ns)
+	oldParent := ctrlquota.ParentOf(h.Forest)(ns)
+	seen := ctrlquota.HierarchyVersionOf(h.Forest)
 	// A subtree from another tree is read once, not on every attempt of
 	// the destination's compare-and-swap, which it does not depend on.
 	var elsewhere quota.Moved
@@ -78,8 +80,8 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 		}
 		// Other moves judged into the tree count; an earlier judgement of
 		// this one does not.
-		l := quota.WithoutHold(stored, ns)
-		snap = quota.WithHolds(l, snap, parentOf, h.now())
+		l := quota.WithoutHold(stored, ns, parent)
+		snap = quota.WithHolds(l, snap, seen)
 		err = quota.DecideMove(snap.Patched(quota.Counted(l, snap, vs, quota.Key{})), moved, parent)
 		if err == nil {
 			if dryRun {
@@ -89,7 +91,7 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent string, dryRun
 			if src.Root == v.Root {
 				lca = commonAncestor(v.Tree, oldParent, parent)
 			}
-			next := quota.WithHold(l, ns, quota.HoldFor(moved, oldParent, parent, lca, h.now()), h.now())
+			next := quota.WithHold(l, quota.HoldFor(moved, oldParent, parent, lca, quota.ParseRV(version), h.now()))
 			return quota.Carry(next, carried, moved), nil
 		}
 		if quota.DecideMove(snap.Patched(quota.Pending(l, snap, vs, quota.Key{})), moved, parent) == nil {

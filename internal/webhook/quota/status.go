@@ -193,7 +193,7 @@ func (h *StatusHandler) reserve(ctx context.Context, prev, rq *corev1.ResourceQu
 		}
 		// Moves judged into the tree that this replica's forest does not
 		// show yet count (quota.Hold).
-		snap = quota.WithHolds(l, snap, ctrlquota.ParentOf(h.Forest), h.now())
+		snap = quota.WithHolds(l, snap, ctrlquota.HierarchyVersionOf(h.Forest))
 		r.Cover = quota.Cover(v.Tree, quotas, r.Namespace, r.Scope)
 		next, err := quota.Admit(l, snap, vs, r)
 		var exceeded *quota.ExceededError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
 )
 
@@ -26,49 +28,13 @@ import (
 // the full-to-be tree is refused. The quota never goes over.
 func TestMoveInFlightCountsForAdmissions(t *testing.T) {
 	c := admin(t)
-	ctx := context.Background()
 	tree(t, "hold-x", "hold-b", "hold-b1=hold-b")
 	hrq(t, "hold-b", "qb", "pods=3", "hold-b", "hold-b1")
 	mustCreatePods(t, "hold-x", "p1", "p2")
 	mustCreatePods(t, "hold-b1", "p1")
 	waitHRQUsed(t, "hold-b", "qb", corev1.ResourcePods, 1)
 
-	seen := make(chan struct{}, 1)
-	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		review := &admissionv1.AdmissionReview{}
-		if err := json.Unmarshal(body, review); err != nil || review.Request == nil {
-			http.Error(w, "bad review", http.StatusBadRequest)
-			return
-		}
-		select {
-		case seen <- struct{}{}:
-		default:
-		}
-		time.Sleep(3 * time.Second)
-		review.Response = &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: true}
-		review.Request = nil
-		_ = json.NewEncoder(w).Encode(review)
-	}))
-	defer srv.Close()
-	url := srv.URL + "/slow"
-	none, ignore, ten := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore, int32(10)
-	slow := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "test-slow-moves"},
-		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
-			Name:                    "slow-moves.test.canopy.dev",
-			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})},
-			Rules:                   []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Create}, Rule: admissionregistrationv1.Rule{APIGroups: []string{api.GroupVersion.Group}, APIVersions: []string{"v1alpha2"}, Resources: []string{"hierarchyconfigurations"}}}},
-			MatchConditions:         []admissionregistrationv1.MatchCondition{{Name: "hold-x-only", Expression: "object.metadata.namespace == 'hold-x'"}},
-			SideEffects:             &none,
-			FailurePolicy:           &ignore,
-			TimeoutSeconds:          &ten,
-			AdmissionReviewVersions: []string{"v1"},
-		}}}
-	if err := c.Create(ctx, slow); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = c.Delete(ctx, slow) }()
-
+	seen := hcWebhook(t, c, "hold-x", 3*time.Second, "")
 	moved := make(chan error, 1)
 	go func() { moved <- setParent(c, "hold-x", "hold-b1") }()
 	select {
@@ -91,4 +57,54 @@ func TestMoveInFlightCountsForAdmissions(t *testing.T) {
 	if n := countPods(t, "hold-x", "hold-b1", "hold-b"); n != 3 {
 		t.Errorf("%d pods under a quota of 3", n)
 	}
+}
+
+// hcWebhook registers a second validating webhook on the
+// HierarchyConfigurations of namespace ns, served by the test, which the
+// API server calls beside Canopy's for the admin's requests (not the
+// manager's). It answers each review after delay,
+// refusing it with deny unless deny is "". The returned channel receives
+// once when it first sees a review. It is removed when the test ends.
+func hcWebhook(t *testing.T, c client.Client, ns string, delay time.Duration, deny string) <-chan struct{} {
+	t.Helper()
+	ctx := context.Background()
+	seen := make(chan struct{}, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		review := &admissionv1.AdmissionReview{}
+		if err := json.Unmarshal(body, review); err != nil || review.Request == nil {
+			http.Error(w, "bad review", http.StatusBadRequest)
+			return
+		}
+		select {
+		case seen <- struct{}{}:
+		default:
+		}
+		time.Sleep(delay)
+		resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: deny == ""}
+		if deny != "" {
+			resp.Result = &metav1.Status{Message: deny}
+		}
+		review.Response, review.Request = resp, nil
+		_ = json.NewEncoder(w).Encode(review)
+	}))
+	t.Cleanup(srv.Close)
+	url := srv.URL + "/hc"
+	none, ignore, timeout := admissionregistrationv1.SideEffectClassNone, admissionregistrationv1.Ignore, int32(delay/time.Second)+5
+	cfg := &admissionregistrationv1.ValidatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: "test-hc-" + ns},
+		Webhooks: []admissionregistrationv1.ValidatingWebhook{{
+			Name:                    "hc.test.canopy.dev",
+			ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})},
+			Rules:                   []admissionregistrationv1.RuleWithOperations{{Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Update, admissionregistrationv1.Create}, Rule: admissionregistrationv1.Rule{APIGroups: []string{api.GroupVersion.Group}, APIVersions: []string{"v1alpha2"}, Resources: []string{"hierarchyconfigurations"}}}},
+			MatchConditions:         []admissionregistrationv1.MatchCondition{{Name: "one-namespace", Expression: fmt.Sprintf("object.metadata.namespace == %q", ns)}, {Name: "the-test-only", Expression: "request.userInfo.username == 'platform-admin'"}},
+			SideEffects:             &none,
+			FailurePolicy:           &ignore,
+			TimeoutSeconds:          &timeout,
+			AdmissionReviewVersions: []string{"v1"},
+		}}}
+	if err := c.Create(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(ctx, cfg) })
+	return seen
 }
