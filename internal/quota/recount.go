@@ -72,6 +72,18 @@ func CountedResource(name corev1.ResourceName) (res string, ok bool) {
 // errs towards allowing a recount, never towards blocking a true one). ok
 // is false when the scope uses something this cannot evaluate.
 func PodUsage(pods []corev1.Pod, scope *corev1.ScopeSelector, now time.Time) (used corev1.ResourceList, ok bool) {
+	return podUsage(pods, scope, now, minList)
+}
+
+// PodUsageAtLeast is PodUsage erring the other way: each pod's requests and
+// limits are the larger of what its spec and its status report (kube's
+// evaluator charges the larger while a pod is resized in place), so that a
+// move never counts less than the singletons will once it is stored.
+func PodUsageAtLeast(pods []corev1.Pod, scope *corev1.ScopeSelector, now time.Time) (used corev1.ResourceList, ok bool) {
+	return podUsage(pods, scope, now, maxList)
+}
+
+func podUsage(pods []corev1.Pod, scope *corev1.ScopeSelector, now time.Time, pick func(a, b corev1.ResourceList) corev1.ResourceList) (used corev1.ResourceList, ok bool) {
 	used = corev1.ResourceList{}
 	for i := range pods {
 		p := &pods[i]
@@ -87,7 +99,7 @@ func PodUsage(pods []corev1.Pod, scope *corev1.ScopeSelector, now time.Time) (us
 			continue
 		}
 		addName(used, corev1.ResourcePods, *resource.NewQuantity(1, resource.DecimalSI))
-		req, lim := podResources(p)
+		req, lim := podResources(p, pick)
 		for r, q := range req {
 			addName(used, corev1.ResourceName("requests."+string(r)), q)
 			if r == corev1.ResourceCPU || r == corev1.ResourceMemory || r == corev1.ResourceEphemeralStorage ||
@@ -102,9 +114,10 @@ func PodUsage(pods []corev1.Pod, scope *corev1.ScopeSelector, now time.Time) (us
 	return used, true
 }
 
-// podResources is the smallest of the requests and limits the pod's
-// spec and status give, whatever the API server's feature gates.
-func podResources(p *corev1.Pod) (req, lim corev1.ResourceList) {
+// podResources picks (minList: the smallest; maxList: the largest) among
+// the requests and limits the pod's spec and status give, whatever the API
+// server's feature gates.
+func podResources(p *corev1.Pod, pick func(a, b corev1.ResourceList) corev1.ResourceList) (req, lim corev1.ResourceList) {
 	for i, opts := range []resourcehelper.PodResourcesOptions{
 		{UseStatusResources: false, SkipPodLevelResources: false},
 		{UseStatusResources: true, SkipPodLevelResources: false},
@@ -116,7 +129,7 @@ func podResources(p *corev1.Pod) (req, lim corev1.ResourceList) {
 			req, lim = r, l
 			continue
 		}
-		req, lim = minList(req, r), minList(lim, l)
+		req, lim = pick(req, r), pick(lim, l)
 	}
 	return req, lim
 }
@@ -130,6 +143,19 @@ func minList(a, b corev1.ResourceList) corev1.ResourceList {
 				q = o
 			}
 			out[r] = q.DeepCopy()
+		}
+	}
+	return out
+}
+
+// maxList keeps the names in either list, at the larger value.
+func maxList(a, b corev1.ResourceList) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for _, l := range []corev1.ResourceList{a, b} {
+		for r, q := range l {
+			if cur, ok := out[r]; !ok || q.Cmp(cur) > 0 {
+				out[r] = q.DeepCopy()
+			}
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -63,6 +64,44 @@ func TestPodUsage(t *testing.T) {
 	if _, ok := PodUsage(pods, &corev1.ScopeSelector{MatchExpressions: []corev1.ScopedResourceSelectorRequirement{{ScopeName: "VolumeAttributesClass", Operator: corev1.ScopeSelectorOpExists}}}, now); ok {
 		t.Error("PodUsage evaluated a scope it does not know")
 	}
+}
+
+// A pod being resized in place reports one size in its spec and another in
+// its status: a recount check counts the smaller, a move the larger.
+func TestPodUsageOfAResizedPod(t *testing.T) {
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	p := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "resized"}, Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c",
+		Resources: corev1.ResourceRequirements{Requests: rl(t, "cpu=2,memory=1Gi"), Limits: rl(t, "cpu=2")}}}}}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "c",
+		AllocatedResources: rl(t, "cpu=3,memory=1Gi"),
+		Resources:          &corev1.ResourceRequirements{Requests: rl(t, "cpu=3,memory=1Gi"), Limits: rl(t, "cpu=3")}}}
+	pods := []corev1.Pod{p}
+	low, ok := PodUsage(pods, nil, now)
+	if !ok {
+		t.Fatal("PodUsage could not evaluate")
+	}
+	high, ok := PodUsageAtLeast(pods, nil, now)
+	if !ok {
+		t.Fatal("PodUsageAtLeast could not evaluate")
+	}
+	if got := low[corev1.ResourceRequestsCPU]; got.Cmp(resourceQ(t, "2")) != 0 {
+		t.Errorf("PodUsage requests.cpu = %s, want 2 (the smaller)", got.String())
+	}
+	if got := high[corev1.ResourceRequestsCPU]; got.Cmp(resourceQ(t, "3")) != 0 {
+		t.Errorf("PodUsageAtLeast requests.cpu = %s, want 3 (the larger)", got.String())
+	}
+	if got := high[corev1.ResourceLimitsCPU]; got.Cmp(resourceQ(t, "3")) != 0 {
+		t.Errorf("PodUsageAtLeast limits.cpu = %s, want 3", got.String())
+	}
+}
+
+func resourceQ(t *testing.T, s string) resource.Quantity {
+	t.Helper()
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return q
 }
 
 func TestStaleRecount(t *testing.T) {

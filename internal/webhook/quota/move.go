@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	ctrlquota "github.com/canopyhq/canopy/internal/controller/quota"
 	"github.com/canopyhq/canopy/internal/quota"
@@ -110,6 +115,10 @@ func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent, version strin
 	if errors.As(err, &refused) {
 		return refused.Error(), nil
 	}
+	var uncounted *uncountedError
+	if errors.As(err, &uncounted) {
+		return fmt.Sprintf("moving namespace %q under %q: %v", ns, parent, uncounted), nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("judging the move of %q under %q against its quotas: %w", ns, parent, err)
 	}
@@ -133,9 +142,14 @@ func (h *StatusHandler) movedFrom(ctx context.Context, src ctrlquota.TreeView, n
 }
 
 // countUntracked adds to m, for every namespace of it, the live usage of
-// the names (by scope key) that its singletons do not track.
+// the names (by scope key) that its singletons do not track: counted from
+// the objects (pods at the larger of what spec and status request, as kube
+// charges them), or else taken from another ResourceQuota of the namespace
+// that tracks the name under the same scope. A name neither gives is an
+// uncountedError: the move is refused rather than judged without it.
 func (h *StatusHandler) countUntracked(ctx context.Context, names map[string][]string, m *quota.Moved) error {
 	for nm := range m.Tree {
+		var others *corev1.ResourceQuotaList
 		for scope, want := range names {
 			k := quota.Key{Namespace: nm, Scope: scope}
 			tracked := m.Usage[k]
@@ -153,14 +167,69 @@ func (h *StatusHandler) countUntracked(ctx context.Context, names map[string][]s
 				return err
 			}
 			live, err := h.liveUsage(ctx, &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Namespace: nm},
-				Spec: corev1.ResourceQuotaSpec{ScopeSelector: sel}}, slices.Clip(missing))
+				Spec: corev1.ResourceQuotaSpec{ScopeSelector: sel}}, slices.Clip(missing), true)
 			if err != nil {
 				return err
+			}
+			var uncounted []corev1.ResourceName
+			for _, r := range missing {
+				if _, ok := live[r]; ok {
+					continue
+				}
+				if others == nil {
+					others = &corev1.ResourceQuotaList{}
+					if err := h.Live.List(ctx, others, client.InNamespace(nm)); err != nil {
+						return fmt.Errorf("listing the ResourceQuotas of %q: %w", nm, err)
+					}
+				}
+				if q, ok := trackedBy(others.Items, sel, r); ok {
+					live[r] = q
+					continue
+				}
+				uncounted = append(uncounted, r)
+			}
+			if len(uncounted) > 0 {
+				return &uncountedError{Namespace: nm, Names: uncounted}
 			}
 			m.Usage[k] = quota.Add(tracked, live)
 		}
 	}
 	return nil
+}
+
+// trackedBy is what a ResourceQuota of rqs with scope sel counts of r, as
+// kube-controller-manager last counted it.
+func trackedBy(rqs []corev1.ResourceQuota, sel *corev1.ScopeSelector, r corev1.ResourceName) (resource.Quantity, bool) {
+	for i := range rqs {
+		rq := &rqs[i]
+		if _, limits := rq.Spec.Hard[r]; !limits || len(rq.Spec.Scopes) > 0 || !equality.Semantic.DeepEqual(rq.Spec.ScopeSelector, sel) {
+			continue
+		}
+		if q, ok := rq.Status.Used[r]; ok {
+			return q.DeepCopy(), true
+		}
+	}
+	return resource.Quantity{}, false
+}
+
+// uncountedError is a move refused because what the moved subtree uses of
+// some names its new ancestry limits cannot be counted.
+type uncountedError struct {
+	Namespace string
+	Names     []corev1.ResourceName
+}
+
+func (e *uncountedError) Error() string {
+	return fmt.Sprintf("Canopy cannot count %s in namespace %q, which a quota of the new ancestry limits: no quota there tracks them and the manager may not list them; "+
+		"a platform admin can create a ResourceQuota tracking them in %q, or let the manager list them", quoteNames(e.Names), e.Namespace, e.Namespace)
+}
+
+func quoteNames(names []corev1.ResourceName) string {
+	out := make([]string, len(names))
+	for i, r := range names {
+		out[i] = strconv.Quote(string(r))
+	}
+	return strings.Join(out, ", ")
 }
 
 // commonAncestor is the deepest namespace on both a's and b's ancestry in

@@ -71,7 +71,7 @@ func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev
 		}
 	}
 	if h.Live != nil {
-		live, err := h.liveUsage(ctx, next, lowered)
+		live, err := h.liveUsage(ctx, next, lowered, false)
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}
@@ -164,7 +164,9 @@ func (h *StatusHandler) awaitQuiet(ctx context.Context, ns string) error {
 
 // liveUsage reads, straight from the API server, what each lowered name
 // counts in the singleton's namespace; names it cannot read are left out.
-func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota, lowered []corev1.ResourceName) (corev1.ResourceList, error) {
+// Pods count what they request at most (quota.PodUsage), or, with atLeast,
+// at least (quota.PodUsageAtLeast).
+func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota, lowered []corev1.ResourceName, atLeast bool) (corev1.ResourceList, error) {
 	out := corev1.ResourceList{}
 	var podNames, serviceNames, claimNames []corev1.ResourceName
 	for _, r := range lowered {
@@ -222,7 +224,11 @@ func (h *StatusHandler) liveUsage(ctx context.Context, rq *corev1.ResourceQuota,
 	if err := h.Live.List(ctx, &pods, client.InNamespace(rq.Namespace)); err != nil {
 		return nil, fmt.Errorf("listing pods in %q to check a quota recount: %w", rq.Namespace, err)
 	}
-	used, ok := quota.PodUsage(pods.Items, rq.Spec.ScopeSelector, h.now())
+	count := quota.PodUsage
+	if atLeast {
+		count = quota.PodUsageAtLeast
+	}
+	used, ok := count(pods.Items, rq.Spec.ScopeSelector, h.now())
 	if !ok {
 		return out, nil
 	}

@@ -36,6 +36,9 @@ type Env struct {
 	// Options the manager was started with; tests may copy and change them
 	// to start more replicas.
 	Options setup.Options
+	// ManagerConfig, when set, is what managers started from now on
+	// authenticate with (InstalledManagerConfig); the admin's otherwise.
+	ManagerConfig *rest.Config
 
 	stopManager func()
 }

@@ -57,7 +57,11 @@ func (e *Env) StartReplica(opts setup.Options) (stop func(), err error) {
 // StartReplicaManager is StartReplica, also returning the replica's
 // manager, so that a test can look at its caches.
 func (e *Env) StartReplicaManager(opts setup.Options) (mgr manager.Manager, stop func(), err error) {
-	mgr, err = setup.NewManager(e.CP.Config, opts)
+	cfg := e.CP.Config
+	if e.ManagerConfig != nil {
+		cfg = e.ManagerConfig
+	}
+	mgr, err = setup.NewManager(cfg, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("creating replica: %w", err)
 	}
