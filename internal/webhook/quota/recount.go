@@ -27,6 +27,7 @@ import (
 // checks them against live lists of what they count.
 // +kubebuilder:rbac:groups="",resources=resourcequotas/status,verbs=update
 // +kubebuilder:rbac:groups="",resources=services;persistentvolumeclaims,verbs=list
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=list
 
 // recount judges a status write from outside admission: the quota
 // controller of kube-controller-manager recounting usage from its informer
@@ -41,9 +42,9 @@ import (
 //     what exists, and the controller retries with a fresher cache.
 //     Pods, object counts, services' load balancers and node ports, and
 //     claims' storage (in all and per storage class) are read live. Names
-//     that cannot be (non-pod names under a scope, objects the manager may
-//     not list, such as secrets) are not judged: the recount is trusted
-//     for them, as a plain ResourceQuota trusts it.
+//     that cannot be (non-pod names under a scope, custom resources the
+//     manager may not list) are not judged: the recount is trusted for
+//     them, as a plain ResourceQuota trusts it.
 func (h *StatusHandler) recount(ctx context.Context, req admission.Request, prev, next *corev1.ResourceQuota) admission.Response {
 	dryRun := req.DryRun != nil && *req.DryRun
 	if quota.Grows(prev.Status.Used, next.Status.Used) && !dryRun {
@@ -267,8 +268,8 @@ func (h *StatusHandler) countObjects(ctx context.Context, ns, res string) (int64
 	list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 	if err := h.Live.List(ctx, list, client.InNamespace(ns)); err != nil {
 		if apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
-			// The manager may not list these (least privilege: no
-			// secrets): the recount is trusted for this name.
+			// The manager may not list these (a custom resource its
+			// role does not name): the recount is trusted for this name.
 			return 0, false, nil
 		}
 		return 0, false, fmt.Errorf("listing %s in %q to check a quota recount: %w", res, ns, err)
