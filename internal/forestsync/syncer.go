@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -23,6 +22,7 @@ import (
 
 	"github.com/canopyhq/canopy/internal/crdstate"
 	"github.com/canopyhq/canopy/internal/forest"
+	"github.com/canopyhq/canopy/internal/quota"
 )
 
 // ErrNotLoaded is returned, and its message shown to users by fail-closed
@@ -347,8 +347,7 @@ func (s *Syncer) read(ctx context.Context, name string) (State, error) {
 		st.Parent = hc.Spec.Parent
 		st.AllowCascadingDeletion = hc.Spec.AllowCascadingDeletion
 		st.HCLabels, st.HCAnnotations = hc.Spec.Labels, hc.Spec.Annotations
-		// A resourceVersion is an etcd revision; anything else reads as 0.
-		st.HCVersion, _ = strconv.ParseUint(hc.ResourceVersion, 10, 64)
+		st.HCVersion = quota.ParseRV(hc.ResourceVersion)
 	case !apierrors.IsNotFound(err):
 		return st, fmt.Errorf("getting hierarchy configuration: %w", err)
 	}

@@ -33,11 +33,11 @@ import (
 // again; a dry run revokes nothing and is judged as if they were. An
 // allowed move is held in the destination's ledger until each replica's
 // forest reflects a later version than the one judged (quota.Hold), so
-// that no admission decided meanwhile leaves it out. The subtree counts its singletons' usage with its tree's
-// unsettled reservations; for a name the destination limits and a
-// singleton of the subtree does not track (a namespace that enters its
-// first quota, or a quota that limits more), what exists is counted live,
-// as a recount is checked (liveUsage).
+// that no admission decided meanwhile leaves it out. The subtree counts
+// its singletons' usage with its tree's unsettled reservations; for a name
+// the destination limits and a singleton of the subtree does not track (a
+// namespace that enters its first quota, or a quota that limits more),
+// what exists is counted live (countUntracked).
 func (h *StatusHandler) JudgeMove(ctx context.Context, ns, parent, version string, dryRun bool) (string, error) {
 	// No quota on the new parent's path, none that the move touches: a
 	// move only adds usage to the quotas of its new ancestry.
@@ -220,7 +220,7 @@ type uncountedError struct {
 }
 
 func (e *uncountedError) Error() string {
-	return fmt.Sprintf("Canopy cannot count %s in namespace %q, which a quota of the new ancestry limits: no quota there tracks them and the manager may not list them; "+
+	return fmt.Sprintf("Canopy cannot count %s in namespace %q, which a quota of the new ancestry limits: no quota there tracks them and the manager may not list them or evaluate their scope; "+
 		"a platform admin can create a ResourceQuota tracking them in %q, or let the manager list them", quoteNames(e.Names), e.Namespace, e.Namespace)
 }
 
