@@ -9,15 +9,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	api "sigs.k8s.io/hierarchical-namespaces/api/v1alpha2"
+
+	"github.com/canopyhq/canopy/test/integration/framework"
 )
 
 // A move that fits is judged when its HierarchyConfiguration is validated
@@ -69,6 +73,7 @@ func hcWebhook(t *testing.T, c client.Client, ns string, delay time.Duration, de
 	t.Helper()
 	ctx := context.Background()
 	seen := make(chan struct{}, 1)
+	var probed atomic.Bool
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		review := &admissionv1.AdmissionReview{}
@@ -76,13 +81,21 @@ func hcWebhook(t *testing.T, c client.Client, ns string, delay time.Duration, de
 			http.Error(w, "bad review", http.StatusBadRequest)
 			return
 		}
-		select {
-		case seen <- struct{}{}:
+		obj := &metav1.PartialObjectMetadata{}
+		_ = json.Unmarshal(review.Request.Object.Raw, obj)
+		probe := obj.Annotations[probeAnnotation] != ""
+		switch {
+		case probe:
+			probed.Store(true)
 		default:
+			select {
+			case seen <- struct{}{}:
+			default:
+			}
+			time.Sleep(delay)
 		}
-		time.Sleep(delay)
-		resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: deny == ""}
-		if deny != "" {
+		resp := &admissionv1.AdmissionResponse{UID: review.Request.UID, Allowed: deny == "" || probe}
+		if deny != "" && !probe {
 			resp.Result = &metav1.Status{Message: deny}
 		}
 		review.Response, review.Request = resp, nil
@@ -106,5 +119,33 @@ func hcWebhook(t *testing.T, c client.Client, ns string, delay time.Duration, de
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Delete(ctx, cfg) })
+	// The API server calls a new webhook only once its informer shows the
+	// configuration: probe with dry runs until one reaches it.
+	framework.Eventually(t, wait, func(ctx context.Context) error {
+		hc := &api.HierarchyConfiguration{}
+		err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: api.Singleton}, hc)
+		switch {
+		case apierrors.IsNotFound(err):
+			hc = &api.HierarchyConfiguration{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: api.Singleton}}
+			hc.Annotations = map[string]string{probeAnnotation: "1"}
+			err = c.Create(ctx, hc, client.DryRunAll)
+		case err == nil:
+			if hc.Annotations == nil {
+				hc.Annotations = map[string]string{}
+			}
+			hc.Annotations[probeAnnotation] = "1"
+			err = c.Update(ctx, hc, client.DryRunAll)
+		}
+		if err != nil {
+			return err
+		}
+		if !probed.Load() {
+			return fmt.Errorf("the test webhook on %q is not called yet", ns)
+		}
+		return nil
+	})
 	return seen
 }
+
+// probeAnnotation marks the dry runs that find hcWebhook active.
+const probeAnnotation = "test.canopy.dev/probe"
