@@ -19,14 +19,23 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	ctx := ctrl.SetupSignalHandler()
 
+	if err := opts.Validate(); err != nil {
+		log.Error(err, "Invalid flags")
+		os.Exit(1)
+	}
+	// Not fatal: without the container's limit the heap is only unbounded.
+	if _, err := opts.Memory.LimitMemory(ctx, ctrl.Log.WithName("memlimit")); err != nil {
+		log.Error(err, "Running without a heap limit")
+	}
 	mgr, err := setup.NewManager(ctrl.GetConfigOrDie(), opts)
 	if err != nil {
 		log.Error(err, "Unable to set up the manager")
 		os.Exit(1)
 	}
 	log.Info("Starting the manager")
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "Manager stopped with an error")
 		os.Exit(1)
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	// SyncPeriod bounds how stale the informer caches may get.
 	SyncPeriod time.Duration
 
+	// Memory holds the Go heap under the container's memory limit; main
+	// applies it (MemoryLimitOptions.LimitMemory), NewManager does not.
+	Memory MemoryLimitOptions
+
 	Quota       QuotaOptions
 	Propagation PropagationOptions
 	Tenant      TenantOptions
@@ -69,6 +73,7 @@ func DefaultOptions() Options {
 		Forest:           forest.Options{ManagerNamespace: "canopy-system"},
 		QPS:              -1,
 		SyncPeriod:       10 * time.Hour,
+		Memory:           MemoryLimitOptions{Ratio: DefaultMemoryLimitRatio},
 		Certs: CertOptions{SelfManaged: true, Secret: "canopy-serving-cert",
 			WebhookService: "canopy-webhook", CostAPIService: "canopy-cost-api"},
 	}
@@ -116,6 +121,7 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		return nil
 	})
 	fs.StringVar(&o.PprofAddr, "pprof-bind-address", o.PprofAddr, "Address net/http/pprof binds to; empty (the default) serves no profiles.")
+	o.Memory.bindFlags(fs)
 	o.Certs.bindFlags(fs)
 	o.Lease.bindFlags(fs)
 	o.Quota.bindFlags(fs)
@@ -135,5 +141,5 @@ func (o *Options) Validate() error {
 	if _, err := o.Forest.Compile(); err != nil {
 		return err
 	}
-	return nil
+	return o.Memory.validate()
 }

@@ -74,9 +74,20 @@ func canopySystem(root string) system {
 				"--webhook-host=" + host, "--webhook-port=" + strconv.Itoa(port), "--webhook-cert-dir=" + certDir,
 				"--metrics-bind-address=0", "--health-probe-bind-address=127.0.0.1:" + strconv.Itoa(probe),
 				"--manager-namespace=canopy-system", "--pprof-bind-address=" + pprofAddr,
-			}, nil, filepath.Join(dir, "canopy-manager.log"), "http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz", pprofAddr)
+			}, canopyEnv(), filepath.Join(dir, "canopy-manager.log"), "http://127.0.0.1:"+strconv.Itoa(probe)+"/readyz", pprofAddr)
 		},
 	}
+}
+
+// canopyEnv is the manager's environment beyond the benchmark's own:
+// BENCH_CANOPY_GOMEMLIMIT, when set, is its GOMEMLIMIT (what
+// --memory-limit-ratio derives from a container's limit), so that the
+// benchmark's own client is not held to it.
+func canopyEnv() []string {
+	if v := os.Getenv("BENCH_CANOPY_GOMEMLIMIT"); v != "" {
+		return []string{"GOMEMLIMIT=" + v}
+	}
+	return nil
 }
 
 // hncSystem runs HNC v1.1.0's manager as its default manifests do

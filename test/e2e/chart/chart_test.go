@@ -222,7 +222,7 @@ func TestChartWithoutCertManagerAppliesToARealAPIServer(t *testing.T) {
 		for _, a := range containers[0].(map[string]any)["args"].([]any) {
 			args = append(args, a.(string))
 		}
-		for _, want := range []string{"--apiserver-qps-throttle=0", "--opencost-url=http://opencost.opencost:9003", "--cost-shared-namespace=kube-system", "--cost-interval=30m",
+		for _, want := range []string{"--apiserver-qps-throttle=0", "--memory-limit-ratio=0.8", "--opencost-url=http://opencost.opencost:9003", "--cost-shared-namespace=kube-system", "--cost-interval=30m",
 			"--excluded-namespace=hnc-system", // docs/migrate-from-hnc.md
 			"--grafana-url=http://grafana.monitoring:3000", "--tenant-prometheus-proxy-key-file=/proxy-key/key",
 			"--tenant-datasource-url-template=http://canopy-prometheus-proxy.canopy-system.svc:9095/tenants/{{tenant}}"} {
