@@ -169,8 +169,9 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 30s; not part of make test).
 # BENCH_10K=1 adds 10,000, BENCH_PPROF_DIR saves Canopy's CPU profiles.
 # One run of 1,000 and 3,000 took about 50 minutes on the loaded 2-core
 # development machine on 2026-12-03 (1,000: 15 min; 3,000: floor 3, Canopy
-# 9, HNC about 25); the timeout allows twice that per run, 10,000 four
-# times as much.
+# 9, HNC about 25) and 40 to 41 minutes on a quiet one on 2026-12-06
+# (1,000: floor 0.5, Canopy 4, HNC 8; 3,000: floor 0.75, Canopy 6, HNC 22);
+# the timeout allows twice the 50 per run, 10,000 four times as much.
 BENCH_RUNS ?= 3
 BENCH_RUN_MINUTES := 50
 BENCH_TIMEOUT := $(shell echo $$(( $(BENCH_RUNS) * 2 * $(BENCH_RUN_MINUTES) $(if $(filter 1,$(BENCH_10K)),* 4,) + 10 )))m
